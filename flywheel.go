@@ -1,0 +1,155 @@
+// Package flywheel holds the domain vocabulary of Flywheel: the deployments, changes
+// and incidents that collectors gather and the KPI engine reads, and the batches in
+// which they are stored. It uses the standard library only and performs no I/O.
+package flywheel
+
+import (
+	"time"
+)
+
+// Kind names one of the three event kinds of the neutral format (SPEC §5).
+type Kind string
+
+const (
+	KindDeployment Kind = "deployment"
+	KindChange     Kind = "change"
+	KindIncident   Kind = "incident"
+)
+
+// Deployment is one attempt to ship a service to an environment. Only counting
+// deployments (SPEC §4: status exactly "success" to a production environment) enter
+// the KPIs; the others are kept for the data-quality view.
+type Deployment struct {
+	ID          string    `json:"id"`
+	Service     string    `json:"service"`
+	Repo        string    `json:"repo,omitempty"`
+	Environment string    `json:"environment"`
+	SHA         string    `json:"sha"`
+	FinishedAt  time.Time `json:"finished_at"`
+	Status      string    `json:"status"`
+	// Commits is the deployment's commit list (SPEC §4.1): nil means unknown, an
+	// empty non-nil slice a known empty range.
+	Commits []string `json:"commits,omitempty"`
+	// CompareStatus is GitHub's compare status of the previous counting deployment
+	// of the sequence to this one ("ahead", "behind", "identical", "diverged"), or
+	// empty when unknown; "behind" makes the deployment a rollback (SPEC §4.1).
+	CompareStatus string `json:"compare_status,omitempty"`
+	// Source names the collector that produced the record ("github", "import", …).
+	Source string `json:"source,omitempty"`
+}
+
+// StatusSuccess is the only deployment status that counts (SPEC §4).
+const StatusSuccess = "success"
+
+// Change is a pull request (or any reviewed change). A zero time is unknown.
+type Change struct {
+	ID            string    `json:"id"`
+	Service       string    `json:"service"`
+	Repo          string    `json:"repo,omitempty"`
+	Title         string    `json:"title,omitempty"`
+	Labels        []string  `json:"labels,omitempty"`
+	Author        string    `json:"author,omitempty"`
+	FirstCommitAt time.Time `json:"first_commit_at,omitzero"`
+	OpenedAt      time.Time `json:"opened_at"`
+	// FirstReviewAt is the first submitted review by someone other than the author.
+	FirstReviewAt time.Time `json:"first_review_at,omitzero"`
+	MergedAt      time.Time `json:"merged_at,omitzero"`
+	MergeSHA      string    `json:"merge_sha,omitempty"`
+	// Paths is nil when the changed paths are unknown.
+	Paths  []string `json:"paths,omitempty"`
+	Source string   `json:"source,omitempty"`
+}
+
+// Merged reports whether the change was merged (at any time).
+func (c Change) Merged() bool { return !c.MergedAt.IsZero() }
+
+// Incident is a production incident. A zero time is unknown (or, for
+// AcknowledgedAt and ResolvedAt, not yet happened).
+type Incident struct {
+	ID      string `json:"id"`
+	Service string `json:"service"`
+	// Urgency is PagerDuty's urgency ("high", "low"), a GitHub severity label
+	// ("sev1", …), or UrgencyUnknown.
+	Urgency        string    `json:"urgency"`
+	Priority       string    `json:"priority,omitempty"`
+	Title          string    `json:"title,omitempty"`
+	StartedAt      time.Time `json:"started_at,omitzero"`
+	TriggeredAt    time.Time `json:"triggered_at"`
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
+	// CausedBy is a deployment id or sha (full or a ≥7-character prefix), CausedByNone,
+	// or empty when not named (SPEC §4.4).
+	CausedBy string `json:"caused_by,omitempty"`
+	Source   string `json:"source,omitempty"`
+}
+
+const (
+	UrgencyUnknown = "unknown"
+	CausedByNone   = "none"
+)
+
+// Events is a set of events of all three kinds.
+type Events struct {
+	Deployments []Deployment
+	Changes     []Change
+	Incidents   []Incident
+}
+
+// Len is the number of events of all kinds.
+func (e Events) Len() int { return len(e.Deployments) + len(e.Changes) + len(e.Incidents) }
+
+// Cursor is a source's sync position for one key (a repo, a PagerDuty window…). It
+// is written in the same transaction as the events it covers, so a cursor never
+// moves past data that was not stored.
+type Cursor struct {
+	Source string `json:"source"`
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+}
+
+// Validator is the HTTP cache validator of one request, for conditional requests.
+type Validator struct {
+	Key          string `json:"key"` // usually the request URL without auth
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// Batch is one unit of storage: everything one API page or one import produced.
+// A store writes a batch in one transaction, all of it or nothing.
+type Batch struct {
+	Events
+	Cursors    []Cursor
+	Validators []Validator
+}
+
+// Query selects events of one kind by time range and, optionally, service or repo.
+// The time is the kind's own clock: FinishedAt for deployments, MergedAt (else
+// OpenedAt) for changes, TriggeredAt for incidents. Zero bounds are unbounded; the
+// range is [From, To).
+type Query struct {
+	Service string
+	Repo    string
+	From    time.Time
+	To      time.Time
+}
+
+// ChangeTime is the time by which a change is ordered and queried.
+func ChangeTime(c Change) time.Time {
+	if c.Merged() {
+		return c.MergedAt
+	}
+	return c.OpenedAt
+}
+
+// SourceStatus is the health of one source's last sync, for the collector-health
+// metrics of SPEC §6.
+type SourceStatus struct {
+	Source        string        `json:"source"`
+	LastAttempt   time.Time     `json:"last_attempt,omitzero"`
+	LastSuccess   time.Time     `json:"last_success,omitzero"`
+	LastDuration  time.Duration `json:"last_duration"`
+	LastError     string        `json:"last_error,omitempty"`
+	Failures      int64         `json:"failures"`
+	Running       bool          `json:"running"`
+	EventsWritten int64         `json:"events_written"`
+}
