@@ -152,4 +152,10 @@ type SourceStatus struct {
 	Failures      int64         `json:"failures"`
 	Running       bool          `json:"running"`
 	EventsWritten int64         `json:"events_written"`
+	// Requests counts API requests by HTTP status code ("200", "304", "0" for a
+	// transport error) over the process's life.
+	Requests map[string]int64 `json:"requests,omitempty"`
+	// RateLimitRemaining is the smallest API budget left among the source's rate
+	// limit resources after its last response with rate-limit headers; -1 unknown.
+	RateLimitRemaining int `json:"rate_limit_remaining"`
 }
