@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+// defaultListenAddress is Flywheel's port: 9891 is free in the Prometheus
+// default port allocations list at the time of writing.
+const defaultListenAddress = ":9891"
+
+// globalFlags are the flags every command shares (SPEC §2).
+type globalFlags struct {
+	configFile  string
+	storagePath string
+	logLevel    string
+	logFormat   string
+}
+
+// app is one invocation of the binary: its flags, output streams and logger.
+type app struct {
+	stdout, stderr io.Writer
+	flags          globalFlags
+	log            *slog.Logger
+}
+
+// Main parses args, runs the chosen command and returns the process exit code.
+// It is main without os.Exit, so that tests can run the whole program.
+func Main(args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	k := kingpin.New("flywheel", "Flywheel measures delivery speed and stability (DORA) and the split between innovation and tune-ups, from GitHub and PagerDuty, as Prometheus metrics.")
+	k.UsageWriter(stderr)
+	k.ErrorWriter(stderr)
+	k.HelpFlag.Short('h')
+	k.Flag("config.file", "Flywheel configuration file (YAML). Without it, every setting has its default and no source is configured.").StringVar(&a.flags.configFile)
+	k.Flag("storage.path", "Path of the bbolt event store; overrides storage.path of the config file.").StringVar(&a.flags.storagePath)
+	k.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&a.flags.logLevel, "debug", "info", "warn", "error")
+	k.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&a.flags.logFormat, "logfmt", "json")
+
+	commands := map[string]func() int{}
+	for _, c := range a.commands(k) {
+		commands[c.name] = c.run
+	}
+	cmd, err := k.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "flywheel: %v (see flywheel --help)\n", err)
+		return 2
+	}
+	a.log = newLogger(stderr, a.flags.logLevel, a.flags.logFormat)
+	run, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "flywheel: choose a command (see flywheel --help)\n")
+		return 2
+	}
+	return run()
+}
+
+// command is one sub-command: its name and what runs it.
+type command struct {
+	name string
+	run  func() int
+}
+
+// newLogger builds the slog logger of --log.level and --log.format; logfmt is
+// slog's TextHandler.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
