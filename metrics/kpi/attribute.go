@@ -1,0 +1,235 @@
+package kpi
+
+import (
+	"strings"
+
+	"github.com/flywheel-metrics/flywheel"
+)
+
+// minPrefix is the shortest sha prefix a caused-by may use (SPEC §4.1).
+const minPrefix = 7
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// resolveShas resolves each caused-by of need (a deployment id matched
+// nothing) as a sha by SPEC §4.1's "deployment that shipped a sha": the first
+// commit list holding it, else the earliest deployment of that own sha, else the
+// deployment that shipped the PR with that merge sha. A prefix of at least 7 hex
+// characters stands for the one sha it starts, if unique among those shas.
+// need's values are set to the deployment index, or stay -1.
+func (e *engine) resolveShas(need map[string]int32) {
+	// full shas to look up among merge shas, and the caused-by values they answer
+	viaMerge := map[string][]string{}
+	// prefix candidates, bucketed by their first 7 characters
+	buckets := map[string][]string{}
+	for s := range need {
+		if j, ok := e.shaInList[s]; ok {
+			need[s] = j
+			continue
+		}
+		if j, ok := e.shaOwn[s]; ok {
+			need[s] = j
+			continue
+		}
+		viaMerge[s] = append(viaMerge[s], s)
+		if len(s) >= minPrefix && isHex(s) {
+			buckets[s[:minPrefix]] = append(buckets[s[:minPrefix]], s)
+		}
+	}
+	// an exact match among merge shas of shipped PRs
+	exactMerge := map[string]bool{}
+	for i := range e.chgs {
+		r := &e.chgs[i]
+		if r.dep < 0 {
+			continue
+		}
+		if _, ok := viaMerge[r.c.MergeSHA]; ok {
+			exactMerge[r.c.MergeSHA] = true
+		}
+	}
+	// prefixes: find the distinct shas each one starts
+	match := map[string]string{}
+	ambiguous := map[string]bool{}
+	if len(buckets) > 0 {
+		see := func(sha string) {
+			if len(sha) < minPrefix {
+				return
+			}
+			for _, p := range buckets[sha[:minPrefix]] {
+				if exactMerge[p] || !strings.HasPrefix(sha, p) {
+					continue
+				}
+				if m, ok := match[p]; !ok {
+					match[p] = sha
+				} else if m != sha {
+					ambiguous[p] = true
+				}
+			}
+		}
+		for sha := range e.shaInList {
+			see(sha)
+		}
+		for sha := range e.shaOwn {
+			see(sha)
+		}
+		for i := range e.chgs {
+			if e.chgs[i].dep >= 0 {
+				see(e.chgs[i].c.MergeSHA)
+			}
+		}
+	}
+	// resolve the full shas: lists and own shas first, then merge shas
+	for p, sha := range match {
+		if ambiguous[p] {
+			continue
+		}
+		if j, ok := e.shaInList[sha]; ok {
+			need[p] = j
+		} else if j, ok := e.shaOwn[sha]; ok {
+			need[p] = j
+		} else {
+			viaMerge[sha] = append(viaMerge[sha], p)
+		}
+	}
+	for i := range e.chgs {
+		r := &e.chgs[i]
+		if r.dep < 0 {
+			continue
+		}
+		for _, s := range viaMerge[r.c.MergeSHA] {
+			// several PRs with one merge sha: the earliest deployment wins
+			if cur := need[s]; cur < 0 || r.dep < cur {
+				need[s] = r.dep
+			}
+		}
+	}
+}
+
+// attribute pins incidents to deployments (SPEC §4.4 rules 1 and 2) and
+// derives the impact start of rule-1 incidents (§4.5).
+func (e *engine) attribute() {
+	need := map[string]int32{}
+	for i := range e.incs {
+		cb := e.incs[i].i.CausedBy
+		if cb == "" || strings.EqualFold(cb, flywheel.CausedByNone) {
+			continue
+		}
+		if _, ok := e.depByID[cb]; ok {
+			continue
+		}
+		need[cb] = -1
+	}
+	if len(need) > 0 {
+		e.resolveShas(need)
+	}
+	var urgencies map[string]bool
+	if e.opts.AttributionUrgencies != nil {
+		urgencies = map[string]bool{}
+		for _, u := range e.opts.AttributionUrgencies {
+			urgencies[strings.ToLower(u)] = true
+		}
+	}
+	win := int64(e.opts.AttributionWindow)
+	for i := range e.incs {
+		x := &e.incs[i]
+		cb := x.i.CausedBy
+		if strings.EqualFold(cb, flywheel.CausedByNone) {
+			e.quality[x.svc].UnattributedIncidents++
+			continue
+		}
+		if cb != "" {
+			if j, ok := e.depByID[cb]; ok {
+				x.dep = e.countIdx[j] // -1 when it names a non-counting deployment
+			} else {
+				x.dep = need[cb]
+			}
+			if x.dep >= 0 && x.started == none {
+				x.started = e.deps[x.dep].fin
+			}
+		}
+		if x.dep < 0 && (urgencies == nil || urgencies[strings.ToLower(x.i.Urgency)]) {
+			t := x.started
+			if t == none {
+				t = x.trig
+			}
+			x.dep = e.latestBefore(x.svc, t, t-win)
+		}
+		if x.dep < 0 {
+			e.quality[x.svc].UnattributedIncidents++
+			continue
+		}
+		d := &e.deps[x.dep]
+		d.failed = true
+		d.attributed++
+		if x.res == none {
+			d.anyOpen = true
+		} else if x.res > d.lastResolved {
+			d.lastResolved = x.res
+		}
+	}
+}
+
+// latestBefore returns the latest counting deployment of service s with
+// from ≤ finish < t, or -1.
+func (e *engine) latestBefore(s int32, t, from int64) int32 {
+	list := e.depsSvc[s]
+	lo, hi := 0, len(list)
+	for lo < hi { // first index with fin ≥ t
+		m := int(uint(lo+hi) >> 1)
+		if e.deps[list[m]].fin < t {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo == 0 {
+		return -1
+	}
+	j := list[lo-1]
+	if e.deps[j].fin < from {
+		return -1
+	}
+	return j
+}
+
+// failures marks rework deployments finished while an incident of their
+// service was open (SPEC §4.4), by one sweep per service over deployments by
+// finish and incidents by trigger.
+func (e *engine) failures() {
+	incSvc := make([][]int32, len(e.svcNames))
+	for i := range e.incs {
+		s := e.incs[i].svc
+		incSvc[s] = append(incSvc[s], int32(i))
+	}
+	for s, list := range e.depsSvc {
+		incs := incSvc[s]
+		if len(incs) == 0 {
+			continue
+		}
+		k := 0
+		var end int64 = none // latest end among incidents triggered so far
+		for _, j := range list {
+			d := &e.deps[j]
+			for k < len(incs) && e.incs[incs[k]].trig <= d.fin {
+				x := &e.incs[incs[k]]
+				en := x.res
+				if en == none {
+					en = forever
+				}
+				end = max(end, en)
+				k++
+			}
+			if end > d.fin {
+				d.rework = true
+			}
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package kpi
+
+import (
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/flywheel-metrics/flywheel"
+)
+
+// Class is the work class of a merged PR (SPEC §4.6).
+type Class uint8
+
+const (
+	ClassUnclassified Class = iota
+	ClassFix
+	ClassTuneUp
+	ClassInnovation
+)
+
+func (c Class) String() string {
+	switch c {
+	case ClassFix:
+		return "fix"
+	case ClassTuneUp:
+		return "tune_up"
+	case ClassInnovation:
+		return "innovation"
+	}
+	return "unclassified"
+}
+
+// conventionalType matches a conventional-commit title prefix (SPEC §4.6).
+var conventionalType = regexp.MustCompile(`^([A-Za-z]+)(\([^()]*\))?!?:\s`)
+
+// Classifier applies SPEC §4.6's rules; build it once with NewClassifier.
+type Classifier struct {
+	labels [3][]string // fix, tune_up, innovation; lower-cased globs
+	types  [3][]string
+	paths  []string
+}
+
+var classOrder = [3]Class{ClassFix, ClassTuneUp, ClassInnovation}
+
+// NewClassifier prepares the rules of c.
+func NewClassifier(c Classification) *Classifier {
+	k := &Classifier{paths: c.TuneUpPaths}
+	for i, r := range []ClassRules{c.Fix, c.TuneUp, c.Innovation} {
+		for _, l := range r.Labels {
+			k.labels[i] = append(k.labels[i], strings.ToLower(l))
+		}
+		k.types[i] = r.Types
+	}
+	return k
+}
+
+// Classify returns the class of one PR: labels (fix, then tune_up, then
+// innovation), then the title, then the changed paths; the first rule that
+// matches wins.
+func (k *Classifier) Classify(c *flywheel.Change) Class {
+	for i, rules := range k.labels {
+		for _, l := range c.Labels {
+			if labelMatches(rules, strings.ToLower(l)) {
+				return classOrder[i]
+			}
+		}
+	}
+	if strings.HasPrefix(c.Title, `Revert "`) {
+		return ClassFix
+	}
+	if m := conventionalType.FindStringSubmatch(c.Title); m != nil {
+		for i, types := range k.types {
+			for _, t := range types {
+				if strings.EqualFold(t, m[1]) {
+					return classOrder[i]
+				}
+			}
+		}
+	}
+	if len(c.Paths) > 0 && len(k.paths) > 0 {
+		all := true
+		for _, p := range c.Paths {
+			if !underTuneUpPath(k.paths, p) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return ClassTuneUp
+		}
+	}
+	return ClassUnclassified
+}
+
+func labelMatches(rules []string, label string) bool {
+	for _, r := range rules {
+		if r == label {
+			return true
+		}
+		if ok, err := path.Match(r, label); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// underTuneUpPath: an entry ending in "/" is a folder at the repository root;
+// any other entry is matched against the whole path by path.Match.
+func underTuneUpPath(entries []string, p string) bool {
+	p = strings.TrimPrefix(p, "/")
+	for _, e := range entries {
+		if strings.HasSuffix(e, "/") {
+			if strings.HasPrefix(p, e) {
+				return true
+			}
+			continue
+		}
+		if ok, err := path.Match(e, p); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}

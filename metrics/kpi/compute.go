@@ -1,0 +1,490 @@
+package kpi
+
+import (
+	"cmp"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel"
+)
+
+// none marks an unknown (or not yet happened) instant in the engine's int64
+// Unix-nanosecond clock.
+const none = math.MinInt64
+
+// forever is the end of an interval that has not ended (an open incident).
+const forever = math.MaxInt64
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return none
+	}
+	return t.UnixNano()
+}
+
+// before returns t's instant when it happened before at, else none: SPEC §4
+// "as of at", a time after at inside an event has not happened yet.
+func beforeAt(t time.Time, at int64) int64 {
+	v := ns(t)
+	if v == none || v >= at {
+		return none
+	}
+	return v
+}
+
+func seconds(d int64) float64 { return float64(d) / 1e9 }
+
+// dep is one counting deployment as of at.
+type dep struct {
+	d   *flywheel.Deployment
+	fin int64
+	svc int32
+
+	rollback bool
+	failed   bool
+	rework   bool
+	shipped  int32 // PRs it shipped
+	// rolledBackAt is the finish of the rollback that failed it, or none.
+	rolledBackAt int64
+	// incidents attributed to it (§4.4): how many, whether any is open, and the
+	// latest resolution.
+	attributed   int32
+	anyOpen      bool
+	lastResolved int64
+}
+
+// Recovery returns the deployment's recovery time in seconds (§4.4) and
+// whether it has one.
+func (d *dep) recovery() (float64, bool) {
+	if !d.failed {
+		return 0, false
+	}
+	if d.attributed > 0 {
+		if d.anyOpen {
+			return 0, false
+		}
+		return seconds(d.lastResolved - d.fin), true
+	}
+	if d.rolledBackAt != none {
+		return seconds(d.rolledBackAt - d.fin), true
+	}
+	return 0, false
+}
+
+// Flags of a change record: which durations it has.
+const (
+	hasLead = 1 << iota
+	hasCoding
+	hasPickup
+	hasReview
+	hasDeploy
+	fallbackMapped
+)
+
+// chg is one merged PR as of at.
+type chg struct {
+	c        *flywheel.Change
+	svc      int32
+	cls      Class
+	flags    uint8
+	dep      int32 // shipping deployment (index into e.deps), or -1
+	merged   int64
+	deployed int64 // none when not deployed
+	lead     float64
+	stage    [4]float64 // coding, pickup, review, deploy (clipped at 0)
+}
+
+// inc is one incident triggered before at.
+type inc struct {
+	i       *flywheel.Incident
+	svc     int32
+	urg     int32
+	trig    int64
+	ack     int64 // none: not acknowledged as of at
+	res     int64 // none: open as of at
+	started int64 // explicit, else the finish of its rule-1 deployment, else none
+	dep     int32 // attributed deployment, or -1
+}
+
+// engine holds one computation's working state.
+type engine struct {
+	opts Options
+	at   int64
+
+	svcIdx   map[string]int32
+	svcNames []string
+	urgIdx   map[string]int32
+	urgNames []string
+
+	deps    []dep   // counting deployments, ordered by finish then id
+	depsSvc [][]int32
+	chgs    []chg // merged PRs
+	incs    []inc // ordered by trigger then id
+
+	// everCounting[s] says whether service s has a counting deployment before at.
+	everCounting []bool
+
+	// shaInList maps a sha to the first counting deployment whose commit list
+	// holds it; shaOwn to the earliest whose own sha it is (§4.1).
+	shaInList map[string]int32
+	shaOwn    map[string]int32
+	depByID   map[string]int32 // every deployment as of at → index into all, counting or not
+	allDeps   []*flywheel.Deployment
+	countIdx  []int32 // allDeps index → deps index, or -1
+
+	quality []DataQuality // per service
+}
+
+func (e *engine) service(name string) int32 {
+	if i, ok := e.svcIdx[name]; ok {
+		return i
+	}
+	i := int32(len(e.svcNames))
+	e.svcIdx[name] = i
+	e.svcNames = append(e.svcNames, name)
+	e.quality = append(e.quality, DataQuality{})
+	return i
+}
+
+func (e *engine) urgency(name string) int32 {
+	if name == "" {
+		name = flywheel.UrgencyUnknown
+	}
+	if i, ok := e.urgIdx[name]; ok {
+		return i
+	}
+	i := int32(len(e.urgNames))
+	e.urgIdx[name] = i
+	e.urgNames = append(e.urgNames, name)
+	return i
+}
+
+// withDefaults fills zero options with SPEC §3's defaults.
+func withDefaults(o Options) Options {
+	d := DefaultOptions()
+	if o.ProductionEnvironment == nil {
+		o.ProductionEnvironment = d.ProductionEnvironment
+	}
+	if o.AttributionWindow <= 0 {
+		o.AttributionWindow = d.AttributionWindow
+	}
+	if o.ImpactWindow <= 0 {
+		o.ImpactWindow = d.ImpactWindow
+	}
+	if o.Thresholds == (Thresholds{}) {
+		o.Thresholds = d.Thresholds
+	}
+	c := o.Classification
+	if c.Fix.Labels == nil && c.Fix.Types == nil && c.TuneUp.Labels == nil && c.TuneUp.Types == nil &&
+		c.Innovation.Labels == nil && c.Innovation.Types == nil && c.TuneUpPaths == nil {
+		o.Classification = d.Classification
+	}
+	return o
+}
+
+// Compute evaluates every KPI of SPEC §4 as of at: the report of SPEC §7 for
+// every window of opts.Windows and every tune-up initiative, and the
+// all-history figures of History. It is pure and deterministic: the result does
+// not depend on the order of the input events. Ids are expected to be unique per
+// kind (the store and flywheel.DecodeEvents guarantee it); duplicate deployment
+// ids are nevertheless reduced to one record, chosen by content. Zero fields of
+// opts take SPEC §3's defaults.
+func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
+	e := &engine{
+		opts:   withDefaults(opts),
+		at:     at.UnixNano(),
+		svcIdx: map[string]int32{},
+		urgIdx: map[string]int32{},
+	}
+	e.loadDeployments(ev.Deployments)
+	e.sequences()
+	e.loadChanges(ev.Changes)
+	e.loadIncidents(ev.Incidents)
+	e.attribute()
+	e.failures()
+
+	res := Result{
+		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
+	}
+	for _, w := range e.opts.Windows {
+		res.Report.Windows[w.Name] = e.window(w)
+	}
+	res.Report.TuneUpImpact = e.impacts()
+	res.History = e.history()
+	return res
+}
+
+// depOrder orders deployments by finish, then id, then content (for duplicate
+// ids only) so that every choice below is independent of input order.
+func depOrder(a, b *flywheel.Deployment) int {
+	if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	for _, p := range [][2]string{{a.Status, b.Status}, {a.Environment, b.Environment}, {a.SHA, b.SHA},
+		{a.Service, b.Service}, {a.Repo, b.Repo}, {a.CompareStatus, b.CompareStatus}} {
+		if c := cmp.Compare(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(a.Commits), len(b.Commits))
+}
+
+func (e *engine) prodRegexp(repo string) *regexp.Regexp {
+	if re, ok := e.opts.RepoEnvironments[repo]; ok && re != nil {
+		return re
+	}
+	return e.opts.ProductionEnvironment
+}
+
+// loadDeployments keeps the deployments finished before at, decides which
+// count (SPEC §4) and orders the counting ones by finish then id.
+func (e *engine) loadDeployments(in []flywheel.Deployment) {
+	e.depByID = make(map[string]int32, len(in))
+	for i := range in {
+		d := &in[i]
+		if beforeAt(d.FinishedAt, e.at) == none {
+			continue
+		}
+		if j, ok := e.depByID[d.ID]; ok {
+			// a duplicate id: keep the later record by content, whatever the input order
+			if depOrder(e.allDeps[j], d) < 0 {
+				e.allDeps[j] = d
+			}
+			continue
+		}
+		e.depByID[d.ID] = int32(len(e.allDeps))
+		e.allDeps = append(e.allDeps, d)
+	}
+	type envKey struct{ repo, env string }
+	prod := map[envKey]bool{}
+	counting := make([]int32, 0, len(e.allDeps))
+	e.countIdx = make([]int32, len(e.allDeps))
+	for j, d := range e.allDeps {
+		e.countIdx[j] = -1
+		s := e.service(d.Service)
+		k := envKey{d.Repo, d.Environment}
+		p, ok := prod[k]
+		if !ok {
+			p = e.prodRegexp(d.Repo).MatchString(d.Environment)
+			prod[k] = p
+		}
+		if d.Status != flywheel.StatusSuccess || !p {
+			e.quality[s].NonCountingDeploys++
+			continue
+		}
+		counting = append(counting, int32(j))
+	}
+	slices.SortFunc(counting, func(a, b int32) int { return depOrder(e.allDeps[a], e.allDeps[b]) })
+	e.deps = make([]dep, len(counting))
+	e.everCounting = make([]bool, len(e.svcNames))
+	e.depsSvc = make([][]int32, len(e.svcNames))
+	for i, j := range counting {
+		d := e.allDeps[j]
+		s := e.svcIdx[d.Service]
+		e.deps[i] = dep{d: d, fin: d.FinishedAt.UnixNano(), svc: s, rolledBackAt: none, lastResolved: none}
+		e.countIdx[j] = int32(i)
+		e.everCounting[s] = true
+		e.depsSvc[s] = append(e.depsSvc[s], int32(i))
+	}
+}
+
+// sequences finds rollbacks and the failures they cause, and indexes commit
+// lists and own shas (SPEC §4.1).
+func (e *engine) sequences() {
+	type seqKey struct {
+		byService bool
+		name, env string
+	}
+	type seqState struct {
+		first map[string]int // sha → position in the sequence where first deployed
+		n     int
+		prev  int32
+	}
+	seqs := map[seqKey]*seqState{}
+	e.shaInList = map[string]int32{}
+	e.shaOwn = make(map[string]int32, len(e.deps))
+	for i := range e.deps {
+		d := &e.deps[i]
+		k := seqKey{name: d.d.Repo, env: d.d.Environment}
+		if d.d.Repo == "" {
+			k = seqKey{byService: true, name: d.d.Service, env: d.d.Environment}
+		}
+		st := seqs[k]
+		if st == nil {
+			st = &seqState{first: map[string]int{}, prev: -1}
+			seqs[k] = st
+		}
+		if st.prev >= 0 {
+			p := &e.deps[st.prev]
+			back := strings.EqualFold(d.d.CompareStatus, "behind")
+			if !back && d.d.SHA != p.d.SHA {
+				if fi, ok := st.first[d.d.SHA]; ok && fi < st.first[p.d.SHA] {
+					back = true
+				}
+			}
+			if back {
+				d.rollback = true
+				d.rework = true
+				p.failed = true
+				// a deployment has one successor in its sequence, so one rollback fails it
+				p.rolledBackAt = d.fin
+			}
+		}
+		if _, ok := st.first[d.d.SHA]; !ok {
+			st.first[d.d.SHA] = st.n
+		}
+		st.n++
+		st.prev = int32(i)
+
+		for _, c := range d.d.Commits {
+			if _, ok := e.shaInList[c]; !ok {
+				e.shaInList[c] = int32(i)
+			}
+		}
+		if _, ok := e.shaOwn[d.d.SHA]; !ok {
+			e.shaOwn[d.d.SHA] = int32(i)
+		}
+	}
+}
+
+// fallback lists of counting deployments without a commit list, in order.
+type fallbacks struct {
+	byRepo        map[string][]int32
+	byServiceBare [][]int32 // deployments without repo, per service
+	byService     [][]int32 // all of the service's, for PRs without repo
+}
+
+func (e *engine) fallbacks() fallbacks {
+	f := fallbacks{byRepo: map[string][]int32{},
+		byServiceBare: make([][]int32, len(e.svcNames)), byService: make([][]int32, len(e.svcNames))}
+	for i := range e.deps {
+		d := &e.deps[i]
+		if d.d.Commits != nil {
+			continue
+		}
+		if d.d.Repo != "" {
+			f.byRepo[d.d.Repo] = append(f.byRepo[d.d.Repo], int32(i))
+		} else {
+			f.byServiceBare[d.svc] = append(f.byServiceBare[d.svc], int32(i))
+		}
+		f.byService[d.svc] = append(f.byService[d.svc], int32(i))
+	}
+	return f
+}
+
+// firstAtOrAfter returns the first deployment of list finished at or after t.
+func (e *engine) firstAtOrAfter(list []int32, t int64) int32 {
+	k := sort.Search(len(list), func(i int) bool { return e.deps[list[i]].fin >= t })
+	if k == len(list) {
+		return -1
+	}
+	return list[k]
+}
+
+// loadChanges maps every PR merged before at to the deployment that shipped it
+// (SPEC §4.1), classifies it (§4.6) and computes its lead time and stages (§4.2).
+func (e *engine) loadChanges(in []flywheel.Change) {
+	fb := e.fallbacks()
+	cls := NewClassifier(e.opts.Classification)
+	e.chgs = make([]chg, 0, len(in))
+	for i := range in {
+		c := &in[i]
+		opened := beforeAt(c.OpenedAt, e.at)
+		merged := beforeAt(c.MergedAt, e.at)
+		if opened == none && merged == none {
+			continue // not yet opened as of at (or no time at all)
+		}
+		s := e.service(c.Service)
+		if merged == none {
+			continue
+		}
+		r := chg{c: c, svc: s, cls: cls.Classify(c), dep: -1, merged: merged, deployed: none}
+		if c.MergeSHA != "" {
+			if j, ok := e.shaInList[c.MergeSHA]; ok {
+				r.dep = j
+			}
+		}
+		if r.dep < 0 {
+			var cand int32 = -1
+			if c.Repo != "" {
+				cand = e.firstAtOrAfter(fb.byRepo[c.Repo], merged)
+				if int(s) < len(fb.byServiceBare) {
+					if b := e.firstAtOrAfter(fb.byServiceBare[s], merged); b >= 0 && (cand < 0 || b < cand) {
+						cand = b
+					}
+				}
+			} else if int(s) < len(fb.byService) {
+				cand = e.firstAtOrAfter(fb.byService[s], merged)
+			}
+			if cand >= 0 {
+				r.dep = cand
+				r.flags |= fallbackMapped
+			}
+		}
+		if r.dep >= 0 {
+			d := &e.deps[r.dep]
+			d.shipped++
+			if r.cls == ClassFix {
+				d.rework = true
+			}
+			r.deployed = d.fin
+			first := beforeAt(c.FirstCommitAt, e.at)
+			review := beforeAt(c.FirstReviewAt, e.at)
+			if first != none {
+				r.lead = seconds(r.deployed - first)
+				r.flags |= hasLead
+			}
+			if first != none && opened != none {
+				r.stage[0] = clip(seconds(opened - first))
+				r.flags |= hasCoding
+			}
+			if review != none && opened != none {
+				r.stage[1] = clip(seconds(review - opened))
+				r.flags |= hasPickup
+			}
+			if review != none {
+				r.stage[2] = clip(seconds(merged - review))
+				r.flags |= hasReview
+			}
+			r.stage[3] = clip(seconds(r.deployed - merged))
+			r.flags |= hasDeploy
+		}
+		e.chgs = append(e.chgs, r)
+	}
+}
+
+func clip(v float64) float64 { return math.Max(v, 0) }
+
+// loadIncidents keeps the incidents triggered before at, with their times as
+// of at.
+func (e *engine) loadIncidents(in []flywheel.Incident) {
+	e.incs = make([]inc, 0, len(in))
+	for i := range in {
+		x := &in[i]
+		trig := beforeAt(x.TriggeredAt, e.at)
+		if trig == none {
+			continue
+		}
+		e.incs = append(e.incs, inc{i: x, svc: e.service(x.Service), urg: e.urgency(x.Urgency), trig: trig,
+			ack: beforeAt(x.AcknowledgedAt, e.at), res: beforeAt(x.ResolvedAt, e.at),
+			started: ns(x.StartedAt), dep: -1})
+	}
+	slices.SortFunc(e.incs, func(a, b inc) int {
+		if c := cmp.Compare(a.trig, b.trig); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i.ID, b.i.ID)
+	})
+	// services first seen among changes or incidents need their per-service slices
+	for len(e.everCounting) < len(e.svcNames) {
+		e.everCounting = append(e.everCounting, false)
+		e.depsSvc = append(e.depsSvc, nil)
+	}
+}
