@@ -120,7 +120,7 @@ type engine struct {
 	urgIdx   map[string]int32
 	urgNames []string
 
-	deps    []dep   // counting deployments, ordered by finish then id
+	deps    []dep // counting deployments, ordered by finish then id
 	depsSvc [][]int32
 	chgs    []chg // merged PRs
 	incs    []inc // ordered by trigger then id
