@@ -61,7 +61,7 @@ func TestAttributionAndRecovery(t *testing.T) {
 	if in == nil || in.Count != 6 || in.Open != 2 {
 		t.Fatalf("checkout incidents = %+v, want count 6 open 2 (i6, i7)", in)
 	}
-	eqQ(t, "detect", in.TimeToDetect, 39600, 42480, 2)       // i1 43200, i4 36000
+	eqQ(t, "detect", in.TimeToDetect, 39600, 42480, 2)         // i1 43200, i4 36000
 	eqQ(t, "acknowledge", in.TimeToAcknowledge, 3600, 3600, 3) // i1 1800, i4 3600, i7 3600 (still open)
 	eqQ(t, "resolve", in.TimeToResolve, 7200, 14760, 4)        // i5 3600, i1 7200, i2 7200, i4 18000
 	eqQ(t, "restore", in.TimeToRestore, 52200, 53640, 2)       // i1 50400, i4 54000

@@ -145,7 +145,7 @@ func TestRepolessCandidates(t *testing.T) {
 	bare := dp("argo-1", "pay", "s1", 10, nil)
 	bare.Repo = ""
 	withRepo := dp("gh-1", "pay", "s2", 12, nil)
-	prRepo := pr("pay#1", "pay", "m1", 0, 0, U, 5)       // → argo-1 at H10 (earlier than gh-1)
+	prRepo := pr("pay#1", "pay", "m1", 0, 0, U, 5)     // → argo-1 at H10 (earlier than gh-1)
 	prBare := pr("jira-1", "pay", "m2", 10, 10, U, 11) // no repo → gh-1 at H12
 	prBare.Repo = ""
 	r := compute(flywheel.Events{Deployments: []flywheel.Deployment{bare, withRepo}, Changes: []flywheel.Change{prRepo, prBare}}, nil)
