@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+)
+
+// handlerOptions is what the HTTP endpoints of `serve` need; each piece is a
+// function or small value so that the handlers know nothing of the store.
+type handlerOptions struct {
+	log           *slog.Logger
+	registry      *prometheus.Registry
+	telemetryPath string
+	maxRequests   int
+	// ready reports whether the store is open and the first snapshot exists.
+	ready func() bool
+	// report answers GET /api/v1/report.
+	report func(ctx context.Context, q reportQuery) (kpi.Report, error)
+	// ingest is nil when no api token is configured: POST /api/v1/events is off.
+	ingest *ingestOptions
+}
+
+// ingestOptions configure POST /api/v1/events (SPEC §5).
+type ingestOptions struct {
+	// tokenHash is the SHA-256 of the bearer token; comparing hashes in constant
+	// time leaks neither the token nor its length.
+	tokenHash [32]byte
+	maxBody   int64
+	// write stores one request's events as one batch and triggers a recompute.
+	write func(ctx context.Context, ev flywheel.Events) error
+}
+
+// newHandler builds every endpoint of `serve`. exporter-toolkit's
+// web.ListenAndServe wraps the whole mux, so TLS and basic auth of
+// --web.config.file apply to every endpoint.
+func newHandler(o handlerOptions) (http.Handler, error) {
+	mux := http.NewServeMux()
+	mux.Handle(o.telemetryPath, promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(o.log.Handler(), slog.LevelError),
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: o.maxRequests,
+		Registry:            o.registry,
+	}))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !o.ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "Not ready: no KPI snapshot computed yet")
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/api/v1/report", o.serveReport)
+	mux.HandleFunc("/api/v1/events", o.serveEvents)
+	if o.telemetryPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Flywheel",
+			Description: "DORA and speed-of-innovation KPIs from GitHub and PagerDuty",
+			Links: []web.LandingLinks{
+				{Address: o.telemetryPath, Text: "Metrics"},
+				{Address: "/api/v1/report", Text: "KPI report (JSON)"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("landing page: %w", err)
+		}
+		mux.Handle("/", landing)
+	}
+	return mux, nil
+}
+
+// reportQuery is a parsed GET /api/v1/report (or `flywheel report`).
+type reportQuery struct {
+	At      time.Time // zero: now
+	Window  string    // "": every configured window
+	Service string    // "": every service and all
+}
+
+func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+		return
+	}
+	q := reportQuery{Window: r.URL.Query().Get("window"), Service: r.URL.Query().Get("service")}
+	if s := r.URL.Query().Get("at"); s != "" {
+		at, err := parseTime(s)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
+			return
+		}
+		q.At = at
+	}
+	rep, err := o.report(r.Context(), q)
+	var bad badQueryError
+	switch {
+	case errors.As(err, &bad):
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	case errors.Is(err, errNoSnapshot):
+		httpError(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	case err != nil:
+		o.log.Error("report failed", "err", err)
+		httpError(w, http.StatusInternalServerError, "report: %v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := writeReportJSON(w, rep); err != nil {
+		o.log.Debug("write report response", "err", err)
+	}
+}
+
+func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if o.ingest == nil {
+		httpError(w, http.StatusNotFound, "the ingest API is off: set api.token_file or api.token_env in the config")
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use POST", r.Method)
+		return
+	}
+	if !o.ingest.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flywheel"`)
+		httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
+	ev, err := flywheel.DecodeEvents(body, "api")
+	var tooBig *http.MaxBytesError
+	var bad *flywheel.DecodeError
+	switch {
+	case errors.As(err, &tooBig):
+		httpError(w, http.StatusRequestEntityTooLarge, "request body larger than %d bytes (api.max_body_bytes); nothing stored", o.ingest.maxBody)
+		return
+	case errors.As(err, &bad):
+		type lineError struct {
+			Line   int    `json:"line"`
+			Reason string `json:"reason"`
+		}
+		reply := struct {
+			Error string      `json:"error"`
+			Lines []lineError `json:"lines"`
+		}{Error: fmt.Sprintf("%d invalid line(s), nothing stored", len(bad.Lines))}
+		for _, l := range bad.Lines {
+			reply.Lines = append(reply.Lines, lineError{l.Line, l.Reason})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(reply)
+		return
+	case err != nil:
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := o.ingest.write(r.Context(), ev); err != nil {
+		o.log.Error("ingest: store events", "err", err)
+		httpError(w, http.StatusInternalServerError, "store events: %v", err)
+		return
+	}
+	o.log.Info("ingested events", "deployments", len(ev.Deployments), "changes", len(ev.Changes), "incidents", len(ev.Incidents))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(eventCounts{len(ev.Deployments), len(ev.Changes), len(ev.Incidents)})
+}
+
+// eventCounts is the reply of a successful ingest and the summary of an import.
+type eventCounts struct {
+	Deployments int `json:"deployments"`
+	Changes     int `json:"changes"`
+	Incidents   int `json:"incidents"`
+}
+
+func (in *ingestOptions) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(got[:], in.tokenHash[:]) == 1
+}
+
+// httpError writes a plain-text error; its message never holds a secret.
+func httpError(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// badQueryError is a report query the user got wrong (HTTP 400, exit 2).
+type badQueryError struct{ msg string }
+
+func (e badQueryError) Error() string { return e.msg }
+
+// errNoSnapshot: the server has not computed its first snapshot yet.
+var errNoSnapshot = errors.New("no KPI snapshot computed yet; retry shortly")
+
+// writeReportJSON is the one encoding of a report, shared by `flywheel report
+// --format json` and GET /api/v1/report so that both return the same document
+// (SPEC §7).
+func writeReportJSON(w interface{ Write([]byte) (int, error) }, r kpi.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// parseTime reads an RFC3339 time or a date (midnight UTC).
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC3339 time (2026-06-30T00:00:00Z) nor a date (2026-06-30)", s)
+}
+
+// filterReport narrows a report to one window and/or one service. With a service,
+// the "all" group is dropped and only initiatives whose scope holds the service
+// are kept.
+func filterReport(r kpi.Report, window, service string) (kpi.Report, error) {
+	out := kpi.Report{At: r.At, Windows: map[string]kpi.WindowReport{}}
+	for name, wr := range r.Windows {
+		if window != "" && name != window {
+			continue
+		}
+		if service != "" {
+			nw := kpi.WindowReport{}
+			if k, ok := wr.Services[service]; ok {
+				nw.Services = map[string]*kpi.KPIs{service: k}
+			}
+			wr = nw
+		}
+		out.Windows[name] = wr
+	}
+	if window != "" && len(out.Windows) == 0 {
+		return kpi.Report{}, badQueryError{fmt.Sprintf("window %q is not in the report (configured windows: %s)", window, strings.Join(windowNames(r), ", "))}
+	}
+	for _, imp := range r.TuneUpImpact {
+		if service == "" || slices.Contains(imp.Scope, service) {
+			out.TuneUpImpact = append(out.TuneUpImpact, imp)
+		}
+	}
+	return out, nil
+}
+
+func windowNames(r kpi.Report) []string {
+	return slices.Sorted(maps.Keys(r.Windows))
+}
