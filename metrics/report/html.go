@@ -1,0 +1,706 @@
+package report
+
+// The HTML report (`flywheel report --format html`): one self-contained file for
+// leadership, readable offline. Styles are inline and every chart is an SVG drawn
+// here, so the file loads nothing from the network and runs no script.
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+)
+
+// WriteHTML writes r as one self-contained HTML page: the four DORA keys and
+// rework with their levels (SPEC §4.3, §4.4, §4.8), lead-time stages (§4.2), the
+// innovation/tune-up split over time taken from history (reports at earlier
+// times, oldest first, e.g. weekly), and every tune-up initiative's before and
+// after with p-values (§4.7). The primary window is 30d when r has it, else the
+// longest window r holds.
+func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report) error {
+	win := htmlPrimaryWindow(r)
+	page := htmlPage{
+		At:     r.At.UTC().Format("2006-01-02 15:04 MST"),
+		Window: win,
+	}
+	wr := r.Windows[win]
+	if wr.All != nil {
+		page.Cards = htmlKeyCards(wr.All)
+	}
+	page.Services = htmlServiceRows(wr)
+	page.StagesChart = htmlStagesChart(wr)
+	page.SplitChart, page.SplitNote = htmlSplitChart(r, history, win)
+	for _, im := range r.TuneUpImpact {
+		page.Impacts = append(page.Impacts, htmlImpactView(im))
+	}
+	var buf bytes.Buffer
+	if err := htmlTemplate.Execute(&buf, page); err != nil {
+		return fmt.Errorf("report: render html: %w", err)
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("report: write html: %w", err)
+	}
+	return nil
+}
+
+// primaryWindow picks the window the page is about.
+func htmlPrimaryWindow(r kpi.Report) string {
+	if _, ok := r.Windows["30d"]; ok {
+		return "30d"
+	}
+	best, bestDays := "", -1.0
+	for name := range r.Windows {
+		d := htmlWindowDays(name)
+		if d > bestDays || (d == bestDays && name < best) {
+			best, bestDays = name, d
+		}
+	}
+	return best
+}
+
+// windowDays reads "30d", "12h", "2w" as days, for ordering only.
+func htmlWindowDays(name string) float64 {
+	var n float64
+	var unit string
+	if _, err := fmt.Sscanf(name, "%f%s", &n, &unit); err != nil {
+		return 0
+	}
+	switch unit {
+	case "h":
+		return n / 24
+	case "w":
+		return n * 7
+	case "y":
+		return n * 365
+	}
+	return n
+}
+
+type htmlPage struct {
+	At, Window  string
+	Cards       []htmlKeyCard
+	Services    []htmlServiceRow
+	StagesChart template.HTML
+	SplitChart  template.HTML
+	SplitNote   string
+	Impacts     []htmlImpactBlock
+}
+
+type htmlKeyCard struct {
+	Title, Value, Detail string
+	Level                kpi.Level // empty: no level (rework has none)
+}
+
+type htmlServiceRow struct {
+	Name                              string
+	Freq, Lead, CFR, Recovery, Rework string
+	FreqL, LeadL, CFRL, RecoveryL     kpi.Level
+	TuneUpShare                       string
+	Incidents                         string
+}
+
+type htmlImpactBlock struct {
+	Name, Span, Scope string
+	Chart             template.HTML
+}
+
+const htmlDash = "–"
+
+func htmlKeyCards(k *kpi.KPIs) []htmlKeyCard {
+	lv := k.DORALevel
+	if lv == nil {
+		lv = &kpi.DORALevels{}
+	}
+	cards := []htmlKeyCard{
+		{Title: "Deployment frequency", Value: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
+			Detail: htmlCountDetail(k.Deployments, "deployment")},
+		{Title: "Lead time for changes", Value: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime,
+			Detail: htmlQuantileDetail(k.LeadTimeSeconds, "change")},
+		{Title: "Change failure rate", Value: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate,
+			Detail: htmlCountDetail(k.FailedDeployments, "failed deployment")},
+		{Title: "Failed deployment recovery", Value: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime,
+			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery")},
+		{Title: "Rework rate", Value: htmlRatio(k.ReworkRatio), Detail: htmlCountDetail(k.ReworkDeployments, "rework deployment")},
+	}
+	return cards
+}
+
+func htmlCountDetail(n *int, what string) string {
+	if n == nil {
+		return "no data"
+	}
+	if *n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", *n, what)
+}
+
+func htmlQuantileDetail(q *kpi.Quantiles, what string) string {
+	if q == nil {
+		return "no data"
+	}
+	return fmt.Sprintf("median · p90 %s · %d %ss", htmlDuration(q.P90), q.Count, what)
+}
+
+func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {
+	names := make([]string, 0, len(wr.Services))
+	for name := range wr.Services {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var rows []htmlServiceRow
+	for _, name := range names {
+		k := wr.Services[name]
+		if k == nil {
+			continue
+		}
+		lv := k.DORALevel
+		if lv == nil {
+			lv = &kpi.DORALevels{}
+		}
+		row := htmlServiceRow{
+			Name: name,
+			Freq: htmlRate(k.DeploymentFrequencyPerDay), FreqL: lv.DeploymentFrequency,
+			Lead: htmlQuantile(k.LeadTimeSeconds, false), LeadL: lv.LeadTime,
+			CFR: htmlRatio(k.ChangeFailureRatio), CFRL: lv.ChangeFailureRate,
+			Recovery: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), RecoveryL: lv.RecoveryTime,
+			Rework:      htmlRatio(k.ReworkRatio),
+			TuneUpShare: htmlRatio(k.TuneUpShare),
+			Incidents:   htmlDash,
+		}
+		if k.Incidents != nil {
+			row.Incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func htmlRate(v *float64) string {
+	if v == nil {
+		return htmlDash
+	}
+	switch {
+	case *v >= 1:
+		return fmt.Sprintf("%.1f / day", *v)
+	case *v*7 >= 1:
+		return fmt.Sprintf("%.1f / week", *v*7)
+	case *v > 0:
+		return fmt.Sprintf("%.1f / month", *v*30)
+	}
+	return "none"
+}
+
+func htmlRatio(v *float64) string {
+	if v == nil {
+		return htmlDash
+	}
+	return fmt.Sprintf("%.1f%%", *v*100)
+}
+
+func htmlQuantile(q *kpi.Quantiles, p90 bool) string {
+	if q == nil {
+		return htmlDash
+	}
+	if p90 {
+		return htmlDuration(q.P90)
+	}
+	return htmlDuration(q.P50)
+}
+
+// htmlDuration renders seconds for people: "45s", "12m", "3.2h", "4.5d".
+func htmlDuration(s float64) string {
+	switch a := math.Abs(s); {
+	case a < 60:
+		return fmt.Sprintf("%.0fs", s)
+	case a < 3600:
+		return fmt.Sprintf("%.0fm", s/60)
+	case a < 86400:
+		return fmt.Sprintf("%.1fh", s/3600)
+	default:
+		return fmt.Sprintf("%.1fd", s/86400)
+	}
+}
+
+// Palette: colour-blind-safe (Tableau 10) hues, one per series kind.
+var (
+	htmlStageColors = [4]string{"#4e79a7", "#f28e2b", "#76b7b2", "#edc948"}
+	htmlStageNames  = [4]string{"coding", "pickup", "review", "deploy"}
+	htmlClassColors = map[string]string{"innovation": "#4e79a7", "tune_up": "#59a14f", "fix": "#e15759", "unclassified": "#bab0ac"}
+	htmlClassOrder  = []string{"innovation", "tune_up", "fix", "unclassified"}
+	htmlClassLabels = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
+)
+
+// htmlSVG accumulates one chart; text is always escaped.
+type htmlSVG struct{ b strings.Builder }
+
+func (s *htmlSVG) f(format string, args ...any) { fmt.Fprintf(&s.b, format, args...) }
+
+func (s *htmlSVG) text(x, y float64, anchor, class, text string) {
+	s.f(`<text x="%.1f" y="%.1f" text-anchor="%s" class="%s">%s</text>`, x, y, anchor, class, template.HTMLEscapeString(text))
+}
+
+func (s *htmlSVG) html(w, h float64, label string) template.HTML {
+	return template.HTML(fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s">%s</svg>`,
+		w, h, w, h, template.HTMLEscapeString(label), s.b.String()))
+}
+
+// niceMax rounds v up to 1, 2 or 5 × 10^n for a readable axis.
+func htmlNiceMax(v float64) float64 {
+	if v <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// durationAxis picks a unit for a duration axis and a round maximum in it.
+func htmlDurationAxis(maxSeconds float64) (unit string, div, max float64) {
+	switch {
+	case maxSeconds >= 2*86400:
+		unit, div = "days", 86400
+	case maxSeconds >= 2*3600:
+		unit, div = "hours", 3600
+	default:
+		unit, div = "minutes", 60
+	}
+	return unit, div, htmlNiceMax(maxSeconds/div) * div
+}
+
+// stagesChart draws each group's p50 stage durations as one stacked horizontal bar.
+func htmlStagesChart(wr kpi.WindowReport) template.HTML {
+	type bar struct {
+		name string
+		v    [4]float64
+		n    int
+	}
+	stagesOf := func(name string, k *kpi.KPIs) (bar, bool) {
+		if k == nil || k.LeadTimeStageSeconds == nil {
+			return bar{}, false
+		}
+		s := k.LeadTimeStageSeconds
+		b := bar{name: name}
+		for i, q := range []*kpi.Quantiles{s.Coding, s.Pickup, s.Review, s.Deploy} {
+			if q != nil {
+				b.v[i] = q.P50
+				b.n = max(b.n, q.Count)
+			}
+		}
+		return b, true
+	}
+	var bars []bar
+	if b, ok := stagesOf("All services", wr.All); ok {
+		bars = append(bars, b)
+	}
+	names := make([]string, 0, len(wr.Services))
+	for n := range wr.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if b, ok := stagesOf(n, wr.Services[n]); ok {
+			bars = append(bars, b)
+		}
+	}
+	if len(bars) == 0 {
+		return ""
+	}
+	maxTotal := 0.0
+	for _, b := range bars {
+		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3])
+	}
+	unit, div, axisMax := htmlDurationAxis(maxTotal)
+	const left, right, top, barH, gap = 150.0, 30.0, 34.0, 22.0, 12.0
+	width := 1040.0
+	plotW := width - left - right
+	height := top + float64(len(bars))*(barH+gap) + 40
+	var s htmlSVG
+	// legend
+	x := left
+	for i, name := range htmlStageNames {
+		s.f(`<rect x="%.1f" y="6" width="12" height="12" rx="2" fill="%s"/>`, x, htmlStageColors[i])
+		s.text(x+17, 16.5, "start", "legend", name)
+		x += 90
+	}
+	// grid
+	for i := 0; i <= 4; i++ {
+		gx := left + plotW*float64(i)/4
+		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, gx, top-4, gx, height-34)
+		s.text(gx, height-18, "middle", "axis", htmlTrimFloat(axisMax/div*float64(i)/4))
+	}
+	s.text(left+plotW/2, height-3, "middle", "axis", "median per stage, "+unit)
+	for i, b := range bars {
+		y := top + float64(i)*(barH+gap)
+		s.text(left-10, y+barH/2+4, "end", "label", b.name)
+		x := left
+		for j, v := range b.v {
+			w := plotW * v / axisMax
+			if w <= 0 {
+				continue
+			}
+			s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
+				x, y, w, barH, htmlStageColors[j], template.HTMLEscapeString(b.name), htmlStageNames[j], htmlDuration(v))
+			if w > 44 {
+				s.text(x+w/2, y+barH/2+4, "middle", "inbar", htmlDuration(v))
+			}
+			x += w
+		}
+		total := b.v[0] + b.v[1] + b.v[2] + b.v[3]
+		s.text(x+6, y+barH/2+4, "start", "value", htmlDuration(total))
+	}
+	return s.html(width, height, "Lead-time stages by service")
+}
+
+func htmlTrimFloat(v float64) string {
+	s := fmt.Sprintf("%.2f", v)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s
+}
+
+// splitChart draws the class split of merged changes at each history point (and
+// the report itself) as 100% stacked columns, with the tune-up share marked.
+func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HTML, string) {
+	type point struct {
+		at     time.Time
+		counts map[string]int
+		total  int
+	}
+	var pts []point
+	add := func(rep kpi.Report) {
+		wr, ok := rep.Windows[win]
+		if !ok || wr.All == nil || wr.All.ChangesByClass == nil {
+			return
+		}
+		c := wr.All.ChangesByClass
+		p := point{at: rep.At, counts: map[string]int{
+			"innovation": c.Innovation, "tune_up": c.TuneUp, "fix": c.Fix, "unclassified": c.Unclassified,
+		}}
+		p.total = c.Innovation + c.TuneUp + c.Fix + c.Unclassified
+		if p.total > 0 {
+			pts = append(pts, p)
+		}
+	}
+	for _, h := range history {
+		add(h)
+	}
+	if len(history) == 0 || !history[len(history)-1].At.Equal(r.At) {
+		add(r)
+	}
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].at.Before(pts[j].at) })
+	note := fmt.Sprintf("Merged pull requests per class over the %s window ending at each date.", win)
+	if len(pts) == 0 {
+		return "", "No merged pull requests in the " + win + " window."
+	}
+	if len(history) == 0 {
+		note += " Only the report date is shown: no earlier reports were given."
+	}
+	const left, right, top, bottom = 50.0, 20.0, 30.0, 40.0
+	width, height := 1040.0, 300.0
+	plotW, plotH := width-left-right, height-top-bottom
+	var s htmlSVG
+	x := left
+	for _, c := range htmlClassOrder {
+		s.f(`<rect x="%.1f" y="6" width="12" height="12" rx="2" fill="%s"/>`, x, htmlClassColors[c])
+		s.text(x+17, 16.5, "start", "legend", htmlClassLabels[c])
+		x += 110
+	}
+	s.f(`<line x1="%.1f" y1="10" x2="%.1f" y2="10" class="shareline"/>`, x, x+18)
+	s.text(x+23, 14.5, "start", "legend", "tune-up share")
+	for i := 0; i <= 4; i++ {
+		gy := top + plotH*(1-float64(i)/4)
+		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, left, gy, left+plotW, gy)
+		s.text(left-6, gy+4, "end", "axis", fmt.Sprintf("%d%%", i*25))
+	}
+	slot := plotW / float64(len(pts))
+	colW := math.Min(slot*0.7, 48)
+	labelEvery := int(math.Ceil(float64(len(pts)) / 12))
+	var line [][2]float64
+	for i, p := range pts {
+		cx := left + slot*(float64(i)+0.5)
+		y := top + plotH
+		for _, c := range htmlClassOrder {
+			h := plotH * float64(p.counts[c]) / float64(p.total)
+			if h <= 0 {
+				continue
+			}
+			y -= h
+			s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %d of %d</title></rect>`,
+				cx-colW/2, y, colW, h, htmlClassColors[c], p.at.UTC().Format("2006-01-02"), htmlClassLabels[c], p.counts[c], p.total)
+		}
+		denom := p.counts["innovation"] + p.counts["tune_up"] + p.counts["fix"]
+		if denom > 0 {
+			share := float64(p.counts["tune_up"]) / float64(denom)
+			line = append(line, [2]float64{cx, top + plotH*(1-share)})
+		}
+		if i%labelEvery == 0 || i == len(pts)-1 {
+			s.text(cx, height-bottom+16, "middle", "axis", p.at.UTC().Format("Jan 2"))
+		}
+	}
+	if len(line) > 1 {
+		pts := make([]string, len(line))
+		for i, pt := range line {
+			pts[i] = fmt.Sprintf("%.1f,%.1f", pt[0], pt[1])
+		}
+		s.f(`<polyline points="%s" class="shareline"/>`, strings.Join(pts, " "))
+	}
+	for _, pt := range line {
+		s.f(`<circle cx="%.1f" cy="%.1f" r="3" class="sharedot"/>`, pt[0], pt[1])
+	}
+	return s.html(width, height, "Innovation and tune-up split over time"), note
+}
+
+// impactKPIs orders and names the impact KPIs of SPEC §7; durations get p-values.
+var htmlImpactKPIs = []struct {
+	key, label  string
+	duration    bool
+	ratio       bool
+	lowerBetter bool
+}{
+	{kpi.ImpactLeadTimeP50, "Lead time p50", true, false, true},
+	{kpi.ImpactPickupP50, "Pickup p50", true, false, true},
+	{kpi.ImpactDeploymentFrequency, "Deployment frequency", false, false, false},
+	{kpi.ImpactChangeFailureRatio, "Change failure rate", false, true, true},
+	{kpi.ImpactRecoveryP50, "Recovery p50", true, false, true},
+	{kpi.ImpactTimeToResolveP50, "Time to resolve p50", true, false, true},
+}
+
+func htmlImpactView(im kpi.Impact) htmlImpactBlock {
+	scope := slices.Clone(im.Scope)
+	sort.Strings(scope)
+	b := htmlImpactBlock{
+		Name:  im.Initiative,
+		Span:  im.Start.UTC().Format("2006-01-02") + " → " + im.End.UTC().Format("2006-01-02"),
+		Scope: strings.Join(scope, ", "),
+	}
+	type row struct {
+		label, before, after, change, p string
+		vb, va                          float64
+		hasB, hasA, better, worse, sig  bool
+	}
+	var rows []row
+	for _, k := range htmlImpactKPIs {
+		v, ok := im.KPIs[k.key]
+		if !ok || (v.Before == nil && v.After == nil) {
+			continue
+		}
+		format := func(x *float64) string {
+			switch {
+			case x == nil:
+				return "no data"
+			case k.duration:
+				return htmlDuration(*x)
+			case k.ratio:
+				return htmlRatio(x)
+			}
+			return fmt.Sprintf("%.2f/day", *x)
+		}
+		r := row{label: k.label, before: format(v.Before), after: format(v.After), change: htmlDash, p: ""}
+		if v.Before != nil {
+			r.vb, r.hasB = *v.Before, true
+		}
+		if v.After != nil {
+			r.va, r.hasA = *v.After, true
+		}
+		if v.RelativeChange != nil {
+			r.change = fmt.Sprintf("%+.0f%%", *v.RelativeChange*100)
+			improved := (*v.RelativeChange < 0) == k.lowerBetter
+			r.better, r.worse = improved && *v.RelativeChange != 0, !improved && *v.RelativeChange != 0
+		}
+		if v.PValue != nil {
+			r.p = fmt.Sprintf("p = %.3g", *v.PValue)
+			if *v.PValue < 0.001 {
+				r.p = "p < 0.001"
+			}
+			r.sig = *v.PValue < 0.05
+		} else if k.duration {
+			r.p = "p n/a"
+		}
+		r.label = fmt.Sprintf("%s (n %d → %d)", k.label, v.NBefore, v.NAfter)
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return b
+	}
+	const left, barArea, right, rowH = 260.0, 520.0, 260.0, 46.0
+	width := left + barArea + right
+	height := 28 + float64(len(rows))*rowH
+	var s htmlSVG
+	s.f(`<rect x="%.1f" y="6" width="12" height="12" rx="2" class="before"/>`, left)
+	s.text(left+17, 16.5, "start", "legend", "before")
+	s.f(`<rect x="%.1f" y="6" width="12" height="12" rx="2" class="after"/>`, left+90)
+	s.text(left+107, 16.5, "start", "legend", "after")
+	for i, r := range rows {
+		y := 28 + float64(i)*rowH
+		s.text(left-12, y+20, "end", "label", r.label)
+		scale := math.Max(r.vb, r.va)
+		if scale <= 0 {
+			scale = 1
+		}
+		for j, side := range []struct {
+			v    float64
+			has  bool
+			text string
+			cls  string
+		}{{r.vb, r.hasB, r.before, "before"}, {r.va, r.hasA, r.after, "after"}} {
+			by := y + 4 + float64(j)*17
+			w := 0.0
+			if side.has {
+				w = math.Max(barArea*side.v/scale, 2)
+				s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="14" rx="2" class="%s"/>`, left, by, w, side.cls)
+			}
+			s.text(left+w+6, by+11.5, "start", "value", side.text)
+		}
+		cls := "change"
+		if r.better {
+			cls += " better"
+		} else if r.worse {
+			cls += " worse"
+		}
+		s.text(left+barArea+110, y+20, "end", cls, r.change)
+		pcls := "pvalue"
+		if r.sig {
+			pcls += " sig"
+		}
+		s.text(left+barArea+122, y+20, "start", pcls, r.p)
+	}
+	b.Chart = s.html(width, height, "Before and after "+im.Initiative)
+	return b
+}
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"levelClass": func(l kpi.Level) string { return "lvl-" + string(l) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Flywheel report · {{.At}}</title>
+<style>
+:root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --card:#ffffff; --bg:#f5f6f8;
+  --elite:#1b7f3b; --high:#1f6fb5; --medium:#c46a00; --low:#c0392b; }
+* { box-sizing: border-box; }
+body { margin:0; background:var(--bg); color:var(--ink);
+  font: 15px/1.45 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1100px; margin: 0 auto; padding: 32px 28px 48px; }
+header h1 { margin:0; font-size: 28px; letter-spacing:-0.01em; }
+header p { margin:4px 0 0; color:var(--muted); }
+h2 { font-size: 19px; margin: 36px 0 4px; }
+.sub { color:var(--muted); margin: 0 0 14px; font-size: 14px; }
+.cards { display:grid; grid-template-columns: repeat(5, 1fr); gap: 14px; margin-top: 22px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
+.card h3 { margin:0; font-size: 13px; font-weight:600; color:var(--muted); text-transform: uppercase; letter-spacing: .03em; }
+.card .v { font-size: 27px; font-weight: 700; margin: 6px 0 2px; white-space: nowrap; }
+.card .d { font-size: 12.5px; color:var(--muted); }
+.badge { display:inline-block; font-size: 11.5px; font-weight:700; color:#fff; border-radius: 999px; padding: 1px 9px;
+  text-transform: uppercase; letter-spacing:.04em; margin-top: 8px; }
+.lvl-elite { background:var(--elite); } .lvl-high { background:var(--high); }
+.lvl-medium { background:var(--medium); } .lvl-low { background:var(--low); }
+.lvl- { background:#9ca3af; }
+.panel { background:var(--card); border:1px solid var(--line); border-radius: 10px; padding: 16px 18px; overflow-x:auto; }
+table { border-collapse: collapse; width:100%; font-size: 14px; }
+th { text-align:left; font-weight:600; color:var(--muted); font-size:12.5px; text-transform:uppercase; letter-spacing:.03em; }
+th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); }
+td { white-space: nowrap; }
+td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
+tr:last-child td { border-bottom: none; }
+.dot { display:inline-block; width:9px; height:9px; border-radius:50%; margin-left:6px; vertical-align: 1px; }
+.impact h3 { margin: 0 0 2px; font-size: 17px; }
+.impact + .impact { margin-top: 14px; }
+svg { display:block; max-width:100%; height:auto; font-family: inherit; }
+svg .grid { stroke:#e5e7eb; stroke-width:1; }
+svg .axis { fill:var(--muted); font-size: 11.5px; }
+svg .legend { fill:var(--ink); font-size: 12.5px; }
+svg .label { fill:var(--ink); font-size: 13px; }
+svg .value { fill:var(--ink); font-size: 12.5px; font-variant-numeric: tabular-nums; }
+svg .inbar { fill:#fff; font-size: 11.5px; font-weight:600; }
+svg .before { fill:#b8c2cc; } svg .after { fill:#4e79a7; }
+svg .change { fill:var(--muted); font-size: 15px; font-weight: 700; }
+svg .change.better { fill:var(--elite); } svg .change.worse { fill:var(--low); }
+svg .pvalue { fill:var(--muted); font-size: 12.5px; } svg .pvalue.sig { fill:var(--ink); font-weight:700; }
+svg .shareline { fill:none; stroke:#1f2937; stroke-width:2; }
+svg .sharedot { fill:#1f2937; }
+footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
+@media print { body { background:#fff; } .card, .panel { break-inside: avoid; } }
+</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Flywheel · delivery report</h1>
+<p>As of {{.At}} · window: last {{.Window}}</p>
+</header>
+
+<section>
+{{- if .Cards}}
+<div class="cards">
+{{- range .Cards}}
+<div class="card"><h3>{{.Title}}</h3><div class="v">{{.Value}}</div><div class="d">{{.Detail}}</div>
+{{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{end}}</div>
+{{- end}}
+</div>
+{{- else}}
+<p class="sub">No deployments, changes or incidents in this window.</p>
+{{- end}}
+</section>
+
+{{- if .Services}}
+<section>
+<h2>Services</h2>
+<p class="sub">The four DORA keys and rework per service over the last {{.Window}}; the dot is the key's DORA level (green elite, blue high, orange medium, red low).</p>
+<div class="panel"><table>
+<thead><tr><th>Service</th><th class="num">Deploy frequency</th><th class="num">Lead time p50</th><th class="num">Change failure</th><th class="num">Recovery p50</th><th class="num">Rework</th><th class="num">Tune-up share</th><th class="num">Incidents</th></tr></thead>
+<tbody>
+{{- range .Services}}
+<tr><td>{{.Name}}</td>
+<td class="num">{{.Freq}}{{if .FreqL}}<span class="dot {{levelClass .FreqL}}" title="{{.FreqL}}"></span>{{end}}</td>
+<td class="num">{{.Lead}}{{if .LeadL}}<span class="dot {{levelClass .LeadL}}" title="{{.LeadL}}"></span>{{end}}</td>
+<td class="num">{{.CFR}}{{if .CFRL}}<span class="dot {{levelClass .CFRL}}" title="{{.CFRL}}"></span>{{end}}</td>
+<td class="num">{{.Recovery}}{{if .RecoveryL}}<span class="dot {{levelClass .RecoveryL}}" title="{{.RecoveryL}}"></span>{{end}}</td>
+<td class="num">{{.Rework}}</td><td class="num">{{.TuneUpShare}}</td><td class="num">{{.Incidents}}</td></tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .StagesChart}}
+<section>
+<h2>Where lead time goes</h2>
+<p class="sub">Median time from first commit to pull request (coding), to first review (pickup), to merge (review) and to production (deploy).</p>
+<div class="panel" id="stages">{{.StagesChart}}</div>
+</section>
+{{- end}}
+
+<section>
+<h2>Innovation and tune-up</h2>
+<p class="sub">{{.SplitNote}}</p>
+{{- if .SplitChart}}<div class="panel" id="split">{{.SplitChart}}</div>{{end}}
+</section>
+
+{{- if .Impacts}}
+<section>
+<h2>Did the tune-ups pay off?</h2>
+<p class="sub">Each KPI over the impact window before an initiative started and after it ended, for the services in its scope. The p-value (two-sided Mann-Whitney U) says how likely a difference at least this large would be by chance; below 0.05 is shown in bold.</p>
+{{- range .Impacts}}
+<div class="panel impact"><h3>{{.Name}}</h3><p class="sub">{{.Span}}{{if .Scope}} · {{.Scope}}{{end}}</p>
+{{- if .Chart}}{{.Chart}}{{else}}<p class="sub">No KPI has data before or after.</p>{{end}}</div>
+{{- end}}
+</section>
+{{- end}}
+
+<footer>Generated by Flywheel. Definitions: lead time, frequency, failure rate and recovery follow DORA; levels use the configured thresholds.</footer>
+</main>
+</body>
+</html>
+`))

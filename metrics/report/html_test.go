@@ -1,0 +1,299 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+)
+
+var keepHTML = flag.String("html.keep", "", "directory to keep the rendered report and its screenshot in, for a human look")
+
+func hfp(v float64) *float64 { return &v }
+func hip(v int) *int         { return &v }
+
+func hq(p50, p90 float64, n int) *kpi.Quantiles { return &kpi.Quantiles{P50: p50, P90: p90, Count: n} }
+
+const (
+	hHour = 3600.0
+	hDay  = 86400.0
+)
+
+// sampleKPIs is one plausible group: scale stretches durations, so services differ.
+func htmlSampleKPIs(scale float64, deploys int, classes kpi.ChangesByClass) *kpi.KPIs {
+	share := float64(classes.TuneUp) / float64(classes.Innovation+classes.TuneUp+classes.Fix)
+	return &kpi.KPIs{
+		Deployments:               hip(deploys),
+		DeploymentFrequencyPerDay: hfp(float64(deploys) / 30),
+		DeploymentDaysRatio:       hfp(0.6),
+		LeadTimeSeconds:           hq(1.6*hDay*scale, 4.2*hDay*scale, 40),
+		LeadTimeStageSeconds: &kpi.Stages{
+			Coding: hq(0.7*hDay*scale, 2*hDay*scale, 40),
+			Pickup: hq(5*hHour*scale, 20*hHour*scale, 38),
+			Review: hq(9*hHour*scale, 30*hHour*scale, 38),
+			Deploy: hq(3*hHour*scale, 12*hHour*scale, 40),
+		},
+		FailedDeployments:               hip(deploys / 12),
+		ChangeFailureRatio:              hfp(float64(deploys/12) / float64(deploys)),
+		FailedDeploymentRecoverySeconds: hq(2.5*hHour*scale, 9*hHour*scale, deploys/12),
+		ReworkDeployments:               hip(deploys / 8),
+		ReworkRatio:                     hfp(float64(deploys/8) / float64(deploys)),
+		Incidents: &kpi.Incidents{Count: 4, Open: 1,
+			TimeToAcknowledge: hq(6*60, 25*60, 4), TimeToResolve: hq(3*hHour, 10*hHour, 3)},
+		ChangesByClass: &classes,
+		TuneUpShare:    hfp(share),
+		DORALevel: &kpi.DORALevels{
+			DeploymentFrequency: map[bool]kpi.Level{true: kpi.Elite, false: kpi.High}[deploys >= 30],
+			LeadTime:            map[bool]kpi.Level{true: kpi.High, false: kpi.Medium}[scale < 3],
+			ChangeFailureRate:   kpi.Medium,
+			RecoveryTime:        kpi.High,
+		},
+	}
+}
+
+func htmlSampleReport(at time.Time, tuneUp int) kpi.Report {
+	return kpi.Report{
+		At: at,
+		Windows: map[string]kpi.WindowReport{
+			"7d": {All: htmlSampleKPIs(1, 20, kpi.ChangesByClass{Innovation: 10, TuneUp: 3, Fix: 2})},
+			"30d": {
+				All: htmlSampleKPIs(1, 96, kpi.ChangesByClass{Innovation: 52, TuneUp: tuneUp, Fix: 9, Unclassified: 4}),
+				Services: map[string]*kpi.KPIs{
+					"checkout":           htmlSampleKPIs(0.8, 40, kpi.ChangesByClass{Innovation: 20, TuneUp: tuneUp / 2, Fix: 4}),
+					"payments":           htmlSampleKPIs(1.4, 25, kpi.ChangesByClass{Innovation: 15, TuneUp: 6, Fix: 3}),
+					"search":             htmlSampleKPIs(3.2, 9, kpi.ChangesByClass{Innovation: 9, TuneUp: 2, Fix: 1}),
+					"<script>x</script>": {Deployments: hip(1), DeploymentFrequencyPerDay: hfp(1.0 / 30)},
+				},
+			},
+		},
+		TuneUpImpact: []kpi.Impact{{
+			Initiative: "ci-speedup",
+			Start:      at.Add(-80 * 24 * time.Hour), End: at.Add(-50 * 24 * time.Hour),
+			Scope: []string{"payments", "checkout"},
+			KPIs: map[string]kpi.ImpactKPI{
+				kpi.ImpactLeadTimeP50:         {Before: hfp(2.9 * hDay), After: hfp(1.4 * hDay), RelativeChange: hfp(-0.517), NBefore: 61, NAfter: 70, PValue: hfp(0.00012)},
+				kpi.ImpactPickupP50:           {Before: hfp(7 * hHour), After: hfp(6 * hHour), RelativeChange: hfp(-0.14), NBefore: 58, NAfter: 66, PValue: hfp(0.41)},
+				kpi.ImpactDeploymentFrequency: {Before: hfp(1.9), After: hfp(2.6), RelativeChange: hfp(0.37), NBefore: 57, NAfter: 78},
+				kpi.ImpactChangeFailureRatio:  {Before: hfp(0.12), After: hfp(0.08), RelativeChange: hfp(-0.33), NBefore: 57, NAfter: 78},
+				kpi.ImpactRecoveryP50:         {Before: hfp(4 * hHour), NBefore: 5},
+			},
+		}},
+	}
+}
+
+func htmlSampleHistory(at time.Time) []kpi.Report {
+	var h []kpi.Report
+	for i := 12; i >= 1; i-- {
+		h = append(h, htmlSampleReport(at.Add(-time.Duration(i)*7*24*time.Hour), 8+2*(12-i)))
+	}
+	return h
+}
+
+var htmlAt = time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
+
+func renderHTML(t *testing.T, r kpi.Report, h []kpi.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r, h); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestWriteHTMLContent(t *testing.T) {
+	t.Parallel()
+	out := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt))
+	for _, want := range []string{
+		"As of 2026-06-30 00:00 UTC", "window: last 30d",
+		"Deployment frequency", "3.2 / day", // 96 / 30
+		"Lead time for changes", "1.6d",
+		"Change failure rate", "8.3%",
+		"Rework rate", "12.5%",
+		`class="badge lvl-elite"`, `class="badge lvl-medium"`,
+		"checkout", "payments", "search",
+		"Where lead time goes", "coding", "pickup", "review", "deploy",
+		"Innovation and tune-up",
+		"ci-speedup", "2026-04-11 → 2026-05-11", "checkout, payments",
+		"Lead time p50 (n 61 → 70)", "-52%", "p &lt; 0.001", "p = 0.41",
+		"no data", // recovery after
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "<script>") {
+		t.Error("a service name was not escaped")
+	}
+	// Self-contained: nothing to fetch (the SVG namespace is a name, not a fetch).
+	if m := regexp.MustCompile(`(?i)(src|href)=|url\(|@import|https?://`).FindAllString(strings.ReplaceAll(out, `xmlns="http://www.w3.org/2000/svg"`, ""), -1); len(m) > 0 {
+		t.Errorf("report references external resources: %v", m)
+	}
+	// 12 history points + the report itself, each a stacked column.
+	if n := strings.Count(out, "<circle "); n != 13 {
+		t.Errorf("split chart has %d share points, want 13", n)
+	}
+	if again := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt)); again != out {
+		t.Error("rendering is not deterministic")
+	}
+}
+
+func TestWriteHTMLSparse(t *testing.T) {
+	t.Parallel()
+	for name, r := range map[string]kpi.Report{
+		"empty":        {At: htmlAt},
+		"no services":  {At: htmlAt, Windows: map[string]kpi.WindowReport{"90d": {}}},
+		"only deploys": {At: htmlAt, Windows: map[string]kpi.WindowReport{"7d": {All: &kpi.KPIs{Deployments: hip(0), DeploymentFrequencyPerDay: hfp(0)}}}},
+	} {
+		out := renderHTML(t, r, nil)
+		if !strings.Contains(out, "</html>") {
+			t.Errorf("%s: truncated page", name)
+		}
+		if strings.Contains(out, "<svg") {
+			t.Errorf("%s: draws a chart without data", name)
+		}
+	}
+	if htmlPrimaryWindow(kpi.Report{Windows: map[string]kpi.WindowReport{"7d": {}, "90d": {}, "12h": {}}}) != "90d" {
+		t.Error("without 30d the longest window is primary")
+	}
+}
+
+type htmlFailWriter struct{}
+
+func (htmlFailWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteHTMLWriteError(t *testing.T) {
+	t.Parallel()
+	err := WriteHTML(htmlFailWriter{}, htmlSampleReport(htmlAt, 10), nil)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the write error", err)
+	}
+}
+
+// chromium finds a headless browser, or skips (fails under CI=true).
+func findChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found (CI=true): apt-get install -y --no-install-recommends chromium")
+	}
+	t.Skip("chromium not found: apt-get install -y --no-install-recommends chromium")
+	return ""
+}
+
+func runChromium(t *testing.T, bin string, args ...string) (stdout, stderr []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, e.Bytes())
+	}
+	return o.Bytes(), e.Bytes()
+}
+
+// TestHTMLInChromium renders the report in headless Chromium: the DOM holds the
+// drawn charts, the console is clean, and the screenshot shows the chart colours.
+func TestHTMLInChromium(t *testing.T) {
+	bin := findChromium(t)
+	dir := t.TempDir()
+	if *keepHTML != "" {
+		dir = *keepHTML
+	}
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, []byte(renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + page
+
+	dom, logs := runChromium(t, bin, "--dump-dom", url)
+	for _, bad := range []string{"Uncaught", "CONSOLE", "ERR_"} {
+		if bytes.Contains(logs, []byte(bad)) {
+			t.Errorf("chromium logged %q:\n%s", bad, logs)
+		}
+	}
+	for id, minRects := range map[string]int{"stages": 16, "split": 40} {
+		m := regexp.MustCompile(`(?s)id="` + id + `">(.*?)</svg>`).FindSubmatch(dom)
+		if m == nil {
+			t.Errorf("rendered DOM has no %s chart", id)
+			continue
+		}
+		if n := bytes.Count(m[1], []byte("<rect")); n < minRects {
+			t.Errorf("%s chart has %d rects, want ≥ %d", id, n, minRects)
+		}
+	}
+
+	shot := filepath.Join(dir, "report.png")
+	runChromium(t, bin, "--screenshot="+shot, "--window-size=1280,2600", url)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := pixelVariance(img, img.Bounds()); v < 100 {
+		t.Errorf("screenshot looks blank: luminance variance %.1f", v)
+	}
+	// The charts drew if their colours are on screen in quantity.
+	for name, c := range map[string][3]uint8{
+		"coding stage": {0x4e, 0x79, 0xa7}, "pickup stage": {0xf2, 0x8e, 0x2b},
+		"tune-up class": {0x59, 0xa1, 0x4f}, "fix class": {0xe1, 0x57, 0x59},
+	} {
+		if n := countPixels(img, c); n < 500 {
+			t.Errorf("%s colour covers %d pixels; the chart did not draw", name, n)
+		}
+	}
+}
+
+func pixelVariance(img image.Image, r image.Rectangle) float64 {
+	var sum, sq, n float64
+	for y := r.Min.Y; y < r.Max.Y; y += 2 {
+		for x := r.Min.X; x < r.Max.X; x += 2 {
+			cr, cg, cb, _ := img.At(x, y).RGBA()
+			l := (0.299*float64(cr) + 0.587*float64(cg) + 0.114*float64(cb)) / 257
+			sum += l
+			sq += l * l
+			n++
+		}
+	}
+	m := sum / n
+	return sq/n - m*m
+}
+
+func countPixels(img image.Image, c [3]uint8) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if math.Abs(float64(r>>8)-float64(c[0])) < 6 && math.Abs(float64(g>>8)-float64(c[1])) < 6 && math.Abs(float64(bl>>8)-float64(c[2])) < 6 {
+				n++
+			}
+		}
+	}
+	return n
+}
