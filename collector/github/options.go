@@ -1,0 +1,219 @@
+// Package github is Flywheel's GitHub source (SPEC §2–§4, issue 7): it reads
+// deployments (the Deployments API, Actions workflow runs or releases), pull
+// requests merged into the default branch and incident issues from GitHub's
+// GraphQL API (or REST only, for servers without GraphQL), maps each deployment
+// to the commits it shipped, and writes every API page as one flywheel.Batch with
+// the cursors and HTTP validators it covers. Fetching lives in sync*.go and
+// graphql.go/rest.go; the pure mapping from API shapes to events in mapping.go
+// and commitmap.go.
+package github
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
+	"github.com/flywheel-metrics/flywheel/config"
+)
+
+// Deployment sources of RepoSettings.DeploymentSource (SPEC §3).
+const (
+	SourceDeployments  = "deployments"
+	SourceWorkflowRuns = "workflow_runs"
+	SourceReleases     = "releases"
+)
+
+// RepoSettings are the per-repository settings of SPEC §3 (github.defaults and a
+// repos entry's overrides).
+type RepoSettings struct {
+	// DeploymentSource is SourceDeployments (default), SourceWorkflowRuns or
+	// SourceReleases.
+	DeploymentSource string
+	// Environment matches production environments (source deployments).
+	Environment *regexp.Regexp
+	// Workflow is the deploy workflow's file name (source workflow_runs).
+	Workflow string
+	// Branch is the deploy branch; empty means the repository's default branch.
+	Branch string
+	// IncidentLabels mark incident issues; empty collects no incidents.
+	IncidentLabels []string
+}
+
+// RepoConfig is one listed repository.
+type RepoConfig struct {
+	Owner, Name string
+	// Service defaults to Name.
+	Service  string
+	Team     string
+	Settings RepoSettings
+}
+
+// OrgConfig discovers the repositories of an organisation. Archived and forked
+// repositories are skipped unless listed in Options.Repos.
+type OrgConfig struct {
+	Name    string
+	Include *regexp.Regexp // nil: all
+	Exclude *regexp.Regexp // nil: none
+	Team    string
+}
+
+// Options configure a Source. Client is required.
+type Options struct {
+	Client   *ghclient.Client
+	Repos    []RepoConfig
+	Orgs     []OrgConfig
+	Defaults RepoSettings
+	// History is how far back the first sync of a repository reaches (default 365d).
+	History time.Duration
+	// GraphQL uses GitHub's GraphQL API for pull requests, deployments, releases,
+	// incident issues and the commit graph; false is REST only. The source also
+	// falls back to REST when the server answers 404 on its GraphQL endpoint.
+	GraphQL bool
+	// CompareOnly maps commits to deployments with one REST compare per deployment
+	// instead of reading the deploy branch's commit graph (for tests and servers
+	// without GraphQL, where it is implied).
+	CompareOnly bool
+	// Paths fetches each PR's changed paths; only needed when tune-up path rules
+	// are configured (SPEC §4.6).
+	Paths bool
+	// Overlap is subtracted from every high-water-mark cursor, so that updates that
+	// land while a sync runs are read again (default 10m).
+	Overlap time.Duration
+	// Clock is the time source (default the wall clock); the history horizon of a
+	// first sync is measured on it.
+	Clock  ghclient.Clock
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.History <= 0 {
+		o.History = 365 * 24 * time.Hour
+	}
+	if o.Overlap <= 0 {
+		o.Overlap = 10 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = ghclient.RealClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Defaults.DeploymentSource == "" {
+		o.Defaults.DeploymentSource = SourceDeployments
+	}
+}
+
+// OptionsFromConfig maps the github section of the configuration (already
+// validated by config.Load) to Options. productionEnv is the top-level
+// production_environment regex, the default of every deployments.environment;
+// pathRules says whether tune-up path rules are configured, which decides
+// whether changed paths are fetched.
+func OptionsFromConfig(cfg *config.GitHub, c *ghclient.Client, history time.Duration, productionEnv string, pathRules bool) (Options, error) {
+	if cfg == nil {
+		return Options{}, errors.New("github: no github section in the configuration")
+	}
+	if productionEnv == "" {
+		productionEnv = `^prod(uction)?$`
+	}
+	var errs []error
+	def, err := settingsFrom(cfg.Defaults.Deployments, cfg.Defaults.IncidentLabels, RepoSettings{}, productionEnv)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("github.defaults.deployments: %w", err))
+	}
+	if cfg.Defaults.IncidentLabels == nil {
+		def.IncidentLabels = []string{"incident"}
+	}
+	opts := Options{
+		Client:   c,
+		Defaults: def,
+		History:  history,
+		GraphQL:  cfg.GraphQL == nil || *cfg.GraphQL,
+		Paths:    pathRules,
+	}
+	for i, r := range cfg.Repos {
+		owner, name, ok := strings.Cut(r.Name, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			errs = append(errs, fmt.Errorf("github.repos[%d].name: %q is not owner/name", i, r.Name))
+			continue
+		}
+		var d config.Deployments
+		if r.Deployments != nil {
+			d = *r.Deployments
+		}
+		s, err := settingsFrom(d, r.IncidentLabels, def, productionEnv)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("github.repos[%d].deployments: %w", i, err))
+		}
+		opts.Repos = append(opts.Repos, RepoConfig{Owner: owner, Name: name, Service: r.Service, Team: r.Team, Settings: s})
+	}
+	for i, o := range cfg.Orgs {
+		oc := OrgConfig{Name: o.Name, Team: o.Team}
+		if o.Name == "" {
+			errs = append(errs, fmt.Errorf("github.orgs[%d].name: missing", i))
+		}
+		if o.Include != "" {
+			re, err := regexp.Compile(o.Include)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("github.orgs[%d].include: %w", i, err))
+			}
+			oc.Include = re
+		}
+		if o.Exclude != "" {
+			re, err := regexp.Compile(o.Exclude)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("github.orgs[%d].exclude: %w", i, err))
+			}
+			oc.Exclude = re
+		}
+		opts.Orgs = append(opts.Orgs, oc)
+	}
+	if len(errs) > 0 {
+		return Options{}, errors.Join(errs...)
+	}
+	return opts, nil
+}
+
+// settingsFrom fills a repo's settings from its config, field by field over base
+// (the defaults).
+func settingsFrom(d config.Deployments, labels []string, base RepoSettings, productionEnv string) (RepoSettings, error) {
+	s := base
+	if labels != nil {
+		s.IncidentLabels = labels
+	}
+	if d.Source != "" {
+		s.DeploymentSource = d.Source
+	}
+	if s.DeploymentSource == "" {
+		s.DeploymentSource = SourceDeployments
+	}
+	switch s.DeploymentSource {
+	case SourceDeployments, SourceWorkflowRuns, SourceReleases:
+	default:
+		return s, fmt.Errorf("source: unknown value %q (want deployments, workflow_runs or releases)", s.DeploymentSource)
+	}
+	if d.Workflow != "" {
+		s.Workflow = d.Workflow
+	}
+	if d.Branch != "" {
+		s.Branch = d.Branch
+	}
+	env := d.Environment
+	if env == "" && s.Environment == nil {
+		env = productionEnv
+	}
+	if env != "" {
+		re, err := regexp.Compile(env)
+		if err != nil {
+			return s, fmt.Errorf("environment: %w", err)
+		}
+		s.Environment = re
+	}
+	if s.DeploymentSource == SourceWorkflowRuns && s.Workflow == "" {
+		return s, errors.New("workflow: required for source workflow_runs")
+	}
+	return s, nil
+}
