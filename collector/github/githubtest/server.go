@@ -1,0 +1,491 @@
+// Package githubtest is a simulated GitHub API that serves a whole organisation from
+// plain data (Org): the REST endpoints the GitHub source reads, in the response shapes
+// recorded in ../shared/fixtures/github (field names, RFC 3339 "Z" timestamps, Link
+// pagination by page number, weak ETags and 304s, x-ratelimit-* headers with a finite
+// budget that 304s do not consume), and GraphQL queries validated against GitHub's
+// public schema (testdata/schema.graphql) and answered by a small executor. It counts
+// requests by route and status and can inject faults (rate limits, 5xx, bad JSON).
+//
+// The GitHub source's tests use it, and `flywheel demo` serves its generated
+// organisation through it (issue 7, issue 6). Everything binds to 127.0.0.1.
+package githubtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure the simulated server. The zero value is github.com with a
+// 5,000/h REST budget, a 5,000 points/h GraphQL budget and GraphQL enabled.
+type Options struct {
+	// RateLimit is the REST primary budget per hour (default 5000). Requests
+	// answered 304 do not consume it, nor does GET /rate_limit.
+	RateLimit int
+	// GraphQLRateLimit is the GraphQL point budget per hour (default 5000).
+	GraphQLRateLimit int
+	// DisableGraphQL answers /graphql with 404, as a server without GraphQL.
+	DisableGraphQL bool
+	// NoRateLimitHeaders sends no x-ratelimit-* headers and enforces no budget, as a
+	// GitHub Enterprise Server with rate limiting disabled.
+	NoRateLimitHeaders bool
+	// PerPageMax caps per_page (default 100, GitHub's maximum).
+	PerPageMax int
+	// Token, if set, must be presented as "Bearer TOKEN" or "token TOKEN"; other
+	// requests get 401 Bad credentials.
+	Token string
+	// Now is the server's clock (default time.Now); share a fake clock with the
+	// client so that waiting for a reset refills the budget.
+	Now func() time.Time
+}
+
+// Fault is an injected response: written instead of the real answer.
+type Fault struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// RequestKey identifies a counted request: method, route pattern (as registered,
+// e.g. "GET /repos/{owner}/{repo}/pulls", or "POST /graphql") and status code.
+type RequestKey struct {
+	Method string
+	Route  string
+	Status int
+}
+
+// RequestStats are the server's counters since NewServer or Reset.
+type RequestStats struct {
+	ByKey map[RequestKey]int
+	Total int
+	// RESTUnits is the REST primary budget consumed (304s and /rate_limit excluded).
+	RESTUnits int
+	// GraphQLQueries is the number of GraphQL requests; GraphQLPoints the points
+	// charged (GitHub's cost formula, API-NOTES §3).
+	GraphQLQueries int
+	GraphQLPoints  int
+}
+
+// Count sums the requests for a route pattern (any status if status is 0).
+func (s RequestStats) Count(route string, status int) int {
+	n := 0
+	for k, v := range s.ByKey {
+		if k.Route == route && (status == 0 || k.Status == status) {
+			n += v
+		}
+	}
+	return n
+}
+
+// Status sums the requests answered with a status code.
+func (s RequestStats) Status(status int) int {
+	n := 0
+	for k, v := range s.ByKey {
+		if k.Status == status {
+			n += v
+		}
+	}
+	return n
+}
+
+// Server is the simulated GitHub API. Its methods are safe for concurrent use.
+type Server struct {
+	*httptest.Server
+
+	opts Options
+	mux  *http.ServeMux
+	gql  *graphqlEngine
+
+	dataMu sync.RWMutex
+	org    *Org
+	idx    *index
+
+	mu         sync.Mutex
+	stats      RequestStats
+	restWindow time.Time
+	restUsed   int
+	gqlWindow  time.Time
+	gqlUsed    int
+	fault      func(*http.Request) *Fault
+	failAfter  int // requests still passing before failAfterF applies; -1 off
+	failAfterF *Fault
+	failNext   int
+	failNextF  *Fault
+}
+
+// NewServer starts a server on 127.0.0.1 serving org. The org is normalised
+// (missing IDs, default branch) in place; change it later only through Update.
+func NewServer(org *Org, opts Options) *Server {
+	if opts.RateLimit <= 0 {
+		opts.RateLimit = 5000
+	}
+	if opts.GraphQLRateLimit <= 0 {
+		opts.GraphQLRateLimit = 5000
+	}
+	if opts.PerPageMax <= 0 {
+		opts.PerPageMax = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, org: org, failAfter: -1}
+	s.idx = buildIndex(org)
+	s.gql = newGraphQLEngine(s)
+	s.mux = http.NewServeMux()
+	s.routes()
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("githubtest: listen on 127.0.0.1: %v", err))
+	}
+	ts.Listener.Close()
+	ts.Listener = l
+	ts.Start()
+	s.Server = ts
+	return s
+}
+
+// RESTBaseURL is the REST base for go-github, ending in "/". The same routes are
+// also served under /api/v3/ (GitHub Enterprise Server layout).
+func (s *Server) RESTBaseURL() string { return s.URL + "/" }
+
+// GraphQLURL is the GraphQL endpoint (also served at /api/graphql).
+func (s *Server) GraphQLURL() string { return s.URL + "/graphql" }
+
+// Update runs f on the organisation under the server's write lock, then re-indexes
+// it (assigning IDs to new items), so tests can change data between syncs.
+func (s *Server) Update(f func(*Org)) {
+	s.dataMu.Lock()
+	defer s.dataMu.Unlock()
+	f(s.org)
+	s.idx = buildIndex(s.org)
+}
+
+// Requests returns a copy of the request counters.
+func (s *Server) Requests() RequestStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.stats
+	c.ByKey = make(map[RequestKey]int, len(s.stats.ByKey))
+	for k, v := range s.stats.ByKey {
+		c.ByKey[k] = v
+	}
+	return c
+}
+
+// Reset zeroes the request counters (not the rate-limit budgets).
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.stats = RequestStats{}
+	s.mu.Unlock()
+}
+
+// ResetBudgets refills the REST and GraphQL budgets.
+func (s *Server) ResetBudgets() {
+	s.mu.Lock()
+	s.restUsed, s.gqlUsed = 0, 0
+	s.restWindow, s.gqlWindow = time.Time{}, time.Time{}
+	s.mu.Unlock()
+}
+
+// SetFault installs f (nil removes it): for every request f returns non-nil for, the
+// fault is written instead of the real answer.
+func (s *Server) SetFault(f func(r *http.Request) *Fault) {
+	s.mu.Lock()
+	s.fault = f
+	s.mu.Unlock()
+}
+
+// FailAfter lets the next n requests through and answers every later one with f,
+// until ClearFaults.
+func (s *Server) FailAfter(n int, f Fault) {
+	s.mu.Lock()
+	s.failAfter, s.failAfterF = n, &f
+	s.mu.Unlock()
+}
+
+// FailNext answers the next n requests with f, then serves normally again.
+func (s *Server) FailNext(n int, f Fault) {
+	s.mu.Lock()
+	s.failNext, s.failNextF = n, &f
+	s.mu.Unlock()
+}
+
+// ClearFaults removes SetFault, FailAfter and FailNext faults.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.fault, s.failAfter, s.failAfterF, s.failNext, s.failNextF = nil, -1, nil, 0, nil
+	s.mu.Unlock()
+}
+
+// PrimaryLimitFault is GitHub's answer when the primary budget is spent: 403 with
+// x-ratelimit-remaining 0 and the reset time.
+func PrimaryLimitFault(limit int, reset time.Time) Fault {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Used", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", "core")
+	return Fault{Status: http.StatusForbidden, Header: h,
+		Body: `{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`}
+}
+
+// SecondaryLimitFault is a secondary-limit answer (status 403 or 429) in GitHub's
+// current wording, with Retry-After when retryAfter > 0.
+func SecondaryLimitFault(status int, retryAfter time.Duration) Fault {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
+	}
+	return Fault{Status: status, Header: h,
+		Body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`}
+}
+
+// ServerErrorFault is a 5xx with GitHub's short JSON body.
+func ServerErrorFault(status int) Fault {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	return Fault{Status: status, Header: h, Body: fmt.Sprintf(`{"message":%q}`, http.StatusText(status))}
+}
+
+// MalformedJSONFault is a 200 whose body is cut off mid-document.
+func MalformedJSONFault() Fault {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	return Fault{Status: http.StatusOK, Header: h, Body: `[{"id": 1, "number": 1, "title": "trunc`}
+}
+
+func (s *Server) nextFault(r *http.Request) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		return s.failNextF
+	}
+	if s.failAfter == 0 {
+		return s.failAfterF
+	}
+	if s.failAfter > 0 {
+		s.failAfter--
+	}
+	if s.fault != nil {
+		return s.fault(r)
+	}
+	return nil
+}
+
+func (s *Server) count(method, route string, status int) {
+	s.mu.Lock()
+	if s.stats.ByKey == nil {
+		s.stats.ByKey = map[RequestKey]int{}
+	}
+	s.stats.ByKey[RequestKey{method, route, status}]++
+	s.stats.Total++
+	s.mu.Unlock()
+}
+
+// recorder buffers a handler's answer so ETags and budgets can be applied after.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	r = withOriginalPath(r)
+	// GitHub Enterprise Server layout: /api/v3/... and /api/graphql.
+	if p, ok := strings.CutPrefix(r.URL.Path, "/api/v3/"); ok {
+		r.URL.Path = "/" + p
+		r.URL.RawPath = ""
+		if rp, ok := strings.CutPrefix(r.URL.EscapedPath(), "/api/v3/"); ok {
+			r.URL.RawPath = "/" + rp
+		}
+	} else if r.URL.Path == "/api/graphql" {
+		r.URL.Path = "/graphql"
+	}
+	_, route := s.mux.Handler(r)
+	if route == "" {
+		route = "unknown"
+	}
+	graphql := route == "POST /graphql"
+	if s.opts.Token != "" {
+		a := r.Header.Get("Authorization")
+		if a != "Bearer "+s.opts.Token && a != "token "+s.opts.Token {
+			writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
+			s.count(r.Method, route, http.StatusUnauthorized)
+			return
+		}
+	}
+	if f := s.nextFault(r); f != nil {
+		for k, vs := range f.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		if w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		}
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		s.count(r.Method, route, f.Status)
+		return
+	}
+	if graphql {
+		if s.opts.DisableGraphQL {
+			writeJSONStatus(w, http.StatusNotFound, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
+			s.count(r.Method, route, http.StatusNotFound)
+			return
+		}
+		s.gql.serveHTTP(w, r)
+		s.count(r.Method, route, http.StatusOK)
+		return
+	}
+	rec := &recorder{header: http.Header{}}
+	s.dataMu.RLock()
+	s.mux.ServeHTTP(rec, r)
+	s.dataMu.RUnlock()
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	status := rec.status
+	h := w.Header()
+	for k, v := range rec.header {
+		h[k] = v
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	}
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	if status == http.StatusOK && r.Method == http.MethodGet {
+		sum := sha256.Sum256(rec.body.Bytes())
+		etag := `W/"` + hex.EncodeToString(sum[:]) + `"`
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+		if etagMatch(r.Header.Get("If-None-Match"), etag) {
+			s.rateHeaders(h, false, route == "GET /rate_limit")
+			h.Del("Content-Type")
+			w.WriteHeader(http.StatusNotModified)
+			s.count(r.Method, route, http.StatusNotModified)
+			return
+		}
+	}
+	if !s.opts.NoRateLimitHeaders && route != "GET /rate_limit" && !s.chargeREST() {
+		s.rateHeaders(h, false, false)
+		h.Del("ETag")
+		h.Del("Link")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`))
+		s.count(r.Method, route, http.StatusForbidden)
+		return
+	}
+	s.rateHeaders(h, false, route == "GET /rate_limit")
+	w.WriteHeader(status)
+	_, _ = w.Write(rec.body.Bytes())
+	s.count(r.Method, route, status)
+}
+
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	weak := func(s string) string { return strings.TrimPrefix(strings.TrimSpace(s), "W/") }
+	for _, t := range strings.Split(header, ",") {
+		if strings.TrimSpace(t) == "*" || weak(t) == weak(etag) {
+			return true
+		}
+	}
+	return false
+}
+
+// chargeREST takes one unit of the REST budget, or reports it spent.
+func (s *Server) chargeREST() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollWindows()
+	if s.restUsed >= s.opts.RateLimit {
+		return false
+	}
+	s.restUsed++
+	s.stats.RESTUnits++
+	return true
+}
+
+// chargeGraphQL takes cost points of the GraphQL budget, or reports it short.
+func (s *Server) chargeGraphQL(cost int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rollWindows()
+	s.stats.GraphQLQueries++
+	if s.opts.NoRateLimitHeaders {
+		s.stats.GraphQLPoints += cost
+		return true
+	}
+	if s.gqlUsed+cost > s.opts.GraphQLRateLimit {
+		return false
+	}
+	s.gqlUsed += cost
+	s.stats.GraphQLPoints += cost
+	return true
+}
+
+// rollWindows starts a new hour of budget when the previous one has passed.
+func (s *Server) rollWindows() {
+	now := s.opts.Now()
+	if s.restWindow.IsZero() || !now.Before(s.restWindow.Add(time.Hour)) {
+		s.restWindow, s.restUsed = now.Truncate(time.Second), 0
+	}
+	if s.gqlWindow.IsZero() || !now.Before(s.gqlWindow.Add(time.Hour)) {
+		s.gqlWindow, s.gqlUsed = now.Truncate(time.Second), 0
+	}
+}
+
+// rateHeaders writes x-ratelimit-* for the core (or graphql) resource.
+func (s *Server) rateHeaders(h http.Header, graphql, skip bool) {
+	if s.opts.NoRateLimitHeaders {
+		return
+	}
+	s.mu.Lock()
+	s.rollWindows()
+	limit, used, window, res := s.opts.RateLimit, s.restUsed, s.restWindow, "core"
+	if graphql {
+		limit, used, window, res = s.opts.GraphQLRateLimit, s.gqlUsed, s.gqlWindow, "graphql"
+	}
+	s.mu.Unlock()
+	_ = skip
+	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(used))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(window.Add(time.Hour).Unix(), 10))
+	h.Set("X-RateLimit-Resource", res)
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
