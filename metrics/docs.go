@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// docGroups splits the family table into the sections of docs/metrics.md.
+var docGroups = []struct {
+	title      string
+	from, to   family // [from, to]
+	standfirst string
+}{
+	{"Counters over all stored history", famDeployments, famIncidents,
+		"Counters, so `increase()` and `rate()` work; a re-imported or corrected event can make one go down, which Prometheus treats as a reset."},
+	{"Gauges per window", famDeploymentFrequency, famImpactPValue,
+		"Computed over each configured window `[now − window, now)` (label `window`, e.g. `7d`, `30d`, `90d`). Durations are summaries: the series with `quantile=\"0.5\"` and `quantile=\"0.9\"` are the window's p50 and p90, `_count` is the number of samples, `_sum` is not computed and is NaN. A value without data has no series (absent, not zero)."},
+	{"Gauges now", famOpenIncidents, famOpenIncidents, ""},
+	{"Histograms over all stored history", famLeadTimeDistribution, famTimeToResolveDistribution,
+		"For `histogram_quantile()` over any period with `increase(…_bucket[period])`."},
+	{"Data quality over all stored history", famUnattributedIncidents, famNonCountingDeployments,
+		"So a surprising KPI can be traced to its data. Sync lag per source is under collector health."},
+	{"Collector health", famSourceLastSuccess, famSnapshotTimestamp,
+		"From the scheduler's in-memory status of each source and the served snapshot; never backfilled."},
+}
+
+// WriteDocs writes docs/metrics.md: every metric family of SPEC §6 with its type,
+// labels and HELP text, from the same table the exporter uses.
+func WriteDocs(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString(`# Flywheel metrics
+
+<!-- Generated from metrics/families.go by ` + "`go test ./metrics -run TestDocs -update`" + `; do not edit. -->
+
+Flywheel serves these metrics on ` + "`/metrics`" + ` (SPEC §6). A scrape reads the last KPI
+snapshot only; the snapshot is recomputed after each sync and every 5 minutes, so KPI
+values are as of ` + "`flywheel_snapshot_timestamp_seconds`" + `. ` + "`flywheel backfill`" + ` writes
+the same families, except collector health, with past timestamps.
+
+Label conventions:
+- ` + "`service_name`" + ` is the service, ` + "`team`" + ` its team from the config (` + "`unknown`" + ` when none is
+  configured); the aggregate over all services has ` + "`service_name=\"all\", team=\"all\"`" + `.
+- ` + "`urgency=\"all\"`" + ` covers every urgency; other values are PagerDuty's urgencies, GitHub
+  severity labels (` + "`sev1`" + `, …) or ` + "`unknown`" + `.
+- Labels come from bounded sets only: never a pull request, user, sha or incident id.
+- Durations are in seconds, ratios between 0 and 1.
+
+`)
+	for _, g := range docGroups {
+		fmt.Fprintf(&b, "## %s\n\n", g.title)
+		if g.standfirst != "" {
+			fmt.Fprintf(&b, "%s\n\n", g.standfirst)
+		}
+		b.WriteString("| metric | type | labels | meaning |\n| --- | --- | --- | --- |\n")
+		for f := g.from; f <= g.to; f++ {
+			def := families[f]
+			labels := make([]string, len(def.labels))
+			for i, l := range def.labels {
+				labels[i] = "`" + l + "`"
+			}
+			if def.kind == kindSummary {
+				labels = append(labels, "`quantile`")
+			}
+			if def.kind == kindHistogram {
+				labels = append(labels, "`le`")
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", def.name, def.kind, strings.Join(labels, ", "),
+				strings.ReplaceAll(def.help, "|", `\|`))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(`## Alerts and recording rules
+
+` + "`deploy/prometheus/rules.yml`" + ` holds recording rules (` + "`flywheel:dora_level:score`" + `, elite 4 to
+low 1) and alerts: a source stale for over an hour, syncs failing, the GitHub API budget
+low, a DORA level lower than a day ago, a 30-day change failure ratio above 15%, and a
+high-urgency incident open for 4 hours. ` + "`promtool test rules deploy/prometheus/rules_test.yml`" + `
+tests each.
+`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
