@@ -94,7 +94,7 @@ type chg struct {
 	dep      int32 // shipping deployment (index into e.deps), or -1
 	merged   int64
 	deployed int64 // none when not deployed
-	lead     float64
+	lead     int64 // nanoseconds, so that sums are exact and order-independent
 	stage    [4]float64 // coding, pickup, review, deploy (clipped at 0)
 }
 
@@ -438,7 +438,7 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 			first := beforeAt(c.FirstCommitAt, e.at)
 			review := beforeAt(c.FirstReviewAt, e.at)
 			if first != none {
-				r.lead = seconds(r.deployed - first)
+				r.lead = r.deployed - first
 				r.flags |= hasLead
 			}
 			if first != none && opened != none {

@@ -17,14 +17,31 @@ func newHistogram(bounds []float64) Histogram {
 	return Histogram{Bounds: append([]float64(nil), bounds...), Buckets: make([]uint64, len(bounds))}
 }
 
-// observe adds v to the cumulative histogram.
-func (h *Histogram) observe(v float64) {
+// exactSum adds nanosecond durations without rounding, so that a histogram's
+// sum does not depend on the order of the observations.
+type exactSum struct{ sec, nsec int64 }
+
+func (s *exactSum) add(d int64) {
+	s.sec += d / 1e9
+	s.nsec += d % 1e9
+	if s.nsec >= 1e9 || s.nsec <= -1e9 {
+		s.sec += s.nsec / 1e9
+		s.nsec %= 1e9
+	}
+}
+
+func (s exactSum) seconds() float64 { return float64(s.sec) + float64(s.nsec)/1e9 }
+
+// observe adds a duration of d nanoseconds to the cumulative histogram.
+func (h *Histogram) observe(d int64, sum *exactSum) {
+	v := seconds(d)
 	i := sort.SearchFloat64s(h.Bounds, v) // first bound ≥ v
 	for ; i < len(h.Buckets); i++ {
 		h.Buckets[i]++
 	}
 	h.Count++
-	h.Sum += v
+	sum.add(d)
+	h.Sum = sum.seconds()
 }
 
 // history computes the all-history figures as of at, per service, and counts
@@ -32,6 +49,7 @@ func (h *Histogram) observe(v float64) {
 func (e *engine) history() History {
 	n := len(e.svcNames)
 	hs := make([]*ServiceHistory, n)
+	leadSum, ttrSum := make([]exactSum, n), make([]exactSum, n)
 	for s := range hs {
 		hs[s] = &ServiceHistory{IncidentsByUrgency: map[string]int{}, OpenByUrgency: map[string]int{},
 			LeadTime: newHistogram(LeadTimeBounds), TimeToResolve: newHistogram(TimeToResolveBounds)}
@@ -77,7 +95,7 @@ func (e *engine) history() History {
 			if r.lead < 0 {
 				e.quality[r.svc].NegativeDurations++
 			} else {
-				h.LeadTime.observe(r.lead)
+				h.LeadTime.observe(r.lead, &leadSum[r.svc])
 			}
 		}
 	}
@@ -95,8 +113,8 @@ func (e *engine) history() History {
 				e.quality[x.svc].NegativeDurations++
 			}
 		}
-		if has[2] && durs[2] >= 0 {
-			h.TimeToResolve.observe(durs[2])
+		if x.res != none && x.res >= x.trig {
+			h.TimeToResolve.observe(x.res-x.trig, &ttrSum[x.svc])
 		}
 	}
 	out := History{Services: make(map[string]*ServiceHistory, n)}

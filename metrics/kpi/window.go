@@ -95,7 +95,7 @@ func (e *engine) accumulate(sp span, n int) []*acc {
 			}
 			if inDeploy {
 				if r.flags&hasLead != 0 && r.lead >= 0 {
-					a.lead = append(a.lead, r.lead)
+					a.lead = append(a.lead, seconds(r.lead))
 				}
 				for st := range 4 {
 					if r.flags&(hasCoding<<st) != 0 {
