@@ -93,8 +93,8 @@ type chg struct {
 	flags    uint8
 	dep      int32 // shipping deployment (index into e.deps), or -1
 	merged   int64
-	deployed int64 // none when not deployed
-	lead     int64 // nanoseconds, so that sums are exact and order-independent
+	deployed int64      // none when not deployed
+	lead     int64      // nanoseconds, so that sums are exact and order-independent
 	stage    [4]float64 // coding, pickup, review, deploy (clipped at 0)
 }
 
