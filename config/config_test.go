@@ -1,0 +1,360 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/config"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+)
+
+const parseWant = "want a positive number followed by a unit such as 30d or 72h"
+
+// Each bad file and every problem it must report, exactly and in order
+// (blackbox_exporter's config_test.go style).
+func TestBadConfigs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{"unknown-keys.yml", []string{
+			"github.reops: unknown key",
+			"github.token: unknown key: tokens are read only from token_file or token_env",
+			"github.repos[2].deployments.enviroment: unknown key",
+			"storage.size: unknown key",
+			`github.repos[2].deployments.source: unknown value "deploy"`,
+		}},
+		{"bad-values.yml", []string{
+			`api.max_body_bytes: want an integer, got "lots"`,
+			`windows[1]: invalid duration "30x": ` + parseWant,
+			`windows[2]: duplicate window "7d"`,
+			"production_environment: invalid regular expression \"^(prod\": missing closing ): `^(prod`",
+			`change_failure.attribution_window: invalid duration "72": ` + parseWant,
+			`impact_window: invalid duration "-3d": ` + parseWant,
+			`history: invalid duration "forever": ` + parseWant,
+			`github.base_url: invalid URL "api.github.com": want an absolute http or https URL`,
+			"github: set token_file or token_env, not both",
+			`github.schedule: invalid schedule "every 15 minutes": expected exactly 5 fields, found 3: [every 15 minutes]`,
+			"github.orgs[0].include: invalid regular expression \"[a-\": missing closing ]: `[a-`",
+			`github.repos[0].name: want owner/name, got "checkout"`,
+			"github.repos[1].deployments.workflow: required when source is workflow_runs (a workflow file name such as deploy.yml)",
+			`github.repos[2].name: duplicate repo "acme/pay" (also github.repos[1])`,
+			"github.repos[2].deployments.environment: invalid regular expression \"prod(\": missing closing ): `prod(`",
+			`pagerduty.services[1].id: duplicate id "P1" (also pagerduty.services[0])`,
+			"pagerduty.services[2].id: required",
+		}},
+		{"tune-ups.yml", []string{
+			"tune_ups[0]: set label or from and to, not both",
+			"tune_ups[1]: set label or from and to",
+			"tune_ups[2].to: required with from",
+			"tune_ups[3]: from 2026-03-31 is after to 2026-03-01",
+			`tune_ups[4].from: invalid date "2026-13-01": want YYYY-MM-DD or an RFC3339 time`,
+			`tune_ups[4].to: invalid date "31/03/2026": want YYYY-MM-DD or an RFC3339 time`,
+			"tune_ups[5].name: required",
+			`tune_ups[5].impact_window: invalid duration "soon": ` + parseWant,
+			`tune_ups[6].name: duplicate initiative "both" (also tune_ups[0])`,
+		}},
+		{"thresholds.yml", []string{
+			"dora_thresholds.mttr: unknown key",
+			`classification.fix.labels[1]: invalid pattern "[oops": syntax error in pattern`,
+			"classification.fix.paths: only tune_up has paths",
+			"classification.tune_up.types[1]: empty type",
+			"dora_thresholds.deployment_frequency_per_day: want elite ≥ high ≥ medium, got 0.03333, 0.1429, 1",
+			`dora_thresholds.lead_time.high: invalid duration "7days": ` + parseWant,
+			`dora_thresholds.change_failure_ratio.high: invalid ratio "1.5": want a number between 0 and 1 or a percentage such as 5%`,
+			"dora_thresholds.recovery_time: want elite ≤ high ≤ medium, got 3600, 7200, 3600",
+		}},
+		{"credentials.yml", []string{
+			"api: set token_file or token_env, not both",
+			"github: set a token (token_file or token_env) or app, not both",
+			"github.app.app_id: required",
+			"github.app.installation_id: required",
+			"github.app.private_key_file: required",
+			"github: no repositories: list orgs or repos",
+			"pagerduty: no token: set token_file or token_env",
+		}},
+		// Wrong types are reported once, without the problems their absence causes.
+		{"types.yml", []string{
+			`windows: want a list, got "7d"`,
+			`github.graphql: want true or false, got "maybe"`,
+			`github.max_in_flight: want an integer, got "many"`,
+			`github.repos: want a list, got "acme/checkout"`,
+			"github.token_env: want a string, got a list",
+			`services[0]: want a mapping, got "checkout"`,
+			`storage: want a mapping, got "flywheel.db"`,
+		}},
+		{"duplicate-keys.yml", []string{"storage.path: duplicate key", "windows: duplicate key"}},
+		{"workflow-defaults.yml", []string{
+			"github.defaults.deployments.workflow: required when source is workflow_runs (a workflow file name such as deploy.yml)",
+		}},
+		{"syntax.yml", []string{"invalid YAML: line 1: did not find expected key"}},
+		{"not-a-mapping.yml", []string{"the configuration must be a mapping, got a list"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join("testdata", tc.file)
+			_, err := config.Load(path)
+			var errs *config.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Load(%s) = %v, want *config.Errors", tc.file, err)
+			}
+			if got := strings.Split(errs.Error(), "\n"); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+			if !strings.HasPrefix(err.Error(), "config "+path+":\n") {
+				t.Errorf("Load's error does not name the file: %q", err)
+			}
+		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	want := &config.Config{
+		ImpactWindow: "30d", Windows: []string{"7d", "30d", "90d"}, History: "365d",
+		ProductionEnvironment: "^prod(uction)?$",
+		API:                   config.API{MaxBodyBytes: 10 << 20},
+		ChangeFailure:         config.ChangeFailure{AttributionWindow: "72h"},
+		Storage:               config.Storage{Path: "flywheel.db"},
+	}
+	for name, load := range map[string]func() (*config.Config, error){
+		"Default":      func() (*config.Config, error) { return config.Default(), nil },
+		"Load empty":   func() (*config.Config, error) { return config.Load("") },
+		"Parse empty":  func() (*config.Config, error) { return config.Parse(nil) },
+		"Parse blank":  func() (*config.Config, error) { return config.Parse([]byte("# nothing\n\n")) },
+		"Parse {}":     func() (*config.Config, error) { return config.Parse([]byte("{}")) },
+		"Parse null":   func() (*config.Config, error) { return config.Parse([]byte("~")) },
+		"empty values": func() (*config.Config, error) { return config.Parse([]byte("storage:\nwindows:\nhistory: ''\n")) },
+	} {
+		c, err := load()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("%s = %+v\nwant %+v", name, c, want)
+		}
+	}
+	o, err := config.Default().KPIOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertOptions(t, o, kpi.DefaultOptions())
+	if d := config.Default().HistoryDuration(); d != 365*flywheel.Day {
+		t.Errorf("HistoryDuration = %v", d)
+	}
+}
+
+// assertOptions compares options, regexes by their source.
+func assertOptions(t *testing.T, got, want kpi.Options) {
+	t.Helper()
+	str := func(re *regexp.Regexp) string {
+		if re == nil {
+			return "<nil>"
+		}
+		return re.String()
+	}
+	if str(got.ProductionEnvironment) != str(want.ProductionEnvironment) {
+		t.Errorf("ProductionEnvironment = %s, want %s", str(got.ProductionEnvironment), str(want.ProductionEnvironment))
+	}
+	if len(got.RepoEnvironments) != len(want.RepoEnvironments) {
+		t.Errorf("RepoEnvironments = %v, want %v", got.RepoEnvironments, want.RepoEnvironments)
+	}
+	for k, re := range want.RepoEnvironments {
+		if str(got.RepoEnvironments[k]) != str(re) {
+			t.Errorf("RepoEnvironments[%s] = %s, want %s", k, str(got.RepoEnvironments[k]), str(re))
+		}
+	}
+	got.ProductionEnvironment, want.ProductionEnvironment = nil, nil
+	got.RepoEnvironments, want.RepoEnvironments = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("options:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestSpecExample(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("testdata/spec-example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitHub.TokenFile != "/run/secrets/github-token" || c.PagerDuty.TokenEnv != "PAGERDUTY_TOKEN" || c.API.TokenFile != "/run/secrets/flywheel-ingest" {
+		t.Errorf("secrets: %+v %+v %+v", c.GitHub.Secret, c.PagerDuty.Secret, c.API.Secret)
+	}
+	if c.GitHub.Repos[0].Service != "checkout" || c.GitHub.Orgs[0].Exclude != "^(sandbox|archive)-" || *c.GitHub.GraphQL != true || c.GitHub.MaxInFlight != 4 {
+		t.Errorf("github: %+v", c.GitHub)
+	}
+	o, err := c.KPIOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kpi.DefaultOptions()
+	want.AttributionUrgencies = []string{"high"}
+	want.TuneUps = []kpi.Initiative{
+		{Name: "ci-speedup", Label: "tuneup:ci-speedup"},
+		{Name: "flaky-tests", From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+			Services: []string{"checkout"}, ImpactWindow: 14 * flywheel.Day},
+	}
+	assertOptions(t, o, want)
+	if got := c.ServiceTeams(); !reflect.DeepEqual(got, map[string]string{"checkout": "payments"}) {
+		t.Errorf("ServiceTeams = %v", got)
+	}
+}
+
+func TestFullConfig(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load("testdata/full.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.GitHub
+	if g.App == nil || g.App.AppID != 12345 || g.App.InstallationID != 678 || *g.GraphQL || g.MaxInFlight != 2 || g.Schedule != "*/20 * * * *" {
+		t.Errorf("github: %+v", g)
+	}
+	if d := g.RepoDeployments(g.Repos[1]); d != (config.Deployments{Source: "workflow_runs", Workflow: "deploy.yml", Branch: "release"}) {
+		t.Errorf("RepoDeployments(cart) = %+v", d)
+	}
+	if d := g.RepoDeployments(g.Repos[0]); d != (config.Deployments{Source: "deployments", Environment: "^live$", Branch: "main"}) {
+		t.Errorf("RepoDeployments(checkout) = %+v", d)
+	}
+	if l := g.RepoIncidentLabels(g.Repos[1]); !reflect.DeepEqual(l, []string{"incident", "outage"}) {
+		t.Errorf("RepoIncidentLabels(cart) = %v", l)
+	}
+	if l := g.RepoIncidentLabels(g.Repos[0]); !reflect.DeepEqual(l, []string{"sev1", "sev2"}) {
+		t.Errorf("RepoIncidentLabels(checkout) = %v", l)
+	}
+	if g.Repos[2].Service != "web" {
+		t.Errorf("default service of acme/web = %q", g.Repos[2].Service)
+	}
+	if c.HistoryDuration() != 180*flywheel.Day || c.API.MaxBodyBytes != 1<<20 || c.Storage.Path != "/var/lib/flywheel/flywheel.db" {
+		t.Errorf("history %v, max body %d, storage %q", c.HistoryDuration(), c.API.MaxBodyBytes, c.Storage.Path)
+	}
+	o, err := c.KPIOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := kpi.DefaultClassification()
+	want := kpi.Options{
+		Windows:               []flywheel.Window{{Name: "1d", Duration: flywheel.Day}, {Name: "4w", Duration: 28 * flywheel.Day}},
+		ProductionEnvironment: regexp.MustCompile("^(prod|production)$"),
+		// Only the repo with its own deployments environment; cart uses
+		// workflow runs and web releases.
+		RepoEnvironments:     map[string]*regexp.Regexp{"acme/checkout": regexp.MustCompile("^live$")},
+		AttributionWindow:    48 * time.Hour,
+		AttributionUrgencies: []string{"high", "P1"},
+		Classification: kpi.Classification{
+			Fix:         kpi.ClassRules{Labels: []string{"bug"}, Types: def.Fix.Types},
+			TuneUp:      kpi.ClassRules{Labels: []string{"tuneup:*", "chore"}, Types: def.TuneUp.Types},
+			Innovation:  kpi.ClassRules{Labels: def.Innovation.Labels, Types: []string{"feat", "feature"}},
+			TuneUpPaths: []string{".github/", "*.md"},
+		},
+		TuneUps: []kpi.Initiative{
+			{Name: "ci-speedup", Label: "tuneup:ci-speedup", Services: []string{"checkout", "cart"}},
+			{Name: "migration", From: time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC)},
+		},
+		ImpactWindow: 21 * flywheel.Day,
+		Thresholds: kpi.Thresholds{
+			DeploymentFrequencyPerDay: [3]float64{2, 1.0 / 7, 1.0 / 30},
+			LeadTimeSeconds:           [3]float64{12 * 3600, 3 * 86400, 14 * 86400},
+			ChangeFailureRatio:        [3]float64{0.05, 0.2, 0.3},
+			RecoverySeconds:           [3]float64{3600, 86400, 14 * 86400},
+		},
+	}
+	assertOptions(t, o, want)
+	wantTeams := map[string]string{"checkout": "payments", "cart": "shop", "billing": "payments", "search": "discovery"}
+	if got := c.ServiceTeams(); !reflect.DeepEqual(got, wantTeams) {
+		t.Errorf("ServiceTeams = %v, want %v (repos over pagerduty over services[])", got, wantTeams)
+	}
+}
+
+// A hand-built Config that was never parsed still reports its problems.
+func TestKPIOptionsOfUnparsedConfig(t *testing.T) {
+	t.Parallel()
+	c := &config.Config{Windows: []string{"7d", "bad"}, TuneUps: []config.TuneUp{{Name: "x", From: "2026-01-01"}}}
+	_, err := c.KPIOptions()
+	want := `windows[1]: invalid duration "bad": ` + parseWant + "\ntune_ups[0].to: required with from"
+	if err == nil || err.Error() != want {
+		t.Errorf("KPIOptions error = %v\nwant %s", err, want)
+	}
+}
+
+func TestReadSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-T0KEN-value"
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "FLYWHEEL_TEST_TOKEN" {
+			return secret
+		}
+		return ""
+	}
+	yml := fmt.Sprintf("github:\n  token_file: %s\n  repos: [{name: acme/x}]\npagerduty:\n  token_env: FLYWHEEL_TEST_TOKEN\n  services: [{id: P1, service: x}]\napi:\n  token_file: %s\n", file, empty)
+	c, err := config.Parse([]byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.ReadSecret(c.GitHub.Secret, env); err != nil || v != secret {
+		t.Errorf("token_file: %q, %v", v, err)
+	}
+	if v, err := c.ReadSecret(c.PagerDuty.Secret, env); err != nil || v != secret {
+		t.Errorf("token_env: %q, %v", v, err)
+	}
+	var errs []string
+	for _, tc := range []struct {
+		s    config.Secret
+		want string
+	}{
+		{c.API.Secret, "token_file " + empty + " is empty"},
+		{config.Secret{TokenFile: filepath.Join(dir, "missing")}, "read token_file: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{config.Secret{TokenEnv: "FLYWHEEL_UNSET"}, "token_env: environment variable FLYWHEEL_UNSET is not set or empty"},
+		{config.Secret{TokenFile: file, TokenEnv: "FLYWHEEL_TEST_TOKEN"}, "set token_file or token_env, not both"},
+		{config.Secret{}, "no token configured: set token_file or token_env"},
+	} {
+		_, err := c.ReadSecret(tc.s, env)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("ReadSecret(%+v) = %v, want %s", tc.s, err, tc.want)
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	// The value is never kept in the Config, nor in any error.
+	for _, s := range append(errs, fmt.Sprintf("%+v %+v %+v %#v", c, c.GitHub, c.PagerDuty, c)) {
+		if strings.Contains(s, secret) {
+			t.Errorf("secret value in %q", s)
+		}
+	}
+	// A literal token in the file is refused without echoing it.
+	_, err = config.Parse([]byte("github:\n  token: " + secret + "\n  repos: [{name: acme/x}]\n"))
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "github.token: unknown key: tokens are read only from token_file or token_env") {
+		t.Errorf("literal token: %v", err)
+	}
+	_, err = config.Load("testdata/unknown-keys.yml")
+	if err == nil || strings.Contains(err.Error(), "ghp_SECRETVALUE123") {
+		t.Errorf("unknown-keys.yml error shows the token: %v", err)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := config.Load("testdata/nope.yml")
+	if err == nil || err.Error() != "read config: open testdata/nope.yml: no such file or directory" {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,388 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/flywheel-metrics/flywheel"
+)
+
+// The defaults of SPEC §3.
+const (
+	DefaultGitHubBaseURL         = "https://api.github.com/"
+	DefaultPagerDutyBaseURL      = "https://api.pagerduty.com"
+	DefaultGitHubSchedule        = "@every 15m"
+	DefaultPagerDutySchedule     = "@every 10m"
+	DefaultImpactWindow          = "30d"
+	DefaultHistory               = "365d"
+	DefaultProductionEnvironment = "^prod(uction)?$"
+	DefaultAttributionWindow     = "72h"
+	DefaultStoragePath           = "flywheel.db"
+	DefaultMaxBodyBytes          = 10 << 20
+	DefaultMaxInFlight           = 4
+	DefaultDeploymentSource      = SourceDeployments
+)
+
+// The values of deployments.source.
+const (
+	SourceDeployments  = "deployments"
+	SourceWorkflowRuns = "workflow_runs"
+	SourceReleases     = "releases"
+)
+
+// DefaultWindows are the KPI windows when none are configured.
+func DefaultWindows() []string { return []string{"7d", "30d", "90d"} }
+
+// DefaultIncidentLabels label GitHub issues that are incidents.
+func DefaultIncidentLabels() []string { return []string{"incident"} }
+
+// Default is the configuration without a file: SPEC §3's defaults and no sources.
+func Default() *Config {
+	c := &Config{}
+	c.applyDefaults()
+	return c
+}
+
+// Load reads and parses the file at path; an empty path gives Default().
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes and validates a configuration strictly. Its error is an
+// *Errors listing every problem found, each with its path.
+func Parse(data []byte) (*Config, error) {
+	var p, v problems
+	c := &Config{}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &Errors{Problems: []Problem{{Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}}
+	}
+	if len(bytes.TrimSpace(data)) > 0 && doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode && root.Tag != "!!null" {
+			p.add("", "the configuration must be a mapping, got %s", describe(root))
+		} else {
+			decodeNode(&p, "", root, reflect.ValueOf(c).Elem())
+		}
+	}
+	c.applyDefaults()
+	c.validate(&v)
+	// A value that could not be decoded was left unset; the problems that its
+	// absence causes in the same part of the file would only repeat it.
+	decoded := p
+	for _, vp := range v {
+		if !decoded.typeProblemNear(vp.Path) {
+			p = append(p, vp)
+		}
+	}
+	if len(p) > 0 {
+		return nil, &Errors{Problems: p}
+	}
+	return c, nil
+}
+
+// applyDefaults fills every unset value with its default, so that the parsed
+// Config says explicitly what will be used.
+func (c *Config) applyDefaults() {
+	setDefault(&c.ImpactWindow, DefaultImpactWindow)
+	setDefault(&c.History, DefaultHistory)
+	setDefault(&c.ProductionEnvironment, DefaultProductionEnvironment)
+	setDefault(&c.ChangeFailure.AttributionWindow, DefaultAttributionWindow)
+	setDefault(&c.Storage.Path, DefaultStoragePath)
+	if c.Windows == nil {
+		c.Windows = DefaultWindows()
+	}
+	if c.API.MaxBodyBytes == 0 {
+		c.API.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if g := c.GitHub; g != nil {
+		setDefault(&g.BaseURL, DefaultGitHubBaseURL)
+		setDefault(&g.Schedule, DefaultGitHubSchedule)
+		setDefault(&g.Defaults.Deployments.Source, DefaultDeploymentSource)
+		if g.Defaults.IncidentLabels == nil {
+			g.Defaults.IncidentLabels = DefaultIncidentLabels()
+		}
+		if g.GraphQL == nil {
+			t := true
+			g.GraphQL = &t
+		}
+		if g.MaxInFlight == 0 {
+			g.MaxInFlight = DefaultMaxInFlight
+		}
+		for i := range g.Repos {
+			r := &g.Repos[i]
+			if r.Service == "" {
+				_, name, _ := strings.Cut(r.Name, "/")
+				r.Service = name
+			}
+		}
+	}
+	if pd := c.PagerDuty; pd != nil {
+		setDefault(&pd.BaseURL, DefaultPagerDutyBaseURL)
+		setDefault(&pd.Schedule, DefaultPagerDutySchedule)
+	}
+}
+
+func setDefault(s *string, def string) {
+	if strings.TrimSpace(*s) == "" {
+		*s = def
+	}
+}
+
+// RepoDeployments is a listed repo's effective deployments settings: each unset
+// field of its own block comes from github.defaults.deployments.
+func (g *GitHub) RepoDeployments(r Repo) Deployments {
+	d := g.Defaults.Deployments
+	if r.Deployments != nil {
+		if r.Deployments.Source != "" {
+			d.Source = r.Deployments.Source
+		}
+		if r.Deployments.Environment != "" {
+			d.Environment = r.Deployments.Environment
+		}
+		if r.Deployments.Workflow != "" {
+			d.Workflow = r.Deployments.Workflow
+		}
+		if r.Deployments.Branch != "" {
+			d.Branch = r.Deployments.Branch
+		}
+	}
+	if d.Source == "" {
+		d.Source = DefaultDeploymentSource
+	}
+	return d
+}
+
+// RepoIncidentLabels is a listed repo's incident labels: its own list if given,
+// else github.defaults.incident_labels.
+func (g *GitHub) RepoIncidentLabels(r Repo) []string {
+	if r.IncidentLabels != nil {
+		return r.IncidentLabels
+	}
+	if g.Defaults.IncidentLabels != nil {
+		return g.Defaults.IncidentLabels
+	}
+	return DefaultIncidentLabels()
+}
+
+var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+
+// validate records every problem of a decoded, defaulted configuration.
+func (c *Config) validate(p *problems) {
+	c.kpiOptions(p) // windows, durations, regexes, classification, tune-ups, thresholds
+	checkDuration(p, "history", c.History)
+	if c.API.MaxBodyBytes < 0 {
+		p.add("api.max_body_bytes", "must be positive, got %d", c.API.MaxBodyBytes)
+	}
+	checkSecret(p, "api", c.API.Secret, false)
+	if g := c.GitHub; g != nil {
+		c.validateGitHub(p, g)
+	}
+	if pd := c.PagerDuty; pd != nil {
+		checkURL(p, "pagerduty.base_url", pd.BaseURL)
+		checkSecret(p, "pagerduty", pd.Secret, true)
+		checkSchedule(p, "pagerduty.schedule", pd.Schedule)
+		if len(pd.Services) == 0 {
+			p.add("pagerduty.services", "list at least one service (id and service)")
+		}
+		ids := map[string]int{}
+		for i, s := range pd.Services {
+			path := index("pagerduty.services", i)
+			switch id := strings.TrimSpace(s.ID); {
+			case id == "":
+				p.add(join(path, "id"), "required")
+			case hasKey(ids, id):
+				p.add(join(path, "id"), "duplicate id %q (also pagerduty.services[%d])", id, ids[id])
+			default:
+				ids[id] = i
+			}
+			if strings.TrimSpace(s.Service) == "" {
+				p.add(join(path, "service"), "required")
+			}
+		}
+	}
+	names := map[string]int{}
+	for i, s := range c.Services {
+		path := index("services", i)
+		switch n := strings.TrimSpace(s.Name); {
+		case n == "":
+			p.add(join(path, "name"), "required")
+		case hasKey(names, n):
+			p.add(join(path, "name"), "duplicate service %q (also services[%d])", n, names[n])
+		default:
+			names[n] = i
+		}
+		if strings.TrimSpace(s.Team) == "" {
+			p.add(join(path, "team"), "required")
+		}
+	}
+}
+
+func (c *Config) validateGitHub(p *problems, g *GitHub) {
+	checkURL(p, "github.base_url", g.BaseURL)
+	hasToken := g.TokenFile != "" || g.TokenEnv != ""
+	if g.App != nil && hasToken {
+		p.add("github", "set a token (token_file or token_env) or app, not both")
+	}
+	if g.App == nil {
+		checkSecret(p, "github", g.Secret, true)
+	} else {
+		if g.App.AppID <= 0 {
+			p.add("github.app.app_id", "required")
+		}
+		if g.App.InstallationID <= 0 {
+			p.add("github.app.installation_id", "required")
+		}
+		if strings.TrimSpace(g.App.PrivateKeyFile) == "" {
+			p.add("github.app.private_key_file", "required")
+		}
+	}
+	checkSchedule(p, "github.schedule", g.Schedule)
+	if g.MaxInFlight < 0 {
+		p.add("github.max_in_flight", "must be positive, got %d", g.MaxInFlight)
+	}
+	if len(g.Orgs) == 0 && len(g.Repos) == 0 {
+		p.add("github", "no repositories: list orgs or repos")
+	}
+	for i, o := range g.Orgs {
+		path := index("github.orgs", i)
+		if strings.TrimSpace(o.Name) == "" || strings.Contains(o.Name, "/") {
+			p.add(join(path, "name"), "want an organisation name, got %q", o.Name)
+		}
+		checkRegexp(p, join(path, "include"), o.Include)
+		checkRegexp(p, join(path, "exclude"), o.Exclude)
+	}
+	checkDeployments(p, "github.defaults.deployments", g.Defaults.Deployments, g.Defaults.Deployments)
+	checkLabels(p, "github.defaults.incident_labels", g.Defaults.IncidentLabels)
+	repos := map[string]int{}
+	for i, r := range g.Repos {
+		path := index("github.repos", i)
+		switch {
+		case !repoName.MatchString(r.Name):
+			p.add(join(path, "name"), "want owner/name, got %q", r.Name)
+		case hasKey(repos, strings.ToLower(r.Name)):
+			p.add(join(path, "name"), "duplicate repo %q (also github.repos[%d])", r.Name, repos[strings.ToLower(r.Name)])
+		default:
+			repos[strings.ToLower(r.Name)] = i
+		}
+		if r.Deployments != nil {
+			checkDeployments(p, join(path, "deployments"), *r.Deployments, g.RepoDeployments(r))
+		}
+		checkLabels(p, join(path, "incident_labels"), r.IncidentLabels)
+	}
+}
+
+// checkDeployments checks a deployments block as written (own) and as it
+// applies after defaults (eff).
+func checkDeployments(p *problems, path string, own, eff Deployments) {
+	switch own.Source {
+	case "", SourceDeployments, SourceWorkflowRuns, SourceReleases:
+	default:
+		p.add(join(path, "source"), "unknown value %q", own.Source)
+		return
+	}
+	checkRegexp(p, join(path, "environment"), own.Environment)
+	if eff.Source == SourceWorkflowRuns && strings.TrimSpace(eff.Workflow) == "" {
+		p.add(join(path, "workflow"), "required when source is workflow_runs (a workflow file name such as deploy.yml)")
+	}
+}
+
+func checkLabels(p *problems, path string, labels []string) {
+	for i, l := range labels {
+		if strings.TrimSpace(l) == "" {
+			p.add(index(path, i), "empty label")
+		}
+	}
+}
+
+func checkSecret(p *problems, path string, s Secret, required bool) {
+	switch {
+	case s.TokenFile != "" && s.TokenEnv != "":
+		p.add(path, "set token_file or token_env, not both")
+	case required && s.TokenFile == "" && s.TokenEnv == "":
+		p.add(path, "no token: set token_file or token_env")
+	}
+}
+
+func checkURL(p *problems, path, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(path, "invalid URL %q: want an absolute http or https URL", s)
+	}
+}
+
+func checkSchedule(p *problems, path, s string) {
+	if _, err := cron.ParseStandard(s); err != nil {
+		p.add(path, "invalid schedule %q: %v", s, err)
+	}
+}
+
+func checkRegexp(p *problems, path, s string) *regexp.Regexp {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		p.add(path, "invalid regular expression %q: %s", s, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		return nil
+	}
+	return re
+}
+
+func checkDuration(p *problems, path, s string) {
+	if _, err := flywheel.ParseDuration(s); err != nil {
+		p.add(path, "%v", err)
+	}
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// ReadSecret returns the token s names: the contents of token_file without its
+// trailing newline, or the value of the environment variable token_env (read
+// with getenv; nil means os.Getenv). Errors name the file or variable, never the
+// value.
+func (c *Config) ReadSecret(s Secret, getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	switch {
+	case s.TokenFile != "" && s.TokenEnv != "":
+		return "", fmt.Errorf("set token_file or token_env, not both")
+	case s.TokenFile != "":
+		b, err := os.ReadFile(s.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("read token_file: %w", err) // *PathError: the path and the reason only
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if strings.TrimSpace(v) == "" {
+			return "", fmt.Errorf("token_file %s is empty", s.TokenFile)
+		}
+		return v, nil
+	case s.TokenEnv != "":
+		v := getenv(s.TokenEnv)
+		if strings.TrimSpace(v) == "" {
+			return "", fmt.Errorf("token_env: environment variable %s is not set or empty", s.TokenEnv)
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("no token configured: set token_file or token_env")
+}
