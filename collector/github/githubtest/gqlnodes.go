@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -211,6 +212,19 @@ func (n *repoNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any,
 		return &prNode{ri: n.ri, p: p}, nil
 	case "pullRequests":
 		return n.pullRequests(f, args)
+	case "deployments":
+		return n.deployments(f, args)
+	case "releases":
+		return n.releases(f, args)
+	case "issues":
+		return n.issues(f, args)
+	case "issue":
+		num, _ := argInt(args, "number")
+		is := n.ri.issues[num]
+		if is == nil {
+			return nil, &gqlError{Type: "NOT_FOUND", Message: fmt.Sprintf("Could not resolve to an Issue with the number of %d.", num)}
+		}
+		return &issueNode{ri: n.ri, is: is}, nil
 	}
 	return nil, errNotSimulated("Repository", f.Name)
 }
@@ -655,3 +669,414 @@ func (n *fileNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any,
 	return nil, errNotSimulated("PullRequestChangedFile", f.Name)
 }
 
+func (n *repoNode) deployments(f *ast.Field, args map[string]any) (any, error) {
+	envs := argStrings(args, "environments")
+	ds := filter(append([]*Deployment(nil), n.ri.repo.Deployments...), func(d *Deployment) bool {
+		return len(envs) == 0 || containsFold(envs, d.Environment)
+	})
+	sortByTime(ds, orderDesc(args), func(d *Deployment) (time.Time, int64) { return d.CreatedAt, d.ID })
+	all := make([]node, len(ds))
+	for i, d := range ds {
+		all[i] = &deploymentNode{ri: n.ri, d: d}
+	}
+	return newConnection(f, args, all)
+}
+
+func orderDesc(args map[string]any) bool {
+	if ob, ok := args["orderBy"].(map[string]any); ok {
+		return ob["direction"] == "DESC"
+	}
+	return false
+}
+
+func orderField(args map[string]any, def string) string {
+	if ob, ok := args["orderBy"].(map[string]any); ok {
+		if f, ok := ob["field"].(string); ok {
+			return f
+		}
+	}
+	return def
+}
+
+func (n *repoNode) releases(f *ast.Field, args map[string]any) (any, error) {
+	rels := append([]*Release(nil), n.ri.repo.Releases...)
+	byName := orderField(args, "CREATED_AT") == "NAME"
+	desc := orderDesc(args)
+	sort.SliceStable(rels, func(i, j int) bool {
+		a, b := rels[i], rels[j]
+		if byName {
+			return (a.TagName < b.TagName) != desc
+		}
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt) != desc
+		}
+		return (a.ID < b.ID) != desc
+	})
+	all := make([]node, len(rels))
+	for i, r := range rels {
+		all[i] = &releaseNode{ri: n.ri, r: r}
+	}
+	return newConnection(f, args, all)
+}
+
+func (n *repoNode) issues(f *ast.Field, args map[string]any) (any, error) {
+	labels := argStrings(args, "labels")
+	states := argStrings(args, "states")
+	var since time.Time
+	var createdBy, assignee string
+	if fb, ok := args["filterBy"].(map[string]any); ok {
+		if v, ok := fb["since"].(string); ok && v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return nil, &gqlError{Message: fmt.Sprintf("Argument 'since' on InputObject 'IssueFilters' has an invalid value (%s). Expected type 'DateTime'.", v)}
+			}
+			since = t
+		}
+		labels = append(labels, argStrings(fb, "labels")...)
+		states = append(states, argStrings(fb, "states")...)
+		createdBy, _ = fb["createdBy"].(string)
+		assignee, _ = fb["assignee"].(string)
+	}
+	is := filter(append([]*Issue(nil), n.ri.repo.Issues...), func(i *Issue) bool {
+		if len(states) > 0 && !containsFold(states, issueState(i)) {
+			return false
+		}
+		if !since.IsZero() && i.UpdatedAt.Before(since) {
+			return false
+		}
+		if createdBy != "" && createdBy != i.User {
+			return false
+		}
+		if assignee != "" && !containsFold(i.Assignees, assignee) {
+			return false
+		}
+		if len(labels) > 0 { // any of the labels, as GitHub's GraphQL does
+			hit := false
+			for _, l := range labels {
+				hit = hit || containsFold(i.Labels, l)
+			}
+			if !hit {
+				return false
+			}
+		}
+		return true
+	})
+	field := orderField(args, "CREATED_AT")
+	sortByTime(is, orderDesc(args), func(i *Issue) (time.Time, int64) {
+		switch field {
+		case "UPDATED_AT":
+			return i.UpdatedAt, int64(i.Number)
+		case "COMMENTS":
+			return time.Unix(int64(len(i.Comments)), 0), int64(i.Number)
+		}
+		return i.CreatedAt, int64(i.Number)
+	})
+	all := make([]node, len(is))
+	for k, i := range is {
+		all[k] = &issueNode{ri: n.ri, is: i}
+	}
+	return newConnection(f, args, all)
+}
+
+type deploymentNode struct {
+	ri *repoIndex
+	d  *Deployment
+}
+
+func (*deploymentNode) typeName() string { return "Deployment" }
+func (n *deploymentNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	d := n.d
+	switch f.Name {
+	case "id":
+		return nodeID("Deployment", d.ID), nil
+	case "databaseId":
+		return d.ID, nil
+	case "environment", "originalEnvironment":
+		return d.Environment, nil
+	case "commitOid":
+		return d.SHA, nil
+	case "commit":
+		c := n.ri.commits[d.SHA]
+		if c == nil {
+			c = &Commit{SHA: d.SHA}
+		}
+		return &commitNode{ri: n.ri, c: c}, nil
+	case "createdAt":
+		return d.CreatedAt, nil
+	case "updatedAt":
+		if k := len(d.Statuses); k > 0 {
+			return d.Statuses[k-1].CreatedAt, nil
+		}
+		return d.CreatedAt, nil
+	case "task":
+		if d.Task == "" {
+			return "deploy", nil
+		}
+		return d.Task, nil
+	case "description":
+		return d.Description, nil
+	case "creator":
+		return newUser(d.Creator), nil
+	case "state":
+		if k := len(d.Statuses); k > 0 {
+			return strings.ToUpper(d.Statuses[k-1].State), nil
+		}
+		return "PENDING", nil
+	case "latestStatus":
+		if k := len(d.Statuses); k > 0 {
+			return &deploymentStatusNode{d: n, st: d.Statuses[k-1]}, nil
+		}
+		return nil, nil
+	case "statuses": // newest first, as REST serves them
+		all := make([]node, len(d.Statuses))
+		for i, st := range d.Statuses {
+			all[len(all)-1-i] = &deploymentStatusNode{d: n, st: st}
+		}
+		return newConnection(f, args, all)
+	}
+	return nil, errNotSimulated("Deployment", f.Name)
+}
+
+type deploymentStatusNode struct {
+	d  *deploymentNode
+	st DeploymentStatus
+}
+
+func (*deploymentStatusNode) typeName() string { return "DeploymentStatus" }
+func (n *deploymentStatusNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	switch f.Name {
+	case "id":
+		return nodeID("DeploymentStatus", n.st.ID), nil
+	case "state":
+		return strings.ToUpper(n.st.State), nil
+	case "createdAt", "updatedAt":
+		return n.st.CreatedAt, nil
+	case "description":
+		return "", nil
+	case "environment":
+		return n.d.d.Environment, nil
+	case "creator":
+		c := n.st.Creator
+		if c == "" {
+			c = n.d.d.Creator
+		}
+		return newUser(c), nil
+	case "deployment":
+		return n.d, nil
+	}
+	return nil, errNotSimulated("DeploymentStatus", f.Name)
+}
+
+type releaseNode struct {
+	ri *repoIndex
+	r  *Release
+}
+
+func (*releaseNode) typeName() string { return "Release" }
+func (n *releaseNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	r := n.r
+	switch f.Name {
+	case "id":
+		return nodeID("Release", r.ID), nil
+	case "databaseId":
+		return r.ID, nil
+	case "tagName":
+		return r.TagName, nil
+	case "name":
+		return strOrNil(r.Name), nil
+	case "isDraft":
+		return r.Draft, nil
+	case "isPrerelease":
+		return r.Prerelease, nil
+	case "isLatest":
+		return false, nil
+	case "createdAt":
+		return r.CreatedAt, nil
+	case "publishedAt":
+		return r.PublishedAt, nil
+	case "updatedAt":
+		if r.PublishedAt != nil {
+			return *r.PublishedAt, nil
+		}
+		return r.CreatedAt, nil
+	case "url":
+		return "https://github.com/" + n.ri.repo.FullName() + "/releases/tag/" + r.TagName, nil
+	case "author":
+		return newUser(r.Author), nil
+	case "tagCommit":
+		sha := n.ri.resolve(r.TargetCommitish)
+		if sha == "" {
+			return (*commitNode)(nil), nil
+		}
+		return &commitNode{ri: n.ri, c: n.ri.commits[sha]}, nil
+	case "tag":
+		sha := n.ri.resolve(r.TargetCommitish)
+		if sha == "" {
+			return (*refNode)(nil), nil
+		}
+		return &refNode{ri: n.ri, name: r.TagName, prefix: "refs/tags/", sha: sha}, nil
+	}
+	return nil, errNotSimulated("Release", f.Name)
+}
+
+type issueNode struct {
+	ri *repoIndex
+	is *Issue
+}
+
+func (*issueNode) typeName() string { return "Issue" }
+func (n *issueNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	is, r := n.is, n.ri.repo
+	switch f.Name {
+	case "id":
+		return nodeID("Issue", is.ID), nil
+	case "databaseId", "fullDatabaseId":
+		return is.ID, nil
+	case "number":
+		return is.Number, nil
+	case "title":
+		return is.Title, nil
+	case "body":
+		return is.Body, nil
+	case "url":
+		return "https://github.com/" + r.FullName() + "/issues/" + strconv.Itoa(is.Number), nil
+	case "createdAt", "publishedAt":
+		return is.CreatedAt, nil
+	case "updatedAt":
+		return is.UpdatedAt, nil
+	case "closedAt":
+		return is.ClosedAt, nil
+	case "closed":
+		return issueState(is) == "closed", nil
+	case "state":
+		return strings.ToUpper(issueState(is)), nil
+	case "stateReason":
+		if is.StateReason == "" {
+			return nil, nil
+		}
+		return strings.ToUpper(is.StateReason), nil
+	case "author":
+		return newUser(is.User), nil
+	case "labels":
+		all := make([]node, len(is.Labels))
+		for i, l := range is.Labels {
+			all[i] = &labelNode{repo: r, name: l}
+		}
+		return newConnection(f, args, all)
+	case "assignees":
+		all := make([]node, 0, len(is.Assignees))
+		for _, a := range is.Assignees {
+			all = append(all, newUser(a))
+		}
+		return newConnection(f, args, all)
+	case "comments":
+		all := make([]node, len(is.Comments))
+		for i, c := range is.Comments {
+			all[i] = &commentNode{issue: n, c: c}
+		}
+		return newConnection(f, args, all)
+	case "timelineItems":
+		return n.timeline(f, args)
+	}
+	return nil, errNotSimulated("Issue", f.Name)
+}
+
+// timelineTypes maps REST issue event names to GraphQL timeline item types.
+var timelineTypes = map[string]string{
+	"assigned": "AssignedEvent", "unassigned": "UnassignedEvent", "closed": "ClosedEvent",
+	"reopened": "ReopenedEvent", "labeled": "LabeledEvent", "unlabeled": "UnlabeledEvent",
+}
+
+func (n *issueNode) timeline(f *ast.Field, args map[string]any) (any, error) {
+	want := map[string]bool{}
+	for _, t := range argStrings(args, "itemTypes") {
+		want[t] = true
+	}
+	since, err := argTime(args, "since")
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		at time.Time
+		n  node
+	}
+	var items []item
+	for _, e := range n.is.Events {
+		typ, ok := timelineTypes[e.Event]
+		if !ok {
+			continue
+		}
+		enum := strings.ToUpper(strings.TrimSuffix(typ, "Event")) + "_EVENT"
+		if len(want) > 0 && !want[enum] {
+			continue
+		}
+		items = append(items, item{e.CreatedAt, &timelineEventNode{typ: typ, e: e}})
+	}
+	if len(want) == 0 || want["ISSUE_COMMENT"] {
+		for _, c := range n.is.Comments {
+			items = append(items, item{c.CreatedAt, &commentNode{issue: n, c: c}})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].at.Before(items[j].at) })
+	all := make([]node, 0, len(items))
+	for _, it := range items {
+		if since.IsZero() || !it.at.Before(since) {
+			all = append(all, it.n)
+		}
+	}
+	return newConnection(f, args, all)
+}
+
+type commentNode struct {
+	issue *issueNode
+	c     Comment
+}
+
+func (*commentNode) typeName() string { return "IssueComment" }
+func (n *commentNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	c := n.c
+	switch f.Name {
+	case "id":
+		return nodeID("IssueComment", c.ID), nil
+	case "databaseId", "fullDatabaseId":
+		return c.ID, nil
+	case "author":
+		return newUser(c.User), nil
+	case "body":
+		return c.Body, nil
+	case "createdAt", "publishedAt":
+		return c.CreatedAt, nil
+	case "updatedAt":
+		if c.UpdatedAt.IsZero() {
+			return c.CreatedAt, nil
+		}
+		return c.UpdatedAt, nil
+	case "url":
+		return "https://github.com/" + n.issue.ri.repo.FullName() + "/issues/" + strconv.Itoa(n.issue.is.Number) + "#issuecomment-" + strconv.FormatInt(c.ID, 10), nil
+	}
+	return nil, errNotSimulated("IssueComment", f.Name)
+}
+
+type timelineEventNode struct {
+	typ string
+	e   IssueEvent
+}
+
+func (n *timelineEventNode) typeName() string { return n.typ }
+func (n *timelineEventNode) resolve(ec *execCtx, f *ast.Field, args map[string]any) (any, error) {
+	switch f.Name {
+	case "id":
+		return nodeID(n.typ, n.e.ID), nil
+	case "createdAt":
+		return n.e.CreatedAt, nil
+	case "actor":
+		return newUser(n.e.Actor), nil
+	case "assignee":
+		return newUser(n.e.Assignee), nil
+	case "label":
+		return &labelNode{repo: &Repo{}, name: n.e.Label}, nil
+	case "stateReason":
+		return nil, nil
+	}
+	return nil, errNotSimulated(n.typ, f.Name)
+}
