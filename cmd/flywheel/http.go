@@ -52,12 +52,13 @@ type ingestOptions struct {
 // --web.config.file apply to every endpoint.
 func newHandler(o handlerOptions) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(o.telemetryPath, promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{
+	// As node_exporter: the handler's own request counts go to the same registry.
+	mux.Handle(o.telemetryPath, promhttp.InstrumentMetricHandler(o.registry, promhttp.HandlerFor(o.registry, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(o.log.Handler(), slog.LevelError),
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: o.maxRequests,
 		Registry:            o.registry,
-	}))
+	})))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "Healthy")

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"golang.org/x/term"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/metrics"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/metrics/report"
+	"github.com/flywheel-metrics/flywheel/storage"
+)
+
+// reportStore is what a report reads: every event, and the daily snapshots.
+type reportStore interface {
+	Events() (flywheel.Events, error)
+	Snapshots(from, to time.Time) ([]storage.Snapshot, error)
+}
+
+// buildReport answers a report query, shared by `flywheel report` and GET
+// /api/v1/report so that both return the same document (SPEC §7):
+//   - as of now with a served snapshot (serve): that snapshot's report;
+//   - a stored daily snapshot computed at exactly q.At: its report;
+//   - else kpi.Compute over every stored event as of q.At.
+//
+// A window that is not configured is computed on its own.
+func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts kpi.Options, now func() time.Time) (kpi.Report, error) {
+	var win *flywheel.Window
+	if q.Window != "" {
+		w, err := flywheel.ParseWindow(q.Window)
+		if err != nil {
+			return kpi.Report{}, badQueryError{fmt.Sprintf("window: %v", err)}
+		}
+		win = &w
+	}
+	has := func(r kpi.Report) bool {
+		_, ok := r.Windows[q.Window]
+		return win == nil || ok
+	}
+	var rep *kpi.Report
+	if q.At.IsZero() && current != nil && has(current.Result.Report) {
+		rep = &current.Result.Report
+	}
+	at := q.At
+	if at.IsZero() {
+		at = now().UTC()
+	}
+	if rep == nil && !q.At.IsZero() {
+		snaps, err := st.Snapshots(at, at.Add(time.Nanosecond))
+		if err != nil {
+			return kpi.Report{}, err
+		}
+		for _, s := range snaps {
+			if !s.At.Equal(at) {
+				continue
+			}
+			snap, err := metrics.DecodeSnapshot(s.Data)
+			if err == nil && has(snap.Result.Report) {
+				rep = &snap.Result.Report
+			}
+		}
+	}
+	if rep == nil {
+		ev, err := st.Events()
+		if err != nil {
+			return kpi.Report{}, err
+		}
+		if win != nil && !slices.ContainsFunc(opts.Windows, func(w flywheel.Window) bool { return w.Name == win.Name }) {
+			opts.Windows = []flywheel.Window{*win}
+		}
+		r := kpi.Compute(ev, at, opts).Report
+		rep = &r
+	}
+	return filterReport(*rep, q.Window, q.Service)
+}
+
+func (a *app) reportCommand(k *kingpin.Application) command {
+	c := k.Command("report", "Print KPIs from the store.")
+	var q reportQuery
+	var atFlag, format string
+	c.Flag("at", "Evaluation time, RFC3339 or a date (default: now). Only what had happened before it counts.").StringVar(&atFlag)
+	c.Flag("window", "Only this window (e.g. 30d); default every configured window.").StringVar(&q.Window)
+	c.Flag("service", "Only this service.").StringVar(&q.Service)
+	c.Flag("format", "Output format: table, markdown, json (the document of GET /api/v1/report) or html (one self-contained page with charts, for leadership).").Default("table").EnumVar(&format, "table", "markdown", "json", "html")
+	return command{name: c.FullCommand(), run: func() int {
+		if atFlag != "" {
+			at, err := parseTime(atFlag)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "flywheel report: --at: %v\n", err)
+				return 2
+			}
+			q.At = at
+		}
+		return a.exitCode(a.runReport(q, format))
+	}}
+}
+
+func (a *app) runReport(q reportQuery, format string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	opts, err := cfg.KPIOptions()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(cfg)
+	if err != nil {
+		return err
+	}
+	rep, err := buildReport(q, nil, st, opts, time.Now)
+	var history []kpi.Report
+	if err == nil && format == "html" {
+		history, err = reportHistory(st, rep.At, q, opts)
+	}
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	switch format {
+	case "json":
+		return writeReportJSON(a.stdout, rep)
+	case "html":
+		return report.WriteHTML(a.stdout, rep, history)
+	}
+	return renderReport(a.stdout, rep, format, terminalWidth(a.stdout))
+}
+
+// terminalWidth is the width of w when it is a terminal, else 100.
+func terminalWidth(w any) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+			return width
+		}
+	}
+	return 100
+}
+
+// htmlHistoryWeeks is how far back the HTML report's charts over time reach.
+const htmlHistoryWeeks = 12
+
+// reportHistory computes weekly reports before at, oldest first, for the HTML
+// report's charts over time.
+func reportHistory(st reportStore, at time.Time, q reportQuery, opts kpi.Options) ([]kpi.Report, error) {
+	ev, err := st.Events()
+	if err != nil {
+		return nil, err
+	}
+	week := 7 * flywheel.Day
+	snaps, err := metrics.ComputeSnapshots(ev, at.Add(-htmlHistoryWeeks*week), at, week, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kpi.Report, 0, len(snaps))
+	for _, s := range snaps {
+		r, err := filterReport(s.Result.Report, "", q.Service)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/config"
+	"github.com/flywheel-metrics/flywheel/metrics"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/storage"
+)
+
+const (
+	// shutdownHardCap bounds the whole shutdown after a signal: a sync that does
+	// not honour cancellation cannot keep the process alive.
+	shutdownHardCap = 30 * time.Second
+	// syncStopWait is how long the HTTP server keeps serving while running syncs
+	// stop at their next batch boundary.
+	syncStopWait = 20 * time.Second
+	// httpShutdownWait lets in-flight requests finish.
+	httpShutdownWait = 5 * time.Second
+	// defaultMaxBody caps POST /api/v1/events when api.max_body_bytes is unset.
+	defaultMaxBody = 10 << 20
+)
+
+// webOptions are the exporter-convention web flags of serve and demo (SPEC §2).
+type webOptions struct {
+	flags         *web.FlagConfig
+	telemetryPath string
+	maxRequests   int
+}
+
+// addWebFlags registers the web flags on a command.
+func addWebFlags(c *kingpin.CmdClause) *webOptions {
+	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultListenAddress)}
+	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&w.telemetryPath)
+	c.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&w.maxRequests)
+	return w
+}
+
+func (a *app) serveCommand(k *kingpin.Application) command {
+	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/events, /-/healthy and /-/ready until SIGINT or SIGTERM.")
+	w := addWebFlags(c)
+	return command{name: c.FullCommand(), run: func() int {
+		return a.exitCode(a.runServe(w))
+	}}
+}
+
+func (a *app) runServe(w *webOptions) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.openStore(cfg)
+	if err != nil {
+		return err
+	}
+	sources, err := a.sources(cfg, st)
+	if err != nil {
+		return errors.Join(err, st.Close())
+	}
+	return a.serve(cfg, st, sources, w)
+}
+
+// serve runs the server until a signal, then shuts down in one fixed order: stop
+// scheduling, cancel running syncs (they return at a batch boundary), stop the
+// HTTP server, and close the store last (STYLE.md example 13). It owns st.
+func (a *app) serve(cfg *config.Config, st *storage.Store, sources []collector.Scheduled, w *webOptions) (err error) {
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err == nil {
+			a.log.Info("stopped")
+		}
+	}()
+	kopts, err := cfg.KPIOptions()
+	if err != nil {
+		return err
+	}
+	snap := metrics.NewSnapshotter(metrics.SnapshotterOptions{
+		Events: st,
+		Store:  st,
+		Counts: storeCounts(st),
+		KPI:    kopts,
+		Logger: a.log,
+	})
+	if err := snap.LoadLatest(); err != nil {
+		a.log.Warn("the last stored snapshot is unreadable; serving after the first recompute", "err", err)
+	}
+	sched := collector.NewScheduler(collector.SchedulerOptions{
+		Sources:  sources,
+		Sink:     st,
+		Logger:   a.log,
+		OnSynced: func(string) { snap.Trigger() },
+	})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.NewExporter(snap.Current, sched.Statuses, cfg.ServiceTeams(), time.Now),
+	)
+	ingest, err := a.ingestOptions(cfg, st, snap)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(handlerOptions{
+		log:           a.log,
+		registry:      reg,
+		telemetryPath: w.telemetryPath,
+		maxRequests:   w.maxRequests,
+		ready:         func() bool { return snap.Current() != nil },
+		report: func(_ context.Context, q reportQuery) (kpi.Report, error) {
+			return buildReport(q, snap.Current(), st, kopts, time.Now)
+		},
+		ingest: ingest,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+
+	var g run.Group
+	{
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		stop := make(chan struct{})
+		g.Add(func() error {
+			select {
+			case s := <-sigs:
+				a.log.Info("shutting down", "signal", s.String())
+				time.AfterFunc(shutdownHardCap, func() {
+					a.log.Error("shutdown did not finish in time; exiting", "limit", shutdownHardCap)
+					os.Exit(1)
+				})
+			case <-stop:
+			}
+			return nil
+		}, func(error) {
+			signal.Stop(sigs)
+			close(stop)
+		})
+	}
+	schedDone := make(chan struct{})
+	{
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error {
+			defer close(schedDone)
+			return sched.Run(ctx)
+		}, func(error) { cancel() })
+	}
+	{
+		ctx, cancel := context.WithCancel(context.Background())
+		g.Add(func() error { return snap.Run(ctx) }, func(error) { cancel() })
+	}
+	g.Add(func() error {
+		a.log.Info("serving", "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", len(sources))
+		err := web.ListenAndServe(srv, w.flags, a.log)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("web server: %w", err)
+	}, func(error) {
+		// Keep answering scrapes while syncs stop at their batch boundary.
+		select {
+		case <-schedDone:
+		case <-time.After(syncStopWait):
+			a.log.Warn("syncs still running after the wait; stopping the web server anyway")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownWait)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return g.Run()
+}
+
+// storeCounts adapts the store's counts to the snapshotter.
+func storeCounts(st *storage.Store) func() (int, int, int, error) {
+	return func() (int, int, int, error) {
+		c, err := st.Counts()
+		return c.Deployments, c.Changes, c.Incidents, err
+	}
+}
+
+// ingestOptions reads the ingest token; without one POST /api/v1/events is off.
+func (a *app) ingestOptions(cfg *config.Config, st *storage.Store, snap *metrics.Snapshotter) (*ingestOptions, error) {
+	if cfg.API.TokenFile == "" && cfg.API.TokenEnv == "" {
+		return nil, nil
+	}
+	token, err := cfg.ReadSecret(cfg.API.Secret, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("api token: %w", err)
+	}
+	maxBody := cfg.API.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = defaultMaxBody
+	}
+	return &ingestOptions{
+		tokenHash: sha256.Sum256([]byte(token)),
+		maxBody:   maxBody,
+		write: func(ctx context.Context, ev flywheel.Events) error {
+			if err := st.WriteBatch(ctx, flywheel.Batch{Events: ev}); err != nil {
+				return err
+			}
+			snap.Trigger()
+			return nil
+		},
+	}, nil
+}

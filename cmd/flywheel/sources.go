@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/collector/github"
+	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
+	"github.com/flywheel-metrics/flywheel/config"
+)
+
+// sources builds the configured sources, each with its schedule. Sources are
+// listed here explicitly (STYLE.md: no init() registration). validators is the
+// store, for GitHub's conditional requests. Tokens are read here, from files or
+// the environment, and go nowhere but the clients.
+func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore) ([]collector.Scheduled, error) {
+	var out []collector.Scheduled
+	if cfg.GitHub != nil {
+		src, err := a.githubSource(cfg, validators)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, collector.Scheduled{Source: src, Schedule: cfg.GitHub.Schedule})
+	}
+	return out, nil
+}
+
+func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStore) (collector.Source, error) {
+	g := cfg.GitHub
+	relay := &progressRelay{}
+	copts := ghclient.Options{
+		BaseURL:     g.BaseURL,
+		MaxInFlight: g.MaxInFlight,
+		Validators:  validators,
+		Progress:    relay,
+		Logger:      a.log.With("source", "github"),
+	}
+	if g.App != nil {
+		key, err := os.ReadFile(g.App.PrivateKeyFile)
+		if err != nil {
+			// The error names the file, never its contents.
+			return nil, fmt.Errorf("github.app.private_key_file: %w", err)
+		}
+		copts.App = &ghclient.AppAuth{AppID: g.App.AppID, InstallationID: g.App.InstallationID, PrivateKey: key}
+	} else {
+		token, err := cfg.ReadSecret(g.Secret, os.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("github token: %w", err)
+		}
+		copts.Token = token
+	}
+	client, err := ghclient.New(copts)
+	if err != nil {
+		return nil, err
+	}
+	kopts, err := cfg.KPIOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := github.OptionsFromConfig(g, client, cfg.HistoryDuration(), cfg.ProductionEnvironment, len(kopts.Classification.TuneUpPaths) > 0)
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = a.log.With("source", "github")
+	src, err := github.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return relaySource{Source: src, relay: relay}, nil
+}
+
+// progressRelay is the GitHub client's Progress: the client is built once, but
+// each sync has its own Progress (the scheduler's per-run counters and the
+// collect progress bar), so the relay forwards to the running sync's.
+type progressRelay struct {
+	mu sync.Mutex
+	to collector.Progress
+}
+
+func (r *progressRelay) set(p collector.Progress) {
+	r.mu.Lock()
+	r.to = p
+	r.mu.Unlock()
+}
+
+func (r *progressRelay) target() collector.Progress {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.to == nil {
+		return collector.NopProgress{}
+	}
+	return r.to
+}
+
+func (r *progressRelay) Total(n int)             { r.target().Total(n) }
+func (r *progressRelay) Done(n int, what string) { r.target().Done(n, what) }
+func (r *progressRelay) Request(status int)      { r.target().Request(status) }
+func (r *progressRelay) RateLimit(resource string, remaining, limit int) {
+	r.target().RateLimit(resource, remaining, limit)
+}
+
+// relaySource points its relay at each sync's Progress; the scheduler never runs
+// one source twice at once, so one relay suffices.
+type relaySource struct {
+	collector.Source
+	relay *progressRelay
+}
+
+func (s relaySource) Sync(ctx context.Context, sink collector.Sink, p collector.Progress) error {
+	s.relay.set(p)
+	defer s.relay.set(nil)
+	return s.Source.Sync(ctx, sink, p)
+}
