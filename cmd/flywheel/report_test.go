@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/metrics"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/storage"
+)
+
+// testStore opens a real store in t.TempDir holding two counting deployments of
+// checkout, on 1 and 3 June 2026.
+func testStore(t *testing.T) *storage.Store {
+	t.Helper()
+	st, err := storage.Open(filepath.Join(t.TempDir(), "flywheel.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ev := flywheel.Events{Deployments: []flywheel.Deployment{
+		{ID: "d1", Service: "checkout", Environment: "production", SHA: "aaaaaaa1", Status: "success", FinishedAt: time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)},
+		{ID: "d2", Service: "checkout", Environment: "production", SHA: "aaaaaaa2", Status: "success", FinishedAt: time.Date(2026, 6, 3, 10, 0, 0, 0, time.UTC)},
+	}}
+	if err := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// putSnapshot stores a snapshot at at whose 30d "all" group claims n deployments,
+// a number the events cannot produce, so a test sees which path answered.
+func putSnapshot(t *testing.T, st *storage.Store, at time.Time, n int) {
+	t.Helper()
+	snap := metrics.Snapshot{At: at, Result: kpi.Result{Report: kpi.Report{At: at, Windows: map[string]kpi.WindowReport{
+		"30d": {All: &kpi.KPIs{Deployments: &n}},
+	}}}}
+	data, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutSnapshot(at, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deployments(t *testing.T, r kpi.Report, window string) int {
+	t.Helper()
+	w, ok := r.Windows[window]
+	if !ok || w.All == nil || w.All.Deployments == nil {
+		t.Fatalf("report has no deployments in %s: %+v", window, r.Windows)
+	}
+	return *w.All.Deployments
+}
+
+func TestBuildReportSources(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	stored := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	putSnapshot(t, st, stored, 42)
+	opts := kpi.DefaultOptions()
+	now := func() time.Time { return time.Date(2026, 6, 4, 0, 0, 0, 0, time.UTC) }
+
+	// A stored daily snapshot at exactly the asked time is used as served.
+	r, err := buildReport(reportQuery{At: stored, Window: "30d"}, nil, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, r, "30d"); got != 42 {
+		t.Errorf("at the stored snapshot's time: %d deployments, want the snapshot's 42", got)
+	}
+	// Any other time is computed from the events, as of that time.
+	r, err = buildReport(reportQuery{At: stored.Add(time.Second), Window: "30d"}, nil, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, r, "30d"); got != 2 {
+		t.Errorf("computed at a time without a snapshot: %d deployments, want 2", got)
+	}
+	r, err = buildReport(reportQuery{At: time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)}, nil, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, r, "7d"); got != 1 || len(r.Windows) != 3 {
+		t.Errorf("as of 2 June: %d deployments in 7d, %d windows; want 1 and all three windows", got, len(r.Windows))
+	}
+	// Now with a served snapshot: the snapshot, unless the window is not in it.
+	current := &metrics.Snapshot{At: now(), Result: kpi.Result{Report: kpi.Report{At: now(), Windows: map[string]kpi.WindowReport{
+		"30d": {All: &kpi.KPIs{Deployments: ptr(7)}},
+	}}}}
+	r, err = buildReport(reportQuery{Window: "30d"}, current, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, r, "30d"); got != 7 {
+		t.Errorf("now: %d deployments, want the served snapshot's 7", got)
+	}
+	r, err = buildReport(reportQuery{Window: "14d"}, current, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, r, "14d"); got != 2 || len(r.Windows) != 1 {
+		t.Errorf("unconfigured window 14d: %d deployments in %d windows, want 2 in 1", got, len(r.Windows))
+	}
+	if _, err := buildReport(reportQuery{Window: "fortnight"}, current, st, opts, now); err == nil {
+		t.Error("window fortnight accepted")
+	}
+}
+
+func TestBackfillPointsPreferStoredSnapshots(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	day := func(d int) time.Time { return time.Date(2026, 6, d, 0, 0, 0, 0, time.UTC) }
+	putSnapshot(t, st, day(3), 42)
+	// A daily snapshot taken mid-day is not at a step's time, so it is not used.
+	putSnapshot(t, st, day(4).Add(12*time.Hour), 43)
+
+	points, stored, err := backfillPoints(st, day(1), day(6), flywheel.Day, kpi.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != 5 || stored != 1 {
+		t.Fatalf("%d points, %d from the store; want 5 and 1", len(points), stored)
+	}
+	want := []int{0, 1, 42, 2, 2}
+	for i, p := range points {
+		if !p.At.Equal(day(1 + i)) {
+			t.Errorf("point %d at %v, want %v", i, p.At, day(1+i))
+		}
+		got := 0
+		if w := p.Result.Report.Windows["30d"]; w.All != nil && w.All.Deployments != nil {
+			got = *w.All.Deployments
+		}
+		if got != want[i] {
+			t.Errorf("point %d (%s): %d deployments in 30d, want %d", i, p.At.Format(time.DateOnly), got, want[i])
+		}
+	}
+}
