@@ -75,14 +75,10 @@ func (d *dep) recovery() (float64, bool) {
 	return 0, false
 }
 
-// Flags of a change record: which durations it has.
+// Flags of a change record.
 const (
-	hasLead = 1 << iota
-	hasCoding
-	hasPickup
-	hasReview
-	hasDeploy
-	fallbackMapped
+	hasLead        = 1 << iota // a first commit time, so a lead time
+	fallbackMapped             // shipped by the time fallback of §4.1
 )
 
 // chg is one merged PR as of at.
@@ -93,9 +89,28 @@ type chg struct {
 	flags    uint8
 	dep      int32 // shipping deployment (index into e.deps), or -1
 	merged   int64
-	deployed int64      // none when not deployed
-	lead     int64      // nanoseconds, so that sums are exact and order-independent
-	stage    [4]float64 // coding, pickup, review, deploy (clipped at 0)
+	deployed int64 // none when not deployed
+	lead     int64 // nanoseconds, so that sums are exact and order-independent
+}
+
+// stages returns a deployed PR's four lead-time stages (SPEC §4.2), each
+// clipped at 0, and which it has: coding needs the first commit and the opening,
+// pickup and review a first review (before at). They are derived when needed
+// rather than stored, to keep a million PRs small.
+func (e *engine) stages(r *chg) (st [4]float64, has [4]bool) {
+	c := r.c
+	first, opened, review := beforeAt(c.FirstCommitAt, e.at), beforeAt(c.OpenedAt, e.at), beforeAt(c.FirstReviewAt, e.at)
+	if first != none && opened != none {
+		st[0], has[0] = clip(seconds(opened-first)), true
+	}
+	if review != none && opened != none {
+		st[1], has[1] = clip(seconds(review-opened)), true
+	}
+	if review != none {
+		st[2], has[2] = clip(seconds(r.merged-review)), true
+	}
+	st[3], has[3] = clip(seconds(r.deployed-r.merged)), true
+	return st, has
 }
 
 // inc is one incident triggered before at.
@@ -206,6 +221,8 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	e.loadIncidents(ev.Incidents)
 	e.attribute()
 	e.failures()
+	// the sha and id indexes are done with: let the collector have them
+	e.shaInList, e.shaOwn, e.depByID, e.allDeps, e.countIdx = nil, nil, nil, nil, nil
 
 	res := Result{
 		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
@@ -308,7 +325,11 @@ func (e *engine) sequences() {
 		prev  int32
 	}
 	seqs := map[seqKey]*seqState{}
-	e.shaInList = map[string]int32{}
+	listed := 0
+	for i := range e.deps {
+		listed += len(e.deps[i].d.Commits)
+	}
+	e.shaInList = make(map[string]int32, listed)
 	e.shaOwn = make(map[string]int32, len(e.deps))
 	for i := range e.deps {
 		d := &e.deps[i]
@@ -435,26 +456,10 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 				d.rework = true
 			}
 			r.deployed = d.fin
-			first := beforeAt(c.FirstCommitAt, e.at)
-			review := beforeAt(c.FirstReviewAt, e.at)
-			if first != none {
+			if first := beforeAt(c.FirstCommitAt, e.at); first != none {
 				r.lead = r.deployed - first
 				r.flags |= hasLead
 			}
-			if first != none && opened != none {
-				r.stage[0] = clip(seconds(opened - first))
-				r.flags |= hasCoding
-			}
-			if review != none && opened != none {
-				r.stage[1] = clip(seconds(review - opened))
-				r.flags |= hasPickup
-			}
-			if review != none {
-				r.stage[2] = clip(seconds(merged - review))
-				r.flags |= hasReview
-			}
-			r.stage[3] = clip(seconds(r.deployed - merged))
-			r.flags |= hasDeploy
 		}
 		e.chgs = append(e.chgs, r)
 	}

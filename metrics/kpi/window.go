@@ -97,9 +97,10 @@ func (e *engine) accumulate(sp span, n int) []*acc {
 				if r.flags&hasLead != 0 && r.lead >= 0 {
 					a.lead = append(a.lead, seconds(r.lead))
 				}
-				for st := range 4 {
-					if r.flags&(hasCoding<<st) != 0 {
-						a.stage[st] = append(a.stage[st], r.stage[st])
+				st, has := e.stages(r)
+				for j := range 4 {
+					if has[j] {
+						a.stage[j] = append(a.stage[j], st[j])
 					}
 				}
 			}

@@ -1,0 +1,85 @@
+package kpi
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkCompute is a full recompute over a synthetic organisation at three
+// scales; the largest is issue 3's target of 1,000,000 changes, 200,000
+// deployments and 50,000 incidents (≤ 5 s, ≤ 512 MiB heap on 2 cores). It
+// reports, besides time and allocations, the heap held by the input events
+// (input-MiB), the peak heap during Compute sampled every 5 ms (peak-heap-MiB,
+// input included) and the peak minus the input (compute-MiB).
+//
+//	go test -run '^$' -bench Compute -benchtime 1x ./metrics/kpi/
+func BenchmarkCompute(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		sz   genSize
+	}{
+		{"10k", genSize{services: 20, changes: 10_000, deployments: 2_000, incidents: 500}},
+		{"100k", genSize{services: 50, changes: 100_000, deployments: 20_000, incidents: 5_000}},
+		{"1M", genSize{services: 100, changes: 1_000_000, deployments: 200_000, incidents: 50_000}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			if testing.Short() && c.sz.changes > 100_000 {
+				b.Skip("1M events in -short mode")
+			}
+			var before runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ev := genEvents(c.sz, 42, at)
+			opts := DefaultOptions()
+			opts.TuneUps = []Initiative{{Name: "ci-speedup", Label: "tuneup:ci-speedup"},
+				{Name: "spring", From: at.Add(-200 * 24 * time.Hour), To: at.Add(-170 * 24 * time.Hour)}}
+			var base runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&base)
+
+			var (
+				peak uint64
+				stop = make(chan struct{})
+				wg   sync.WaitGroup
+			)
+			wg.Add(1)
+			go func() { // owned by this benchmark; stopped below
+				defer wg.Done()
+				t := time.NewTicker(5 * time.Millisecond)
+				defer t.Stop()
+				var m runtime.MemStats
+				for {
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+						runtime.ReadMemStats(&m)
+						peak = max(peak, m.HeapAlloc)
+					}
+				}
+			}()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var r Result
+			for range b.N {
+				r = Compute(ev, at, opts)
+			}
+			b.StopTimer()
+			close(stop)
+			wg.Wait()
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			peak = max(peak, after.HeapAlloc)
+			if r.Report.Windows["30d"].All == nil {
+				b.Fatal("empty result")
+			}
+			mib := func(v uint64) float64 { return float64(v) / (1 << 20) }
+			b.ReportMetric(float64(ev.Len()), "events")
+			b.ReportMetric(mib(base.HeapAlloc-before.HeapAlloc), "input-MiB")
+			b.ReportMetric(mib(peak), "peak-heap-MiB")
+			b.ReportMetric(mib(peak-base.HeapAlloc), "compute-MiB")
+		})
+	}
+}
