@@ -1,0 +1,413 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestPrometheusEndToEnd is issue 5's end-to-end test: import an events file,
+// `flywheel serve` it, let a real Prometheus scrape it every second with the rules
+// of deploy/prometheus loaded, then evaluate every PromQL expression shipped in
+// deploy/ (rules and Grafana dashboards) through Prometheus's HTTP API.
+func TestPrometheusEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts flywheel and Prometheus")
+	}
+	t.Parallel()
+	promBin := needPrometheus(t)
+	dir := t.TempDir()
+
+	// The fixture's events end on 2026-05-11; serve reports as of now, so shift
+	// every time to end a few hours ago and the windows hold data.
+	events := filepath.Join(dir, "events.jsonl")
+	shiftEvents(t, filepath.Join("testdata", "prometheus", "events.jsonl"), events, time.Now().Add(-4*time.Hour))
+	store := filepath.Join(dir, "flywheel.db")
+	cfg, err := filepath.Abs(filepath.Join("testdata", "prometheus", "flywheel.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runFlywheel(t, nil, "import", events, "--storage.path", store, "--config.file", cfg); r.Code != 0 {
+		t.Fatalf("flywheel import exited %d: %s", r.Code, r.Stderr)
+	}
+	addr := freePort(t)
+	startFlywheel(t, nil, "serve", "--storage.path", store, "--config.file", cfg, "--web.listen-address", addr)
+	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 60*time.Second)
+
+	rules, err := filepath.Abs(filepath.Join("..", "deploy", "prometheus", "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := startPrometheusServer(t, promBin, dir, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%q]
+scrape_configs:
+  - job_name: flywheel
+    static_configs:
+      - targets: [%q]
+`, rules, addr))
+
+	// Wait for a few scrapes (rate and increase need two samples) and for the
+	// recording rules to have run.
+	prom.waitFor(t, `count_over_time(flywheel_snapshot_timestamp_seconds[1m]) >= 3`, 90*time.Second)
+	prom.waitFor(t, `flywheel:dora_level:score`, 30*time.Second)
+
+	exprs := shippedExpressions(t)
+	if len(exprs) < 20 {
+		t.Fatalf("only %d expressions found under deploy/", len(exprs))
+	}
+	empty := 0
+	for _, e := range exprs {
+		t.Run(e.where, func(t *testing.T) {
+			q, err := substituteGrafanaVars(e.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := prom.query(q)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			if _, err := prom.queryRange(q, time.Now().Add(-30*time.Second), time.Now()); err != nil {
+				t.Fatalf("%s (range): %v", q, err)
+			}
+			if n == 0 {
+				reason := e.mayBeEmpty
+				if reason == "" {
+					t.Fatalf("%s returned no data", q)
+				}
+				empty++
+				t.Logf("%s: empty (%s)", q, reason)
+			}
+		})
+	}
+	t.Logf("%d expressions evaluated, %d allowed to be empty were empty", len(exprs), empty)
+}
+
+// needPrometheus returns the prometheus binary's path, or skips with an install
+// hint (fails instead when CI=true: .ci/run installs it).
+func needPrometheus(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("prometheus")
+	if err == nil {
+		return p
+	}
+	msg := "prometheus not found; install it with: apt-get install -y --no-install-recommends prometheus"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+var rfc3339InJSON = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"`)
+
+// shiftEvents copies an events file, moving every time by the same amount so the
+// latest one is at end.
+func shiftEvents(t *testing.T, from, to string, end time.Time) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latest time.Time
+	for _, m := range rfc3339InJSON.FindAllSubmatch(data, -1) {
+		ts, err := time.Parse(time.RFC3339, string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ts.After(latest) {
+			latest = ts
+		}
+	}
+	shift := end.Sub(latest).Truncate(time.Second)
+	out := rfc3339InJSON.ReplaceAllFunc(data, func(b []byte) []byte {
+		ts, _ := time.Parse(time.RFC3339, string(b[1:len(b)-1]))
+		return []byte(`"` + ts.Add(shift).UTC().Format(time.RFC3339) + `"`)
+	})
+	if err := os.WriteFile(to, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shipped is one PromQL expression found in deploy/.
+type shipped struct {
+	where string // file and position, the subtest name
+	expr  string
+	// mayBeEmpty says why the expression may return no data here; empty: it must.
+	mayBeEmpty string
+}
+
+// healthOnly matches expressions over the collectors' health metrics alone; this
+// test runs serve without sources, so they have no series.
+var healthOnly = regexp.MustCompile(`flywheel_(source|api)_|flywheel:source_`)
+var anyMetric = regexp.MustCompile(`flywheel[_:][a-z_:]+`)
+
+func mayBeEmpty(expr string, alert bool) string {
+	if alert {
+		return "an alert's condition: empty while it does not fire"
+	}
+	all := anyMetric.FindAllString(expr, -1)
+	health := 0
+	for _, m := range all {
+		if healthOnly.MatchString(m) {
+			health++
+		}
+	}
+	if len(all) > 0 && health == len(all) {
+		return "collector health: serve runs without sources in this test"
+	}
+	return ""
+}
+
+// shippedExpressions reads every rule `expr` of deploy/prometheus/*.yml (not the
+// promtool tests) and every `expr` of the Grafana dashboards under deploy/.
+func shippedExpressions(t *testing.T) []shipped {
+	t.Helper()
+	var out []shipped
+	ruleFiles, _ := filepath.Glob(filepath.Join("..", "deploy", "prometheus", "*.yml"))
+	for _, f := range ruleFiles {
+		if strings.HasSuffix(f, "_test.yml") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rf struct {
+			Groups []struct {
+				Name  string `yaml:"name"`
+				Rules []struct {
+					Record string `yaml:"record"`
+					Alert  string `yaml:"alert"`
+					Expr   string `yaml:"expr"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		}
+		if err := yaml.Unmarshal(data, &rf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				name := r.Record + r.Alert
+				out = append(out, shipped{
+					where:      filepath.Base(f) + "/" + name,
+					expr:       r.Expr,
+					mayBeEmpty: mayBeEmpty(r.Expr, r.Alert != ""),
+				})
+			}
+		}
+	}
+	err := filepath.WalkDir(filepath.Join("..", "deploy"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var doc any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		var exprs []string
+		collectExprs(doc, &exprs)
+		for i, e := range exprs {
+			out = append(out, shipped{
+				where:      fmt.Sprintf("%s/expr%02d", filepath.Base(path), i),
+				expr:       e,
+				mayBeEmpty: mayBeEmpty(e, false),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func collectExprs(v any, out *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if s, ok := v[k].(string); ok && k == "expr" && strings.TrimSpace(s) != "" {
+				*out = append(*out, s)
+				continue
+			}
+			collectExprs(v[k], out)
+		}
+	case []any:
+		for _, e := range v {
+			collectExprs(e, out)
+		}
+	}
+}
+
+// grafanaVars are the dashboard variables and the values this test gives them:
+// a real service and team of the fixture, the 30d window, and Grafana's interval
+// variables.
+var grafanaVars = map[string]string{
+	"service_name":    "checkout",
+	"service":         "checkout",
+	"team":            ".*",
+	"window":          "30d",
+	"__rate_interval": "5m",
+	"__interval":      "1m",
+	"__range":         "1h",
+}
+
+var grafanaVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|\[\[([A-Za-z_][A-Za-z0-9_]*)\]\]|\$([A-Za-z_][A-Za-z0-9_]*)`)
+
+func substituteGrafanaVars(expr string) (string, error) {
+	var unknown []string
+	out := grafanaVar.ReplaceAllStringFunc(expr, func(m string) string {
+		sub := grafanaVar.FindStringSubmatch(m)
+		name := sub[1] + sub[2] + sub[3]
+		v, ok := grafanaVars[name]
+		if !ok {
+			unknown = append(unknown, m)
+			return m
+		}
+		return v
+	})
+	if len(unknown) > 0 {
+		return "", fmt.Errorf("unknown Grafana variables %v in %s", unknown, expr)
+	}
+	return out, nil
+}
+
+// promServer is a real Prometheus on 127.0.0.1.
+type promServer struct {
+	base   string
+	client *http.Client
+}
+
+func startPrometheusServer(t *testing.T, bin, dir, config string) *promServer {
+	t.Helper()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	cmd := exec.CommandContext(ctx, bin,
+		"--config.file="+cfg,
+		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
+		"--web.listen-address="+addr,
+	)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("start prometheus: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", out.String())
+		}
+	})
+	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 60*time.Second)
+	return &promServer{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
+}
+
+type promResponse struct {
+	Status    string `json:"status"`
+	ErrorType string `json:"errorType"`
+	Error     string `json:"error"`
+	Data      struct {
+		ResultType string            `json:"resultType"`
+		Result     []json.RawMessage `json:"result"`
+	} `json:"data"`
+}
+
+func (p *promServer) call(path string, v url.Values) (promResponse, error) {
+	var r promResponse
+	resp, err := p.client.PostForm(p.base+path, v)
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return r, fmt.Errorf("%s: %d %s", path, resp.StatusCode, body)
+	}
+	if r.Status != "success" {
+		return r, fmt.Errorf("%s: %s", r.ErrorType, r.Error)
+	}
+	return r, nil
+}
+
+// query evaluates expr now and returns the number of series (1 for a scalar).
+func (p *promServer) query(expr string) (int, error) {
+	r, err := p.call("/api/v1/query", url.Values{"query": {expr}})
+	if err != nil {
+		return 0, err
+	}
+	switch r.Data.ResultType {
+	case "vector":
+		return len(r.Data.Result), nil
+	case "scalar":
+		return 1, nil
+	default:
+		return 0, fmt.Errorf("result type %q, want vector or scalar", r.Data.ResultType)
+	}
+}
+
+// queryRange evaluates expr over [start, end] as a Grafana panel does.
+func (p *promServer) queryRange(expr string, start, end time.Time) (int, error) {
+	r, err := p.call("/api/v1/query_range", url.Values{
+		"query": {expr},
+		"start": {fmt.Sprint(start.Unix())},
+		"end":   {fmt.Sprint(end.Unix())},
+		"step":  {"1"},
+	})
+	if err != nil {
+		return 0, err
+	}
+	if r.Data.ResultType != "matrix" {
+		return 0, fmt.Errorf("result type %q, want matrix", r.Data.ResultType)
+	}
+	return len(r.Data.Result), nil
+}
+
+// waitFor polls until expr returns data.
+func (p *promServer) waitFor(t *testing.T, expr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := p.query(expr)
+		if err == nil && n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus: no data for %s within %v (last error %v)", expr, timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
