@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/flywheel-metrics/flywheel"
 )
@@ -80,11 +81,43 @@ var errCorrupt = errors.New("truncated or corrupt record")
 
 // decoder reads what encoder wrote. in, when set, interns the strings of
 // low-cardinality fields (service, repo, status…) so that reading a million
-// records does not allocate a million copies of "checkout".
+// records does not allocate a million copies of "checkout"; the others are
+// copied into the arena.
 type decoder struct {
 	b   []byte
 	err error
-	in  map[string]string
+	in  *arena
+}
+
+// arena is what a bulk read shares across records: the interned strings and
+// an arena of immutable string bytes. Copying every id, sha and title into
+// shared chunks instead of one allocation each cuts Events' allocations by
+// about three quarters; the price is that a string kept alone pins its chunk.
+type arena struct {
+	intern map[string]string
+	chunk  []byte
+}
+
+const chunkSize = 64 << 10
+
+func newArena() *arena { return &arena{intern: map[string]string{}} }
+
+// copy returns b as a string whose bytes live in the arena. The arena's bytes
+// are never written again once handed out, so the string stays immutable.
+func (s *arena) copy(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > 256 {
+		return string(b)
+	}
+	if cap(s.chunk)-len(s.chunk) < len(b) {
+		// Chunks grow from 1 KiB so that a small query stays small.
+		s.chunk = make([]byte, 0, min(max(2*cap(s.chunk), 1<<10), chunkSize))
+	}
+	start := len(s.chunk)
+	s.chunk = append(s.chunk, b...)
+	return unsafe.String(&s.chunk[start], len(b))
 }
 
 func (d *decoder) fail() {
@@ -115,7 +148,12 @@ func (d *decoder) raw() []byte {
 	return s
 }
 
-func (d *decoder) str() string { return string(d.raw()) }
+func (d *decoder) str() string {
+	if d.in == nil {
+		return string(d.raw())
+	}
+	return d.in.copy(d.raw())
+}
 
 // istr is str, interned.
 func (d *decoder) istr() string {
@@ -126,11 +164,11 @@ func (d *decoder) istr() string {
 	if d.in == nil {
 		return string(b)
 	}
-	if s, ok := d.in[string(b)]; ok { // no allocation: the compiler recognises this lookup
+	if s, ok := d.in.intern[string(b)]; ok { // no allocation: the compiler recognises this lookup
 		return s
 	}
 	s := string(b)
-	d.in[s] = s
+	d.in.intern[s] = s
 	return s
 }
 
@@ -208,7 +246,7 @@ func encodeDeployment(b []byte, v *flywheel.Deployment) []byte {
 	return e.b
 }
 
-func decodeDeployment(b []byte, in map[string]string, v *flywheel.Deployment) error {
+func decodeDeployment(b []byte, in *arena, v *flywheel.Deployment) error {
 	d := decoder{b: b, in: in}
 	d.header()
 	v.ID = d.str()
@@ -242,7 +280,7 @@ func encodeChange(b []byte, v *flywheel.Change) []byte {
 	return e.b
 }
 
-func decodeChange(b []byte, in map[string]string, v *flywheel.Change) error {
+func decodeChange(b []byte, in *arena, v *flywheel.Change) error {
 	d := decoder{b: b, in: in}
 	d.header()
 	v.ID = d.str()
@@ -277,7 +315,7 @@ func encodeIncident(b []byte, v *flywheel.Incident) []byte {
 	return e.b
 }
 
-func decodeIncident(b []byte, in map[string]string, v *flywheel.Incident) error {
+func decodeIncident(b []byte, in *arena, v *flywheel.Incident) error {
 	d := decoder{b: b, in: in}
 	d.header()
 	v.ID = d.str()

@@ -17,7 +17,7 @@ func BenchmarkDecodeChange(b *testing.B) {
 		MergeSHA: "0123456789abcdef0123456789abcdef01234567", Paths: []string{"api/x.go"}, Source: "github"}
 	b.Run("binary", func(b *testing.B) {
 		rec := encodeChange(nil, &c)
-		in := map[string]string{}
+		in := newArena()
 		b.ReportAllocs()
 		for b.Loop() {
 			var got flywheel.Change

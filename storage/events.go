@@ -228,7 +228,7 @@ func scan[T any](tx *bolt.Tx, k kind[T], q flywheel.Query) ([]T, error) {
 	case q.Repo != "" && k.repo != nil:
 		idx, prefix = kb.Bucket(bucketByRepo), appendStrKey(nil, q.Repo)
 	}
-	in := map[string]string{}
+	in := newArena()
 	var (
 		out []T
 		v   T
@@ -302,7 +302,7 @@ func (s *Store) Events() (flywheel.Events, error) {
 
 func all[T any](tx *bolt.Tx, k kind[T], n int) ([]T, error) {
 	out := make([]T, 0, n)
-	in := map[string]string{}
+	in := newArena()
 	c := tx.Bucket(k.bucket).Bucket(bucketByTime).Cursor()
 	for key, val := c.First(); key != nil; key, val = c.Next() {
 		out = append(out, *new(T))

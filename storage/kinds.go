@@ -16,7 +16,7 @@ type kind[T any] struct {
 	service func(*T) string
 	repo    func(*T) string // nil: the kind has no repo index
 	encode  func([]byte, *T) []byte
-	decode  func([]byte, map[string]string, *T) error
+	decode  func([]byte, *arena, *T) error
 }
 
 var (
