@@ -1,0 +1,419 @@
+// Package pagerduty is the PagerDuty source of Flywheel (SPEC §4.5): it reads the
+// incidents of the configured PagerDuty services through the REST API v2 with
+// go-pagerduty, takes their trigger, first-acknowledge and resolve times from the
+// account-wide log, and writes them as flywheel.Incident batches with a cursor.
+// docs/pagerduty.md explains what is read, how, and what it costs.
+package pagerduty
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/PagerDuty/go-pagerduty"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/collector"
+)
+
+// SourceName is the source's name, its label value and Incident.Source.
+const SourceName = "pagerduty"
+
+// Defaults (SPEC §3; API-NOTES §4).
+const (
+	DefaultBaseURL           = "https://api.pagerduty.com"
+	DefaultMaxInFlight       = 4
+	DefaultRequestsPerMinute = 900
+	DefaultOverlap           = time.Hour
+	DefaultHistory           = 365 * 24 * time.Hour
+	// DefaultPaginationCap is PagerDuty's ceiling on offset+limit.
+	DefaultPaginationCap = 10000
+	// maxWindow bounds one incident listing (PagerDuty allows 6 months).
+	maxWindow = 90 * 24 * time.Hour
+)
+
+// Clock is the source's time: Now, and a Sleep that returns early with ctx's
+// error. Tests inject a fake one so rate limits and backoff take no real time.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Options configure a Source.
+type Options struct {
+	// BaseURL is the API root without trailing slash (EU: https://api.eu.pagerduty.com).
+	BaseURL string
+	// Token is a read-only REST API key. It is sent only in the Authorization
+	// header and never logged.
+	Token string
+	// Services maps PagerDuty service ids to Flywheel services.
+	Services map[string]string
+	// History is how far back the first sync reaches (default 365 days).
+	History time.Duration
+	// Clock defaults to the real one.
+	Clock Clock
+	// MaxInFlight caps concurrent requests (default 4).
+	MaxInFlight int
+	// RequestsPerMinute is the request budget (default and maximum 900).
+	RequestsPerMinute int
+	// Overlap is how far before the cursor an incremental sync starts (default 1h).
+	Overlap time.Duration
+	// PaginationCap is the ceiling of offset+limit (default 10,000, PagerDuty's);
+	// tests lower it to exercise window splitting cheaply.
+	PaginationCap int
+	// HTTPClient sends the requests (default: one with a 60 s timeout).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Source is the PagerDuty source. It is safe to call Sync from one goroutine
+// at a time (the scheduler runs one sync per source at a time).
+type Source struct {
+	opts       Options
+	serviceIDs []string
+	cursorKey  string
+	pageCap    int
+	gate       *gate
+	log        *slog.Logger
+}
+
+var _ collector.Source = (*Source)(nil)
+
+// New checks opts and builds a Source; it starts nothing.
+func New(opts Options) (*Source, error) {
+	opts.BaseURL = strings.TrimRight(cmp.Or(opts.BaseURL, DefaultBaseURL), "/")
+	u, err := url.Parse(opts.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("pagerduty: base URL %q: want http(s)://host[/path]", opts.BaseURL)
+	}
+	if opts.Token == "" {
+		return nil, errors.New("pagerduty: no API token")
+	}
+	if len(opts.Services) == 0 {
+		return nil, errors.New("pagerduty: no services configured")
+	}
+	for id, svc := range opts.Services {
+		if id == "" || svc == "" {
+			return nil, fmt.Errorf("pagerduty: service mapping %q → %q: both must be set", id, svc)
+		}
+	}
+	if opts.History <= 0 {
+		opts.History = DefaultHistory
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.RequestsPerMinute <= 0 || opts.RequestsPerMinute > DefaultRequestsPerMinute {
+		opts.RequestsPerMinute = DefaultRequestsPerMinute
+	}
+	if opts.Overlap <= 0 {
+		opts.Overlap = DefaultOverlap
+	}
+	if opts.PaginationCap <= 0 {
+		opts.PaginationCap = DefaultPaginationCap
+	}
+	if opts.PaginationCap < pageLimit {
+		return nil, fmt.Errorf("pagerduty: pagination cap %d is below the page size %d", opts.PaginationCap, pageLimit)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	ids := make([]string, 0, len(opts.Services))
+	for id := range opts.Services {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return &Source{
+		opts:       opts,
+		serviceIDs: ids,
+		// The key names the service set, so adding a service starts its own
+		// full-history sync instead of inheriting the others' high-water mark.
+		cursorKey: "incidents:" + strings.Join(ids, ","),
+		pageCap:   opts.PaginationCap,
+		gate:      newGate(opts.Clock, opts.RequestsPerMinute, opts.MaxInFlight),
+		log:       opts.Logger,
+	}, nil
+}
+
+// Name is "pagerduty".
+func (s *Source) Name() string { return SourceName }
+
+func (s *Source) client(p collector.Progress) *pagerduty.Client {
+	c := pagerduty.NewClient(s.opts.Token, pagerduty.WithAPIEndpoint(s.opts.BaseURL))
+	c.HTTPClient = &doer{gate: s.gate, next: s.opts.HTTPClient, progress: p, log: s.log}
+	return c
+}
+
+// Sync brings the store up to date (SPEC §4.5):
+//
+//  1. Incidents stored open whose trigger is before this sync's start are re-read
+//     one by one (GET /incidents/{id} and its log) until they resolve.
+//  2. From the cursor minus the overlap (first sync: now − History) to now, in
+//     windows of at most 90 days: the configured services' incidents created in
+//     the window (GET /incidents) and the account's overview log entries of the
+//     window (GET /log_entries?is_overview=true), each split further when over
+//     the pagination cap. Entries apply to the window's incidents and to this
+//     sync's earlier incidents not yet resolved; an entry of another incident of
+//     a configured service (a late note on a resolved incident) makes that
+//     incident be re-read. Each window is one batch, written with the cursor
+//     set to the window's end.
+//
+// Re-running is idempotent: incidents are replaced by id.
+func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Progress) error {
+	if p == nil {
+		p = collector.NopProgress{}
+	}
+	c := s.client(p)
+	now := s.opts.Clock.Now().UTC().Truncate(time.Second)
+	start := now.Add(-s.opts.History)
+	cur, err := sink.Cursor(SourceName, s.cursorKey)
+	if err != nil {
+		return fmt.Errorf("pagerduty: read cursor: %w", err)
+	}
+	if cur != "" {
+		t, err := time.Parse(time.RFC3339Nano, cur)
+		if err != nil {
+			return fmt.Errorf("pagerduty: cursor %q: %w", cur, err)
+		}
+		start = t.Add(-s.opts.Overlap).Truncate(time.Second)
+	}
+	if start.After(now) {
+		start = now
+	}
+	stored, err := sink.Incidents(flywheel.Query{To: start})
+	if err != nil {
+		return fmt.Errorf("pagerduty: read open incidents: %w", err)
+	}
+	var open []string
+	for _, in := range stored {
+		if in.Source == SourceName && in.ResolvedAt.IsZero() {
+			open = append(open, in.ID)
+		}
+	}
+	windows := split(start, now, maxWindow)
+	total := len(windows)
+	if len(open) > 0 {
+		total++
+	}
+	p.Total(total)
+
+	// carried: this sync's incidents whose log may still grow in later windows.
+	carried := map[string]*record{}
+	if len(open) > 0 {
+		recs, err := s.refetch(ctx, c, open)
+		if err != nil {
+			return err
+		}
+		if err := s.write(ctx, sink, recs, nil); err != nil {
+			return err
+		}
+		for _, r := range recs {
+			carried[r.inc.ID] = r
+		}
+		p.Done(1, fmt.Sprintf("%d open incidents", len(open)))
+	}
+	for _, w := range windows {
+		if err := s.syncWindow(ctx, c, sink, w, carried); err != nil {
+			return err
+		}
+		p.Done(1, "incidents "+w.String())
+	}
+	return nil
+}
+
+// syncWindow reads one window and writes it as one batch.
+func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink collector.Sink, w window, carried map[string]*record) error {
+	var (
+		incs    []pagerduty.Incident
+		entries []pagerduty.LogEntry
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		incs, err = listWindow(gctx, s, w, s.incidentsFetcher(c))
+		return callErr("list incidents "+w.String(), err)
+	})
+	g.Go(func() (err error) {
+		entries, err = listWindow(gctx, s, w, logFetcher(c))
+		return callErr("list log entries "+w.String(), err)
+	})
+	if err := g.Wait(); err != nil {
+		return ctxErr(ctx, err)
+	}
+	changed := map[string]*record{}
+	for _, inc := range incs {
+		if _, ok := s.opts.Services[inc.Service.ID]; !ok {
+			continue // the listing is filtered by service; this guards a server that is not
+		}
+		r := carried[inc.ID]
+		if r == nil {
+			r = newRecord(inc)
+		}
+		r.inc = inc
+		changed[inc.ID] = r
+	}
+	var touched []string
+	for _, e := range entries {
+		id := e.Incident.ID
+		if r := changed[id]; r != nil {
+			r.add(e)
+			continue
+		}
+		if r := carried[id]; r != nil {
+			r.add(e)
+			changed[id] = r
+			continue
+		}
+		svc := cmp.Or(e.Service.ID, e.Incident.Service.ID)
+		if _, ok := s.opts.Services[svc]; ok && id != "" && !slices.Contains(touched, id) {
+			touched = append(touched, id)
+		}
+	}
+	if len(touched) > 0 {
+		recs, err := s.refetch(ctx, c, touched)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			changed[r.inc.ID] = r
+		}
+	}
+	if err := s.readNotes(ctx, c, changed); err != nil {
+		return err
+	}
+	recs := make([]*record, 0, len(changed))
+	for _, r := range changed {
+		recs = append(recs, r)
+	}
+	cursor := &flywheel.Cursor{Source: SourceName, Key: s.cursorKey, Value: w.to.UTC().Format(time.RFC3339Nano)}
+	if err := s.write(ctx, sink, recs, cursor); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.resolveLogged() {
+			delete(carried, r.inc.ID)
+		} else {
+			carried[r.inc.ID] = r
+		}
+	}
+	return nil
+}
+
+// refetch re-reads incidents one by one with their whole overview log (and
+// notes when needed). An incident that is gone (404) or whose service is no
+// longer configured is skipped.
+func (s *Source) refetch(ctx context.Context, c *pagerduty.Client, ids []string) ([]*record, error) {
+	recs := make([]*record, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.MaxInFlight)
+	for i, id := range ids {
+		g.Go(func() error {
+			inc, err := c.GetIncidentWithContext(gctx, id)
+			if err != nil {
+				var ae pagerduty.APIError
+				if errors.As(err, &ae) && ae.NotFound() {
+					s.log.Warn("pagerduty: incident not found, skipped", "incident", id)
+					return nil
+				}
+				return callErr("get incident "+id, err)
+			}
+			if _, ok := s.opts.Services[inc.Service.ID]; !ok {
+				return nil
+			}
+			es, err := listOnce(gctx, s, window{}, incidentLogFetcher(c, id))
+			if err != nil {
+				return callErr("list log entries of incident "+id, err)
+			}
+			r := newRecord(*inc)
+			r.add(es...)
+			recs[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	return slices.DeleteFunc(recs, func(r *record) bool { return r == nil }), nil
+}
+
+// readNotes reads GET /incidents/{id}/notes for the incidents whose log shows
+// notes without their text; annotate entries that carry the text cost nothing.
+func (s *Source) readNotes(ctx context.Context, c *pagerduty.Client, recs map[string]*record) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.MaxInFlight)
+	for id, r := range recs {
+		if !r.needsNotes() {
+			continue
+		}
+		g.Go(func() error {
+			notes, err := c.ListIncidentNotesWithContext(gctx, id)
+			if err != nil {
+				return callErr("list notes of incident "+id, err)
+			}
+			r.notes, r.notesRead = notes, true
+			return nil
+		})
+	}
+	return ctxErr(ctx, g.Wait())
+}
+
+// write maps records and stores them, with cursor if given, as one batch; a
+// record that does not map fails the whole batch.
+func (s *Source) write(ctx context.Context, sink collector.Sink, recs []*record, cursor *flywheel.Cursor) error {
+	var b flywheel.Batch
+	slices.SortFunc(recs, func(a, b *record) int { return strings.Compare(a.inc.ID, b.inc.ID) })
+	for _, r := range recs {
+		in, err := mapIncident(r, s.opts.Services[r.inc.Service.ID])
+		if err != nil {
+			return fmt.Errorf("pagerduty: %w", err)
+		}
+		b.Incidents = append(b.Incidents, in)
+	}
+	if cursor != nil {
+		b.Cursors = []flywheel.Cursor{*cursor}
+	}
+	if len(b.Incidents) == 0 && len(b.Cursors) == 0 {
+		return nil
+	}
+	if err := sink.WriteBatch(ctx, b); err != nil {
+		return fmt.Errorf("pagerduty: store %d incidents: %w", len(b.Incidents), err)
+	}
+	return nil
+}
+
+// ctxErr prefers the context's error once it is done, so a cancelled sync says
+// so instead of reporting whichever request it interrupted.
+func ctxErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("pagerduty: sync interrupted: %w", ctx.Err())
+	}
+	return err
+}
