@@ -96,8 +96,9 @@ func TestBadConfigs(t *testing.T) {
 		{"workflow-defaults.yml", []string{
 			"github.defaults.deployments.workflow: required when source is workflow_runs (a workflow file name such as deploy.yml)",
 		}},
-		{"syntax.yml", []string{"invalid YAML: line 1: did not find expected key"}},
-		{"not-a-mapping.yml", []string{"the configuration must be a mapping, got a list"}},
+		// yaml.v3 names the line where the enclosing block starts.
+		{"syntax.yml", []string{"testdata/syntax.yml: invalid YAML: line 1: did not find expected key"}},
+		{"not-a-mapping.yml", []string{"testdata/not-a-mapping.yml: the configuration must be a mapping, got a list"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
@@ -348,6 +349,15 @@ func TestReadSecret(t *testing.T) {
 	_, err = config.Load("testdata/unknown-keys.yml")
 	if err == nil || strings.Contains(err.Error(), "ghp_SECRETVALUE123") {
 		t.Errorf("unknown-keys.yml error shows the token: %v", err)
+	}
+}
+
+func TestParseFileProblemsHaveNoPath(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse([]byte("- a\n"))
+	var errs *config.Errors
+	if !errors.As(err, &errs) || len(errs.Problems) != 1 || errs.Problems[0] != (config.Problem{Message: "the configuration must be a mapping, got a list"}) {
+		t.Errorf("Parse(list) = %#v", err)
 	}
 }
 

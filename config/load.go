@@ -62,6 +62,15 @@ func Load(path string) (*Config, error) {
 	}
 	c, err := Parse(data)
 	if err != nil {
+		// A problem of the file as a whole is reported at the file's name, so
+		// that every problem reads "path: message".
+		if errs, ok := err.(*Errors); ok {
+			for i := range errs.Problems {
+				if errs.Problems[i].Path == "" {
+					errs.Problems[i].Path = path
+				}
+			}
+		}
 		return nil, fmt.Errorf("config %s:\n%w", path, err)
 	}
 	return c, nil
