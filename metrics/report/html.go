@@ -146,7 +146,7 @@ func htmlQuantileDetail(q *kpi.Quantiles, what string) string {
 	if q == nil {
 		return "no data"
 	}
-	return fmt.Sprintf("median · p90 %s · %d %ss", htmlDuration(q.P90), q.Count, what)
+	return fmt.Sprintf("median · p90 %s · %d %ss", FormatDuration(q.P90), q.Count, what)
 }
 
 func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {
@@ -183,26 +183,20 @@ func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {
 	return rows
 }
 
+// htmlRate, htmlRatio and htmlQuantile render optional values with the table
+// report's formatters, so both reports show the same numbers.
 func htmlRate(v *float64) string {
 	if v == nil {
 		return htmlDash
 	}
-	switch {
-	case *v >= 1:
-		return fmt.Sprintf("%.1f / day", *v)
-	case *v*7 >= 1:
-		return fmt.Sprintf("%.1f / week", *v*7)
-	case *v > 0:
-		return fmt.Sprintf("%.1f / month", *v*30)
-	}
-	return "none"
+	return FormatRate(*v)
 }
 
 func htmlRatio(v *float64) string {
 	if v == nil {
 		return htmlDash
 	}
-	return fmt.Sprintf("%.1f%%", *v*100)
+	return FormatRatio(*v)
 }
 
 func htmlQuantile(q *kpi.Quantiles, p90 bool) string {
@@ -210,23 +204,9 @@ func htmlQuantile(q *kpi.Quantiles, p90 bool) string {
 		return htmlDash
 	}
 	if p90 {
-		return htmlDuration(q.P90)
+		return FormatDuration(q.P90)
 	}
-	return htmlDuration(q.P50)
-}
-
-// htmlDuration renders seconds for people: "45s", "12m", "3.2h", "4.5d".
-func htmlDuration(s float64) string {
-	switch a := math.Abs(s); {
-	case a < 60:
-		return fmt.Sprintf("%.0fs", s)
-	case a < 3600:
-		return fmt.Sprintf("%.0fm", s/60)
-	case a < 86400:
-		return fmt.Sprintf("%.1fh", s/3600)
-	default:
-		return fmt.Sprintf("%.1fd", s/86400)
-	}
+	return FormatDuration(q.P50)
 }
 
 // Palette: colour-blind-safe (Tableau 10) hues, one per series kind.
@@ -351,14 +331,15 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 				continue
 			}
 			s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
-				x, y, w, barH, htmlStageColors[j], template.HTMLEscapeString(b.name), htmlStageNames[j], htmlDuration(v))
-			if w > 44 {
-				s.text(x+w/2, y+barH/2+4, "middle", "inbar", htmlDuration(v))
+				x, y, w, barH, htmlStageColors[j], template.HTMLEscapeString(b.name), htmlStageNames[j], FormatDuration(v))
+			// Label a segment only where its text fits (about 7 px a character).
+			if label := FormatDuration(v); w > float64(len(label))*7+10 {
+				s.text(x+w/2, y+barH/2+4, "middle", "inbar", label)
 			}
 			x += w
 		}
 		total := b.v[0] + b.v[1] + b.v[2] + b.v[3]
-		s.text(x+6, y+barH/2+4, "start", "value", htmlDuration(total))
+		s.text(x+6, y+barH/2+4, "start", "value", FormatDuration(total))
 	}
 	return s.html(width, height, "Lead-time stages by service")
 }
@@ -500,11 +481,11 @@ func htmlImpactView(im kpi.Impact) htmlImpactBlock {
 			case x == nil:
 				return "no data"
 			case k.duration:
-				return htmlDuration(*x)
+				return FormatDuration(*x)
 			case k.ratio:
 				return htmlRatio(x)
 			}
-			return fmt.Sprintf("%.2f/day", *x)
+			return FormatRate(*x)
 		}
 		r := row{label: k.label, before: format(v.Before), after: format(v.After), change: htmlDash, p: ""}
 		if v.Before != nil {

@@ -117,8 +117,8 @@ func TestWriteHTMLContent(t *testing.T) {
 	out := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt))
 	for _, want := range []string{
 		"As of 2026-06-30 00:00 UTC", "window: last 30d",
-		"Deployment frequency", "3.2 / day", // 96 / 30
-		"Lead time for changes", "1.6d",
+		"Deployment frequency", "3.2/day", // 96 / 30
+		"Lead time for changes", "1d 14h",
 		"Change failure rate", "8.3%",
 		"Rework rate", "12.5%",
 		`class="badge lvl-elite"`, `class="badge lvl-medium"`,
