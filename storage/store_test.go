@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -396,5 +397,77 @@ func TestOpenRefusesNewerOrForeignFiles(t *testing.T) {
 	}
 	if _, err = storage.Open(filepath.Join(dir, "missing", "x.db"), storage.Options{}); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "missing", "x.db")) {
 		t.Errorf("missing directory: err = %v, want the path named", err)
+	}
+}
+
+// Within one batch, a later record with the same id replaces the earlier one.
+func TestDuplicateIDsInOneBatch(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	write(t, s, flywheel.Batch{Events: flywheel.Events{Incidents: []flywheel.Incident{
+		{ID: "i", Service: "a", Urgency: "low", TriggeredAt: hours(1)},
+		{ID: "i", Service: "b", Urgency: "high", TriggeredAt: hours(2)},
+	}}})
+	got, err := s.Incidents(flywheel.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Service != "b" || got[0].Urgency != "high" {
+		t.Errorf("incidents = %+v, want only the second version", got)
+	}
+	if a, _ := s.Incidents(flywheel.Query{Service: "a"}); len(a) != 0 {
+		t.Errorf("index entry of the replaced version kept: %+v", a)
+	}
+	if c, _ := s.Counts(); c.Incidents != 1 {
+		t.Errorf("counts = %+v", c)
+	}
+}
+
+// Readers and writers run concurrently (bbolt serialises writers); -race checks
+// that nothing returned is shared with a transaction.
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	done := make(chan error, 4)
+	for w := range 2 {
+		go func() {
+			for i := range 50 {
+				err := s.WriteBatch(context.Background(), flywheel.Batch{
+					Events:  flywheel.Events{Changes: []flywheel.Change{{ID: fmt.Sprintf("w%d-%d", w, i), Service: "svc", OpenedAt: hours(i)}}},
+					Cursors: []flywheel.Cursor{{Source: "w", Key: fmt.Sprint(w), Value: fmt.Sprint(i)}},
+				})
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 2 {
+		go func() {
+			for range 50 {
+				ev, err := s.Events()
+				if err != nil {
+					done <- err
+					return
+				}
+				for _, c := range ev.Changes {
+					if c.Service != "svc" {
+						done <- fmt.Errorf("read a torn change %+v", c)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := s.Counts(); c.Changes != 100 {
+		t.Errorf("counts = %+v, want 100 changes", c)
 	}
 }
