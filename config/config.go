@@ -1,7 +1,9 @@
 // Package config reads and validates Flywheel's YAML configuration (SPEC §3):
 // strict (unknown keys are errors), with explicit defaults, reporting every problem
-// as "path: message". Secrets are read from files or environment variables only and
-// never appear in errors.
+// as "path: message". Secrets are read from files or environment variables only
+// (ReadSecret), are never kept in a Config, and never appear in errors. A Config
+// returned by Parse or Load has every default filled in; docs/configuration.md
+// documents each key.
 package config
 
 // Config is the whole configuration file.
@@ -91,8 +93,8 @@ type PagerDuty struct {
 
 // PagerDutyService maps a PagerDuty service to a Flywheel service.
 type PagerDutyService struct {
-	ID      string `yaml:"id"`
-	Service string `yaml:"service"`
+	ID      string `yaml:"id"`      // required, unique
+	Service string `yaml:"service"` // required
 	Team    string `yaml:"team"`
 }
 
