@@ -138,6 +138,74 @@ func (e *engine) accumulate(sp span, n int) []*acc {
 	return as
 }
 
+// mergeAccs returns the union of the groups of as (nil ones skipped).
+func mergeAccs(as []*acc, slices int) *acc {
+	var out *acc
+	var nLead, nRec int
+	var nStage [4]int
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		nLead += len(a.lead)
+		nRec += len(a.recovery)
+		for j := range nStage {
+			nStage[j] += len(a.stage[j])
+		}
+	}
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		if out == nil {
+			out = &acc{lead: make([]float64, 0, nLead), recovery: make([]float64, 0, nRec)}
+			for j := range nStage {
+				out.stage[j] = make([]float64, 0, nStage[j])
+			}
+			if slices > 0 {
+				out.days = make([]bool, slices)
+			}
+		}
+		out.deploys += a.deploys
+		out.failed += a.failed
+		out.rework += a.rework
+		for i, d := range a.days {
+			out.days[i] = out.days[i] || d
+		}
+		out.lead = append(out.lead, a.lead...)
+		out.recovery = append(out.recovery, a.recovery...)
+		for j := range nStage {
+			out.stage[j] = append(out.stage[j], a.stage[j]...)
+		}
+		for c := range a.classes {
+			out.classes[c] += a.classes[c]
+		}
+		out.merged += a.merged
+		if a.inc != nil {
+			if out.inc == nil {
+				out.inc = &incAcc{}
+				out.byUrg = map[int32]*incAcc{}
+			}
+			out.inc.merge(a.inc)
+			for u, ia := range a.byUrg {
+				if out.byUrg[u] == nil {
+					out.byUrg[u] = &incAcc{}
+				}
+				out.byUrg[u].merge(ia)
+			}
+		}
+	}
+	return out
+}
+
+func (ia *incAcc) merge(o *incAcc) {
+	ia.count += o.count
+	ia.open += o.open
+	for j := range ia.dur {
+		ia.dur[j] = append(ia.dur[j], o.dur[j]...)
+	}
+}
+
 // durations returns time to detect, acknowledge, resolve and restore (§4.5)
 // and which of them the incident has.
 func (x *inc) durations() (d [4]float64, has [4]bool) {
@@ -159,12 +227,15 @@ func (x *inc) durations() (d [4]float64, has [4]bool) {
 // window computes one window's report (SPEC §7) for all services and each.
 func (e *engine) window(w flywheel.Window) WindowReport {
 	n := len(e.svcNames)
-	sp := span{from: e.at - int64(w.Duration), to: e.at, group: make([]int, n), all: n,
+	sp := span{from: e.at - int64(w.Duration), to: e.at, group: make([]int, n), all: -1,
 		slices: int(math.Ceil(float64(w.Duration) / float64(flywheel.Day)))}
 	for i := range sp.group {
 		sp.group[i] = i
 	}
-	as := e.accumulate(sp, n+1)
+	// services first, then "all" as their union: one append per sample, and the
+	// union allocated at its exact size
+	as := e.accumulate(sp, n)
+	as = append(as, mergeAccs(as, sp.slices))
 	anyCounting := len(e.deps) > 0
 	wr := WindowReport{}
 	if k := e.kpis(as[n], anyCounting, w.Duration, sp.slices); k != nil {
