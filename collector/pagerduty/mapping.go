@@ -199,30 +199,32 @@ func mapIncident(r *record, service string) (flywheel.Incident, error) {
 }
 
 // scanLines finds the last `caused-by: X` and `impact-start: RFC3339` lines of
-// a text (SPEC §4.4, §4.5). Keys are case-insensitive; `caused-by: none` in any
-// case becomes flywheel.CausedByNone; an impact start that does not parse is
-// ignored.
+// a text (SPEC §4.4, §4.5), as the GitHub source reads issues: the key starts
+// the line (after Markdown quote, list or emphasis marks), is case-insensitive,
+// and the value is its first word without trailing ".,;". `caused-by: none` in
+// any case becomes flywheel.CausedByNone; an impact start that does not parse
+// is ignored.
 func scanLines(text string) (causedBy string, impact time.Time) {
 	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
+		line = strings.TrimLeft(line, " \t>*_-")
 		key, val, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		val = strings.TrimSpace(val)
-		switch strings.ToLower(strings.TrimSpace(key)) {
+		f := strings.Fields(val)
+		if len(f) == 0 {
+			continue
+		}
+		word := strings.TrimRight(f[0], ".,;")
+		switch strings.ToLower(key) {
 		case "caused-by":
-			if f := strings.Fields(val); len(f) > 0 {
-				causedBy = f[0]
-				if strings.EqualFold(causedBy, flywheel.CausedByNone) {
-					causedBy = flywheel.CausedByNone
-				}
+			causedBy = word
+			if strings.EqualFold(causedBy, flywheel.CausedByNone) {
+				causedBy = flywheel.CausedByNone
 			}
 		case "impact-start":
-			if f := strings.Fields(val); len(f) > 0 {
-				if t, err := parseTime(f[0]); err == nil {
-					impact = t
-				}
+			if t, err := parseTime(word); err == nil {
+				impact = t
 			}
 		}
 	}

@@ -280,6 +280,11 @@ func TestScanLines(t *testing.T) {
 		{"caused-by: a\ncaused-by: b", "b", ""},
 		{"impact-start: 2026-01-02T03:04:05+01:00\r\ncaused-by: x", "x", "2026-01-02T02:04:05Z"},
 		{"impact-start: soon", "", ""},
+		{"> - **caused-by: d-9.**", "d-9.**", ""},
+		{"* caused-by: abc1234.\n_impact-start: 2026-01-02T03:04:05Z_", "abc1234", ""},
+		{"Rolled back. caused-by: abc1234", "", ""}, // not a caused-by line
+		{"caused-by : x", "", ""},
+		{"caused-by:x;", "x", ""},
 	}
 	for _, tc := range tests {
 		cb, im := scanLines(tc.text)
