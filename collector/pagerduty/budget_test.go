@@ -1,6 +1,7 @@
 package pagerduty_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -84,6 +85,30 @@ func TestRequestCost(t *testing.T) {
 	t.Logf("first sync, 360 days: %d incidents of configured services (%d in the account, %d log entries), %d requests = %.2f per 100 incidents; by route %v",
 		ours, len(acct.Incidents), entries, st.Total, per100, st.Requests)
 	if per100 > 6 {
+		t.Errorf("%.2f requests per 100 incidents", per100)
+	}
+}
+
+// TestRequestCostFloor measures the cheapest case: every incident on a
+// configured service, with exactly a trigger, an acknowledge and a resolve.
+func TestRequestCostFloor(t *testing.T) {
+	t.Parallel()
+	acct := &pagerdutytest.Account{Services: []pagerdutytest.Service{{ID: "PCHK001", Name: "checkout"}}}
+	for i := range 1000 {
+		in := &pagerdutytest.Incident{ID: "F" + strconv.Itoa(i), Number: i + 1, ServiceID: "PCHK001", Urgency: "high",
+			CreatedAt: t0.Add(-360 * day).Add(time.Duration(i) * 8 * time.Hour)}
+		in.Acknowledge(in.CreatedAt.Add(time.Minute), "PU1")
+		in.Resolve(in.CreatedAt.Add(time.Hour), "PU1")
+		acct.Incidents = append(acct.Incidents, in)
+	}
+	e := newEnv(t, acct, pagerdutytest.Options{RateLimitPerMinute: -1})
+	if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := e.srv.Stats()
+	per100 := float64(st.Total) * 100 / float64(len(e.sink.snapshot()))
+	t.Logf("floor: %d incidents, %d requests = %.2f per 100 incidents; by route %v", len(e.sink.snapshot()), st.Total, per100, st.Requests)
+	if per100 > 5 {
 		t.Errorf("%.2f requests per 100 incidents", per100)
 	}
 }
