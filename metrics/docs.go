@@ -70,6 +70,26 @@ Label conventions:
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(`## Decisions
+
+- **Durations are summaries, not gauges.** Prometheus reserves the ` + "`quantile`" + ` label for
+  summaries (` + "`promtool check metrics`" + ` rejects it elsewhere), so each duration KPI is a
+  constant summary: ` + "`flywheel_lead_time_seconds{quantile=\"0.5\"}`" + ` reads exactly as a gauge
+  would, and ` + "`_count`" + ` tells how many samples the quantile rests on. The engine keeps no
+  sum, so ` + "`_sum`" + ` is NaN; do not use it.
+- **` + "`flywheel_deployment_day_ratio`" + `** (not ` + "`…_days_ratio`" + `): promtool reads a ` + "`days`" + `
+  token in a metric name as a non-base time unit.
+- **Absent, not zero** (SPEC §4): a per-window value without data has no series. Counters,
+  open incidents and data-quality gauges are present with 0 for every service with history.
+- ` + "`urgency=\"all\"`" + ` series sit beside the per-urgency ones: sum over ` + "`urgency!=\"all\"`" + `
+  (or read ` + "`urgency=\"all\"`" + `), never over every urgency. Likewise ` + "`service_name=\"all\"`" + `.
+- A histogram without observations is left out (fewer series); the all-services histogram
+  is omitted if services were computed with different bucket bounds.
+- Collector health comes from the running process: counters such as
+  ` + "`flywheel_source_sync_errors_total`" + ` restart at 0 with it, and a source that never
+  succeeded has no ` + "`flywheel_source_last_success_timestamp_seconds`" + ` or lag series.
+
+`)
 	b.WriteString(`## Alerts and recording rules
 
 ` + "`deploy/prometheus/rules.yml`" + ` holds recording rules (` + "`flywheel:dora_level:score`" + `, elite 4 to
