@@ -62,3 +62,37 @@ func exposedNames() map[string]bool {
 	}
 	return known
 }
+
+// TestDashboardsUseExposedMetrics fails when a Grafana dashboard under deploy/
+// names a metric the exporter does not expose (or a recording rule not in
+// rules.yml).
+func TestDashboardsUseExposedMetrics(t *testing.T) {
+	t.Parallel()
+	known := exposedNames()
+	rules, err := os.ReadFile(filepath.Join(rulesDir, "rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`record: (\S+)`).FindAllStringSubmatch(string(rules), -1) {
+		known[m[1]] = true
+	}
+	files, err := filepath.Glob(filepath.Join("..", "deploy", "grafana", "dashboards", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no dashboards under deploy/grafana/dashboards yet")
+	}
+	name := regexp.MustCompile(`\bflywheel[_:][a-z_:]+`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range name.FindAllString(string(data), -1) {
+			if !known[n] {
+				t.Errorf("%s uses %s, which the exporter does not expose", filepath.Base(f), n)
+			}
+		}
+	}
+}
