@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -16,7 +18,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flywheel-metrics/flywheel/collector"
-	"github.com/flywheel-metrics/flywheel/metrics"
 )
 
 func (a *app) collectCommand(k *kingpin.Application) command {
@@ -32,10 +33,6 @@ func (a *app) runCollect(names []string) (err error) {
 	if err != nil {
 		return err
 	}
-	kopts, err := cfg.KPIOptions()
-	if err != nil {
-		return err
-	}
 	if cfg.GitHub == nil && cfg.PagerDuty == nil {
 		return errors.New("collect: no source configured (add a github or pagerduty section to --config.file)")
 	}
@@ -48,40 +45,51 @@ func (a *app) runCollect(names []string) (err error) {
 			err = cerr
 		}
 	}()
-	sources, err := a.sources(cfg, st)
+	sources, err := a.sources(cfg, st, os.Getenv)
 	if err != nil {
 		return err
 	}
-
+	progress := newCollectProgress(a.stderr, a.log)
+	p, err := a.newPipeline(cfg, st, sources, pipelineOptions{progress: progress, logger: progress.logger(a.log)})
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !slices.Contains(p.sched.Names(), n) {
+			return fmt.Errorf("collect: unknown source %q (configured: %s)", n, strings.Join(p.sched.Names(), ", "))
+		}
+	}
 	// SIGINT/SIGTERM cancel the sync at its next batch boundary; what was
 	// written stays written.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-
-	progress := newCollectProgress(a.stderr, a.log)
-	sched := collector.NewScheduler(collector.SchedulerOptions{
-		Sources:  sources,
-		Sink:     st,
-		Logger:   progress.logger(a.log),
-		Progress: progress,
-	})
-	syncErr := sched.SyncNow(ctx, names...)
-	progress.finish()
-	for _, s := range sched.Statuses() {
-		a.log.Info("source synced", "source", s.Source, "ok", s.LastError == "", "duration", s.LastDuration,
-			"events_written", s.EventsWritten, "requests", s.Requests, "rate_limit_remaining", s.RateLimitRemaining)
-	}
-
-	snap := metrics.NewSnapshotter(metrics.SnapshotterOptions{Events: st, Store: st, Counts: storeCounts(st), KPI: kopts, Logger: a.log})
-	if err := snap.Recompute(context.Background()); err != nil {
-		syncErr = errors.Join(syncErr, err)
-	} else if cur := snap.Current(); cur != nil {
-		a.log.Info("KPI snapshot stored", "at", cur.At, "deployments", cur.Counts.Deployments, "changes", cur.Counts.Changes, "incidents", cur.Counts.Incidents)
-	}
+	syncErr := a.syncOnce(ctx, p, progress, names...)
 	if syncErr != nil {
 		return fmt.Errorf("collect: %w", syncErr)
 	}
 	return nil
+}
+
+// syncOnce syncs the named (or every) source now, logs each one's outcome, and
+// computes and stores a KPI snapshot of whatever was stored, even after a
+// failure.
+func (a *app) syncOnce(ctx context.Context, p *pipeline, progress *collectProgress, names ...string) error {
+	syncErr := p.sched.SyncNow(ctx, names...)
+	progress.finish()
+	for _, s := range p.sched.Statuses() {
+		if s.LastAttempt.IsZero() {
+			continue
+		}
+		a.log.Info("source synced", "source", s.Source, "ok", s.LastError == "", "duration", s.LastDuration,
+			"events_written", s.EventsWritten, "requests", s.Requests, "rate_limit_remaining", s.RateLimitRemaining)
+	}
+	if err := p.snap.Recompute(context.WithoutCancel(ctx)); err != nil {
+		return errors.Join(syncErr, err)
+	}
+	if cur := p.snap.Current(); cur != nil {
+		a.log.Info("KPI snapshot stored", "at", cur.At, "deployments", cur.Counts.Deployments, "changes", cur.Counts.Changes, "incidents", cur.Counts.Incidents)
+	}
+	return syncErr
 }
 
 // collectProgress shows a progress bar on a terminal and plain log lines
@@ -92,6 +100,9 @@ type collectProgress struct {
 	log   *slog.Logger
 	total int
 	done  int
+	// finished: the one-off sync is over; later scheduled syncs (demo) are
+	// reported by the ordinary log lines only.
+	finished bool
 }
 
 func newCollectProgress(w io.Writer, log *slog.Logger) *collectProgress {
@@ -114,7 +125,14 @@ func (p *collectProgress) logger(l *slog.Logger) *slog.Logger {
 	if p.bar == nil {
 		return l
 	}
-	return slog.New(levelFilter{Handler: l.Handler(), min: slog.LevelWarn})
+	return slog.New(levelFilter{Handler: l.Handler(), min: slog.LevelWarn, active: p.barShown})
+}
+
+// barShown reports whether the bar is still on screen.
+func (p *collectProgress) barShown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bar != nil && !p.finished
 }
 
 var _ collector.Progress = (*collectProgress)(nil)
@@ -122,6 +140,9 @@ var _ collector.Progress = (*collectProgress)(nil)
 func (p *collectProgress) Total(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
 	p.total += n
 	if p.bar != nil {
 		p.bar.ChangeMax(p.total)
@@ -131,6 +152,9 @@ func (p *collectProgress) Total(n int) {
 func (p *collectProgress) Done(n int, what string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
 	p.done += n
 	if p.bar != nil {
 		p.bar.Describe(what)
@@ -146,17 +170,30 @@ func (p *collectProgress) RateLimit(string, int, int) {}
 func (p *collectProgress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.finished = true
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
 }
 
-// levelFilter drops records below min.
+// levelFilter drops records below min while active says so.
 type levelFilter struct {
 	slog.Handler
-	min slog.Level
+	min    slog.Level
+	active func() bool
 }
 
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= f.min && f.Handler.Enabled(ctx, l)
+	return (l >= f.min || !f.active()) && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithAttrs(attrs), min: f.min, active: f.active}
+}
+
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithGroup(name), min: f.min, active: f.active}
 }

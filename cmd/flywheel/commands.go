@@ -37,6 +37,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 		a.importCommand(k),
 		a.backfillCommand(k),
 		a.checkConfigCommand(k),
+		a.demoCommand(k),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -71,28 +72,40 @@ func (a *app) runServe(w *webOptions) error {
 	if err != nil {
 		return err
 	}
-	sources, err := a.sources(cfg, st)
+	sources, err := a.sources(cfg, st, os.Getenv)
 	if err != nil {
 		return errors.Join(err, st.Close())
 	}
-	return a.serve(cfg, st, sources, w)
+	p, err := a.newPipeline(cfg, st, sources, pipelineOptions{})
+	if err != nil {
+		return errors.Join(err, st.Close())
+	}
+	return a.serve(p, w)
 }
 
-// serve runs the server until a signal, then shuts down in one fixed order: stop
-// scheduling, cancel running syncs (they return at a batch boundary), stop the
-// HTTP server, and close the store last (STYLE.md example 13). It owns st.
-func (a *app) serve(cfg *config.Config, st *storage.Store, sources []collector.Scheduled, w *webOptions) (err error) {
-	defer func() {
-		if cerr := st.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if err == nil {
-			a.log.Info("stopped")
-		}
-	}()
+// pipeline is the store with the scheduler that fills it and the snapshotter
+// that computes KPIs from it: what serve, collect and demo share.
+type pipeline struct {
+	cfg   *config.Config
+	st    *storage.Store
+	kopts kpi.Options
+	sched *collector.Scheduler
+	snap  *metrics.Snapshotter
+}
+
+// pipelineOptions adjust a pipeline for collect and demo.
+type pipelineOptions struct {
+	progress        collector.Progress // optional, e.g. the collect progress bar
+	logger          *slog.Logger       // the scheduler's; default a.log
+	skipInitialSync bool               // the caller already synced
+}
+
+// newPipeline wires a scheduler and a snapshotter over st; it starts nothing.
+// After each sync that wrote events the snapshotter recomputes.
+func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []collector.Scheduled, o pipelineOptions) (*pipeline, error) {
 	kopts, err := cfg.KPIOptions()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	snap := metrics.NewSnapshotter(metrics.SnapshotterOptions{
 		Events: st,
@@ -101,15 +114,39 @@ func (a *app) serve(cfg *config.Config, st *storage.Store, sources []collector.S
 		KPI:    kopts,
 		Logger: a.log,
 	})
-	if err := snap.LoadLatest(); err != nil {
-		a.log.Warn("the last stored snapshot is unreadable; serving after the first recompute", "err", err)
+	if o.logger == nil {
+		o.logger = a.log
 	}
 	sched := collector.NewScheduler(collector.SchedulerOptions{
-		Sources:  sources,
-		Sink:     st,
-		Logger:   a.log,
-		OnSynced: func(string) { snap.Trigger() },
+		Sources:         sources,
+		Sink:            st,
+		Logger:          o.logger,
+		OnSynced:        func(string) { snap.Trigger() },
+		Progress:        o.progress,
+		SkipInitialSync: o.skipInitialSync,
 	})
+	return &pipeline{cfg: cfg, st: st, kopts: kopts, sched: sched, snap: snap}, nil
+}
+
+// serve runs the server until a signal, then shuts down in one fixed order: stop
+// scheduling, cancel running syncs (they return at a batch boundary), stop the
+// HTTP server, and close the store last (STYLE.md example 13). It owns p.st.
+func (a *app) serve(p *pipeline, w *webOptions) (err error) {
+	cfg, st, snap, sched, kopts := p.cfg, p.st, p.snap, p.sched, p.kopts
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err == nil {
+			a.log.Info("stopped")
+		}
+	}()
+	if snap.Current() == nil {
+		if err := snap.LoadLatest(); err != nil {
+			a.log.Warn("the last stored snapshot is unreadable; serving after the first recompute", "err", err)
+		}
+	}
+	sources := sched.Names()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -171,7 +208,7 @@ func (a *app) serve(cfg *config.Config, st *storage.Store, sources []collector.S
 		g.Add(func() error { return snap.Run(ctx) }, func(error) { cancel() })
 	}
 	g.Add(func() error {
-		a.log.Info("serving", "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", len(sources))
+		a.log.Info("serving", "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)
 		err := web.ListenAndServe(srv, w.flags, a.log)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil

@@ -9,26 +9,43 @@ import (
 	"github.com/flywheel-metrics/flywheel/collector"
 	"github.com/flywheel-metrics/flywheel/collector/github"
 	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
+	"github.com/flywheel-metrics/flywheel/collector/pagerduty"
 	"github.com/flywheel-metrics/flywheel/config"
 )
 
 // sources builds the configured sources, each with its schedule. Sources are
 // listed here explicitly (STYLE.md: no init() registration). validators is the
 // store, for GitHub's conditional requests. Tokens are read here, from files or
-// the environment, and go nowhere but the clients.
-func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore) ([]collector.Scheduled, error) {
+// the environment (getenv), and go nowhere but the clients.
+func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore, getenv func(string) string) ([]collector.Scheduled, error) {
 	var out []collector.Scheduled
 	if cfg.GitHub != nil {
-		src, err := a.githubSource(cfg, validators)
+		src, err := a.githubSource(cfg, validators, getenv)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, collector.Scheduled{Source: src, Schedule: cfg.GitHub.Schedule})
 	}
+	if cfg.PagerDuty != nil {
+		token, err := cfg.ReadSecret(cfg.PagerDuty.Secret, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("pagerduty token: %w", err)
+		}
+		opts, err := pagerduty.OptionsFromConfig(cfg.PagerDuty, token, cfg.HistoryDuration())
+		if err != nil {
+			return nil, err
+		}
+		opts.Logger = a.log.With("source", pagerduty.SourceName)
+		src, err := pagerduty.New(opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, collector.Scheduled{Source: src, Schedule: cfg.PagerDuty.Schedule})
+	}
 	return out, nil
 }
 
-func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStore) (collector.Source, error) {
+func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStore, getenv func(string) string) (collector.Source, error) {
 	g := cfg.GitHub
 	relay := &progressRelay{}
 	copts := ghclient.Options{
@@ -46,7 +63,7 @@ func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStor
 		}
 		copts.App = &ghclient.AppAuth{AppID: g.App.AppID, InstallationID: g.App.InstallationID, PrivateKey: key}
 	} else {
-		token, err := cfg.ReadSecret(g.Secret, os.Getenv)
+		token, err := cfg.ReadSecret(g.Secret, getenv)
 		if err != nil {
 			return nil, fmt.Errorf("github token: %w", err)
 		}

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flywheel-metrics/flywheel/demo"
+)
+
+// TestDemo runs `flywheel demo` as the README's first command does and checks
+// that the real collectors filled /metrics from the simulated APIs.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	addr := freePort(t)
+	base := "http://" + addr
+	p := startFlywheel(t, nil, "demo", "--web.listen-address", addr, "--storage.path", filepath.Join(t.TempDir(), "demo.db"))
+	waitForURL(t, nil, base+"/-/ready", http.StatusOK, 90*time.Second)
+	_, body := get(t, nil, base+"/metrics")
+	for _, series := range []string{"flywheel_deployments_stored", "flywheel_changes_stored", "flywheel_incidents_stored"} {
+		if v := sample(t, body, series); v <= 0 {
+			t.Errorf("%s = %v, want > 0", series, v)
+		}
+	}
+	for _, want := range []string{
+		`flywheel_source_last_success_timestamp_seconds{source="github"}`,
+		`flywheel_source_last_success_timestamp_seconds{source="pagerduty"}`,
+		`flywheel_api_requests_total{code="200",source="github"}`,
+		`flywheel_lead_time_seconds{service_name="all",team="all",window="30d",quantile="0.5"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if out := p.Stdout(); !strings.Contains(out, base+"/metrics") {
+		t.Errorf("demo summary does not show the metrics URL:\n%s", out)
+	}
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("demo exited %d after SIGTERM", code)
+	}
+}
+
+// TestCollect runs `flywheel collect` against the simulated APIs with a config
+// file and tokens from environment variables, then reports from the store.
+func TestCollect(t *testing.T) {
+	t.Parallel()
+	env, err := demo.Start(context.Background(), 7, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "flywheel.yml")
+	writeFile(t, cfg, env.ConfigYAML+"storage:\n  path: "+filepath.Join(dir, "flywheel.db")+"\n")
+	tokens := []string{
+		demo.GitHubTokenEnv + "=" + env.Getenv(demo.GitHubTokenEnv),
+		demo.PagerDutyTokenEnv + "=" + env.Getenv(demo.PagerDutyTokenEnv),
+	}
+
+	r := runFlywheel(t, tokens, "--config.file", cfg, "collect", "--source", "pagerduty")
+	if r.Code != 0 {
+		t.Fatalf("collect --source pagerduty exited %d:\n%s", r.Code, r.Stderr)
+	}
+	if !strings.Contains(r.Stderr, "source=pagerduty") || strings.Contains(r.Stderr, "source=github") {
+		t.Errorf("collect --source pagerduty synced something else:\n%s", r.Stderr)
+	}
+	r = runFlywheel(t, tokens, "--config.file", cfg, "collect")
+	if r.Code != 0 {
+		t.Fatalf("collect exited %d:\n%s", r.Code, r.Stderr)
+	}
+	// Not a terminal: plain log lines, no progress bar.
+	if !strings.Contains(r.Stderr, "msg=progress") || strings.Contains(r.Stderr, "\r") {
+		t.Errorf("collect without a terminal should log plain progress lines:\n%s", r.Stderr)
+	}
+	r = runFlywheel(t, tokens, "--config.file", cfg, "report", "--format", "json", "--window", "90d")
+	if r.Code != 0 || !strings.Contains(r.Stdout, `"deployments"`) || !strings.Contains(r.Stdout, `"incidents"`) {
+		t.Errorf("report after collect: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+
+	// A wrong token fails the source and the command, without printing the token.
+	bad := []string{demo.GitHubTokenEnv + "=not-the-token", demo.PagerDutyTokenEnv + "=not-the-token-either"}
+	r = runFlywheel(t, bad, "--config.file", cfg, "collect")
+	if r.Code == 0 {
+		t.Errorf("collect with wrong tokens exited 0")
+	}
+	for _, secret := range []string{"not-the-token", env.Getenv(demo.GitHubTokenEnv), env.Getenv(demo.PagerDutyTokenEnv)} {
+		if strings.Contains(r.Stderr+r.Stdout, secret) {
+			t.Errorf("collect output contains the token %q:\n%s", secret, r.Stderr)
+		}
+	}
+	if r := runFlywheel(t, tokens, "--config.file", cfg, "collect", "--source", "jira"); r.Code == 0 || !strings.Contains(r.Stderr, "unknown source") || !strings.Contains(r.Stderr, "jira") {
+		t.Errorf("collect --source jira: exit %d\n%s", r.Code, r.Stderr)
+	}
+}
