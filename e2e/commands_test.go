@@ -81,3 +81,35 @@ func TestBackfillWritesOpenMetrics(t *testing.T) {
 }
 
 func grepLines(s, sub string) string { return grep(s, sub) }
+
+func TestReportFormats(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "flywheel.db")
+	if r := runFlywheel(t, nil, "--storage.path", db, "import", "testdata/events.jsonl"); r.Code != 0 {
+		t.Fatalf("import: %s", r.Stderr)
+	}
+	for format, want := range map[string][]string{
+		"table":    {"Flywheel report as of 2026-10-10", "checkout", "search"},
+		"markdown": {"# Flywheel report as of 2026-10-10", "| checkout |"},
+		"html":     {"<!DOCTYPE html>", "checkout"},
+		"json":     {`"at": "2026-10-10T00:00:00Z"`, `"checkout": {`},
+	} {
+		r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "2026-10-10", "--window", "30d", "--format", format)
+		if r.Code != 0 {
+			t.Errorf("report --format %s exited %d: %s", format, r.Code, r.Stderr)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(r.Stdout, w) {
+				t.Errorf("report --format %s lacks %q:\n%s", format, w, r.Stdout)
+			}
+		}
+	}
+	r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "2026-10-10", "--service", "search", "--format", "json")
+	if r.Code != 0 || strings.Contains(r.Stdout, `"checkout"`) || strings.Contains(r.Stdout, `"all"`) || !strings.Contains(r.Stdout, `"search"`) {
+		t.Errorf("report --service search: exit %d\n%s", r.Code, r.Stdout)
+	}
+	if r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "tomorrow"); r.Code != 2 {
+		t.Errorf("report --at tomorrow: exit %d, want 2 (usage)", r.Code)
+	}
+}

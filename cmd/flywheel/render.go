@@ -1,5 +1,3 @@
-//go:build flywheel_render
-
 package main
 
 import (
