@@ -1,6 +1,7 @@
 package kpi
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -177,4 +178,32 @@ func TestDuplicateIDsInOneImport(t *testing.T) {
 	// the same input passed twice without the decoder still counts each deployment once
 	ev.Deployments = append(ev.Deployments, ev.Deployments...)
 	eqInt(t, "deployments (duplicated input)", w30(t, compute(ev, nil), "svc").Deployments, 2)
+}
+
+// TestProductionEnvironments: a repo's own regex overrides production_environment
+// (SPEC §3), status must be exactly "success", and environment names are whole
+// matches of the regex as written (the default is anchored).
+func TestProductionEnvironments(t *testing.T) {
+	t.Parallel()
+	mk := func(id, repo, env, status string) flywheel.Deployment {
+		d := dp(id, "svc", id, 1, nil)
+		d.Repo, d.Environment, d.Status = repo, env, status
+		return d
+	}
+	ev := flywheel.Events{Deployments: []flywheel.Deployment{
+		mk("1", "acme/legacy", "live", "success"),        // counts: the repo's regex
+		mk("2", "acme/legacy", "production", "success"),  // not for this repo
+		mk("3", "acme/svc", "prod", "success"),           // default regex
+		mk("4", "acme/svc", "production-eu", "success"),  // anchored: no
+		mk("5", "acme/svc", "production", "Success"),     // status exactly "success"
+		mk("6", "", "production", "success"),             // imported without repo: default regex
+		mk("7", "acme/svc", "production", "in_progress"), // not finished successfully
+	}}
+	r := compute(ev, func(o *Options) {
+		o.RepoEnvironments = map[string]*regexp.Regexp{"acme/legacy": regexp.MustCompile(`^live$`)}
+	})
+	eqInt(t, "deployments", w30(t, r, "svc").Deployments, 3)
+	if q := r.History.Services["svc"].Quality; q.NonCountingDeploys != 4 {
+		t.Errorf("non-counting = %d, want 4", q.NonCountingDeploys)
+	}
 }
