@@ -560,7 +560,7 @@ func prContent(rng *rand.Rand, svc string, members []string) (title string, labe
 	files = []string{fmt.Sprintf("internal/%s/%s.go", area, svc), fmt.Sprintf("internal/%s/%s_test.go", area, svc)}
 	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
 	switch x := rng.Float64(); {
-	case x < 0.56:
+	case x < 0.60:
 		title = fmt.Sprintf("feat(%s): %s", area, pick([]string{
 			"add " + svc + " export to CSV", "support idempotency keys", "show delivery estimates", "add audit trail",
 			"paginate the " + svc + " listing", "add per-tenant limits", "localise error messages", "add webhooks for " + svc + " events",
@@ -568,7 +568,7 @@ func prContent(rng *rand.Rand, svc string, members []string) (title string, labe
 		if rng.Float64() < 0.4 {
 			labels = []string{"feature"}
 		}
-	case x < 0.72:
+	case x < 0.70:
 		title = fmt.Sprintf("fix(%s): %s", area, pick([]string{
 			"handle timeouts from upstream", "stop double-counting retries", "close leaked connections",
 			"return 404 for unknown ids", "fix rounding of totals", "avoid nil pointer on empty cart",

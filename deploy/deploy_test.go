@@ -21,6 +21,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flywheel-metrics/flywheel/config"
 )
 
 const webPort = 9891 // cmd/flywheel's default --web.listen-address
@@ -216,6 +218,10 @@ func TestKubernetesManifests(t *testing.T) {
 	var parsed map[string]any
 	if err := yaml.Unmarshal([]byte(cfg), &parsed); err != nil {
 		t.Fatalf("ConfigMap flywheel.yml: %v", err)
+	}
+	// The shipped config passes the same validation as `flywheel check-config`.
+	if _, err := config.Parse([]byte(cfg)); err != nil {
+		t.Errorf("ConfigMap flywheel.yml does not validate:\n%v", err)
 	}
 	for _, section := range []string{"github", "pagerduty"} {
 		tf, _ := get(parsed, section, "token_file").(string)
