@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 )
 
@@ -141,5 +142,36 @@ func TestWriteTableEmpty(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "No window") {
 		t.Errorf("empty report: %q", b.String())
+	}
+}
+
+// TestRenderComputedReport renders what the engine computes from neutral
+// events, so the renderers follow the engine's shapes.
+func TestRenderComputedReport(t *testing.T) {
+	t.Parallel()
+	lines := `{"kind":"deployment","id":"d-1","service":"checkout","repo":"acme/checkout","environment":"production","sha":"aaaaaaa1","finished_at":"2026-06-20T10:00:00Z","status":"success"}
+{"kind":"deployment","id":"d-2","service":"checkout","repo":"acme/checkout","environment":"production","sha":"bbbbbbb2","finished_at":"2026-06-21T10:00:00Z","status":"success","commits":["ccccccc3","bbbbbbb2"]}
+{"kind":"change","id":"acme/checkout#1","service":"checkout","repo":"acme/checkout","title":"feat: wallet","first_commit_at":"2026-06-19T08:00:00Z","opened_at":"2026-06-19T09:00:00Z","first_review_at":"2026-06-19T11:00:00Z","merged_at":"2026-06-20T09:00:00Z","merge_sha":"ddddddd4"}
+{"kind":"change","id":"acme/checkout#2","service":"checkout","repo":"acme/checkout","title":"fix: crash","opened_at":"2026-06-21T08:00:00Z","merged_at":"2026-06-21T09:00:00Z","merge_sha":"ccccccc3"}
+{"kind":"incident","id":"PD-1","service":"checkout","urgency":"high","triggered_at":"2026-06-21T12:00:00Z","acknowledged_at":"2026-06-21T12:05:00Z","resolved_at":"2026-06-21T14:05:00Z"}`
+	ev, err := flywheel.DecodeEvents(strings.NewReader(lines), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kpi.Compute(ev, time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC), kpi.DefaultOptions()).Report
+	var txt, md bytes.Buffer
+	if err := WriteTable(&txt, r, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	// lead time of #1: 08:00 → d-1 at 10:00 next day = 1d 2h; PD-1 resolves in
+	// 2h 5m and fails d-2 (rule 2): failure rate 50%, recovery 10:00 → 14:05;
+	// 2 deployments in 30 days = 2/month
+	for _, want := range []string{"checkout", "1d 2h", "2h 5m", "50%", "4h 5m", "2/month"} {
+		if !strings.Contains(txt.String(), want) || !strings.Contains(md.String(), want) {
+			t.Errorf("rendered report lacks %q:\n%s", want, txt.String())
+		}
 	}
 }
