@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
 )
 
 // defaultListenAddress is Flywheel's port: 9891 is free in the Prometheus
@@ -36,6 +37,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	k.UsageWriter(stderr)
 	k.ErrorWriter(stderr)
 	k.HelpFlag.Short('h')
+	k.Version(version.Print("flywheel"))
 	k.Flag("config.file", "Flywheel configuration file (YAML). Without it, every setting has its default and no source is configured.").StringVar(&a.flags.configFile)
 	k.Flag("storage.path", "Path of the bbolt event store; overrides storage.path of the config file.").StringVar(&a.flags.storagePath)
 	k.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&a.flags.logLevel, "debug", "info", "warn", "error")

@@ -16,6 +16,7 @@ import (
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
@@ -208,7 +209,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		g.Add(func() error { return snap.Run(ctx) }, func(error) { cancel() })
 	}
 	g.Add(func() error {
-		a.log.Info("serving", "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)
+		a.log.Info("serving", append(version.Slog(), "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)...)
 		err := web.ListenAndServe(srv, w.flags, a.log)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
