@@ -26,7 +26,7 @@ func ns(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// before returns t's instant when it happened before at, else none: SPEC §4
+// beforeAt returns t's instant when it happened before at, else none: SPEC §4
 // "as of at", a time after at inside an event has not happened yet.
 func beforeAt(t time.Time, at int64) int64 {
 	v := ns(t)
@@ -57,7 +57,7 @@ type dep struct {
 	lastResolved int64
 }
 
-// Recovery returns the deployment's recovery time in seconds (§4.4) and
+// recovery returns the deployment's recovery time in seconds (§4.4) and
 // whether it has one.
 func (d *dep) recovery() (float64, bool) {
 	if !d.failed {
@@ -221,7 +221,7 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	e.loadIncidents(ev.Incidents)
 	e.attribute()
 	e.failures()
-	// the sha and id indexes are done with: let the collector have them
+	// the sha and id indexes are done with: let the garbage collector have them
 	e.shaInList, e.shaOwn, e.depByID, e.allDeps, e.countIdx = nil, nil, nil, nil, nil
 
 	res := Result{

@@ -348,7 +348,7 @@ func (e *engine) levels(k *KPIs) *DORALevels {
 	return &l
 }
 
-// Rate returns the DORA level of value against bounds {elite, high, medium}.
+// levelOf returns the DORA level of value against bounds {elite, high, medium}.
 func levelOf(v float64, bounds [3]float64, better func(v, bound float64) bool) Level {
 	for i, lv := range []Level{Elite, High, Medium} {
 		if better(v, bounds[i]) {

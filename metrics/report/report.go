@@ -271,6 +271,29 @@ func shorten(s string, n int) string {
 	return string(r[:n-1]) + "~"
 }
 
+// wrap breaks s at spaces into lines of at most n runes (n ≤ 0: no limit),
+// indenting continuation lines by two spaces.
+func wrap(s string, n int) string {
+	if n <= 0 || width(s) <= n {
+		return s + "\n"
+	}
+	var b strings.Builder
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case width(line)+1+width(word) <= n:
+			line += " " + word
+		default:
+			b.WriteString(line + "\n")
+			line = "  " + word
+		}
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
 // render writes t as aligned text no wider than maxWidth when possible: the
 // first column is shortened down to 8 characters to make room.
 func (t table) render(w io.Writer, maxWidth int) error {
@@ -289,7 +312,7 @@ func (t table) render(w io.Writer, maxWidth int) error {
 		widths[0] = max(8, widths[0]-(total-maxWidth))
 	}
 	var b strings.Builder
-	b.WriteString(t.title + "\n")
+	b.WriteString(wrap(t.title, maxWidth))
 	for _, row := range append([][]string{t.header}, t.rows...) {
 		var line strings.Builder
 		for i, c := range row {

@@ -81,7 +81,7 @@ func sampleReport() kpi.Report {
 		},
 		TuneUpImpact: []kpi.Impact{{
 			Initiative: "ci-speedup", Start: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC), End: time.Date(2026, 3, 20, 17, 0, 0, 0, time.UTC),
-			Scope: []string{"checkout", "search"},
+			Scope: []string{"checkout", "search", "payments-gateway", "inventory", "notifications", "identity-provider", "recommendations"},
 			KPIs: map[string]kpi.ImpactKPI{
 				kpi.ImpactLeadTimeP50:         {Before: p(172800.0), After: p(86400.0), RelativeChange: p(-0.5), NBefore: 80, NAfter: 95, PValue: p(0.0031)},
 				kpi.ImpactDeploymentFrequency: {Before: p(2.0), After: p(3.0), RelativeChange: p(0.5), NBefore: 60, NAfter: 90},
