@@ -344,11 +344,11 @@ func (e *engine) sequences() {
 		}
 		if st.prev >= 0 {
 			p := &e.deps[st.prev]
-			back := strings.EqualFold(d.d.CompareStatus, "behind")
-			if !back && d.d.SHA != p.d.SHA {
-				if fi, ok := st.first[d.d.SHA]; ok && fi < st.first[p.d.SHA] {
-					back = true
-				}
+			// redeploying the previous deployment's own sha is never a rollback
+			back := false
+			if d.d.SHA != p.d.SHA {
+				fi, ok := st.first[d.d.SHA]
+				back = strings.EqualFold(d.d.CompareStatus, "behind") || ok && fi < st.first[p.d.SHA]
 			}
 			if back {
 				d.rollback = true

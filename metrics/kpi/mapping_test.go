@@ -207,3 +207,14 @@ func TestProductionEnvironments(t *testing.T) {
 		t.Errorf("non-counting = %d, want 4", q.NonCountingDeploys)
 	}
 }
+
+// TestRedeploySameShaBehind: a redeploy of the previous sha is never a rollback,
+// even with a (stale) "behind" compare status.
+func TestRedeploySameShaBehind(t *testing.T) {
+	t.Parallel()
+	d2 := dp("d2", "web", "A", 2, []string{})
+	d2.CompareStatus = "behind"
+	r := compute(flywheel.Events{Deployments: []flywheel.Deployment{dp("d1", "web", "A", 1, nil), d2}}, nil)
+	eqInt(t, "failed", w30(t, r, "web").FailedDeployments, 0)
+	eqInt(t, "rework", w30(t, r, "web").ReworkDeployments, 0)
+}
