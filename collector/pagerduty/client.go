@@ -104,7 +104,15 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	defer func() { <-d.gate.sem }()
+	// The slot is held until the caller closes the body (go-pagerduty always
+	// does): a response whose body is still streaming is still in flight.
+	held := true
+	release := func() { <-d.gate.sem }
+	defer func() {
+		if held {
+			release()
+		}
+	}()
 	var n429, n5xx int
 	for {
 		if err := d.gate.turn(ctx); err != nil {
@@ -145,8 +153,23 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
+		held = false
+		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 		return resp, nil
 	}
+}
+
+// releasingBody frees an in-flight slot when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
 }
 
 func (d *doer) reportRate(h http.Header) {

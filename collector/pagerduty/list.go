@@ -91,10 +91,11 @@ func listOnce[T any](ctx context.Context, s *Source, w window, fetch fetchFunc[T
 	}
 	items := first.items
 	more, offset := first.more, uint(len(first.items))
-	if first.total > 0 && more {
-		// Fetch the pages the total announces concurrently, in order.
+	if step := uint(len(first.items)); first.total > 0 && more && step > 0 {
+		// Fetch the pages the total announces concurrently, in order. The step
+		// is the first page's size, in case a server pages by less than asked.
 		var offsets []uint
-		for o := uint(pageLimit); o < first.total; o += pageLimit {
+		for o := step; o < first.total; o += step {
 			offsets = append(offsets, o)
 		}
 		pages := make([]page[T], len(offsets))
