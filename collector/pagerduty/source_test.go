@@ -256,6 +256,7 @@ func TestMalformedBody(t *testing.T) {
 		!strings.Contains(err.Error(), ": malformed response: ") {
 		t.Fatalf("err = %v", err)
 	}
+	t.Log(err)
 	diff(t, e.sink.snapshot(), before)
 	if got := e.sink.cursorValues(); len(got) != 1 || got[0] != cursor[0] {
 		t.Errorf("cursor moved: %v → %v", cursor, got)
