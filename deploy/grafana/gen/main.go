@@ -205,7 +205,8 @@ func tsPanel(title, desc, unit string, w, h uint32) *timeseries.PanelBuilder {
 }
 
 func tablePanel(title, desc string, w, h uint32) *table.PanelBuilder {
-	return table.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Height(h).Span(w)
+	return table.NewPanelBuilder().Title(title).Description(desc).Datasource(ds).Height(h).Span(w).
+		Footer(common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"}))
 }
 
 // mergeTable joins instant table queries on their labels, hides Prometheus's

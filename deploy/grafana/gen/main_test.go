@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
 const committedDir = "../dashboards"
@@ -336,3 +341,26 @@ func TestExprProblems(t *testing.T) {
 }
 
 func strconvQuote(s string) string { return `"` + s + `"` }
+
+// TestDashboardsMatchTheSchema reads every committed file back through the SDK's
+// strict decoder: unknown fields, wrong types and missing required fields fail.
+func TestDashboardsMatchTheSchema(t *testing.T) {
+	t.Parallel()
+	plugins.RegisterDefaultPlugins()
+	files, err := filepath.Glob(filepath.Join(committedDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no dashboards: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d dashboard.Dashboard
+		// The SDK returns its error list as an error even when it is empty.
+		var be cog.BuildErrors
+		if err := d.UnmarshalJSONStrict(data); err != nil && (!errors.As(err, &be) || len(be) > 0) {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
