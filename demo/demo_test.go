@@ -193,7 +193,7 @@ func TestGeneratedOrganisation(t *testing.T) {
 		}
 	}
 	n := len(o.PagerDuty.Incidents)
-	if n < 60 || acked < n*9/10 || resolved < n*9/10 || caused < 10 || high < n/4 {
+	if n < 60 || acked < n*9/10 || resolved < n*9/10 || open < 2 || caused < 10 || high < n/4 {
 		t.Errorf("incidents %d: acknowledged %d, resolved %d, open %d, caused-by %d, high %d", n, acked, resolved, open, caused, high)
 	}
 

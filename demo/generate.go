@@ -596,8 +596,8 @@ func prContent(rng *rand.Rand, svc string, members []string) (title string, labe
 
 // incidents generates the service's PagerDuty incidents: about half follow a
 // deployment (some say so with a caused-by note), the rest do not; high-urgency
-// ones are acknowledged within minutes, low-urgency ones within the hour. The
-// service's two most recent incidents may still be open.
+// ones are acknowledged within minutes, low-urgency ones within the hour. Two
+// services have an incident open at now.
 func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, p profile, deploys []deployed) {
 	oncall := teams[p.team]
 	for day := g.start; day.Before(g.now); day = day.AddDate(0, 0, 1) {
@@ -608,6 +608,21 @@ func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service
 		for range poisson(rng, rate) {
 			g.incident(rng, acct, svc, oncall, deploys, day.Add(time.Duration(rng.Float64()*24*float64(time.Hour))).Truncate(time.Second))
 		}
+	}
+	// On-call is busy right now: a couple of services have an incident open.
+	if open, ok := map[string]struct {
+		ago     time.Duration
+		urgency string
+		title   string
+	}{
+		"search":  {3*time.Hour + 10*time.Minute, "low", "Search index lagging behind the catalogue"},
+		"gateway": {42 * time.Minute, "high", "Elevated 5xx at the edge for gateway"},
+	}[p.name]; ok {
+		at := g.now.Add(-open.ago)
+		in := g.newIncident(rng, svc, open.urgency, at, open.title)
+		in.Acknowledge(at.Add(4*time.Minute), g.pdUser[oncall[0]])
+		in.AddNote(at.Add(15*time.Minute), g.pdUser[oncall[0]], "Investigating; no recent deploy involved. caused-by: none")
+		acct.Incidents = append(acct.Incidents, in)
 	}
 	// Every rollback followed a broken deployment that paged someone.
 	for i, d := range deploys {
