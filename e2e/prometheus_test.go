@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ scrape_configs:
   - job_name: flywheel
     static_configs:
       - targets: [%q]
-`, rules, addr))
+`, rules, addr), filepath.Join(dir, "prometheus-data"))
 
 	// Wait for a few scrapes (rate and increase need two samples) and for the
 	// recording rules to have run.
@@ -113,19 +114,7 @@ scrape_configs:
 
 // needPrometheus returns the prometheus binary's path, or skips with an install
 // hint (fails instead when CI=true: .ci/run installs it).
-func needPrometheus(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("prometheus")
-	if err == nil {
-		return p
-	}
-	msg := "prometheus not found; install it with: apt-get install -y --no-install-recommends prometheus"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+func needPrometheus(t *testing.T) string { return needTool(t, "prometheus") }
 
 var rfc3339InJSON = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"`)
 
@@ -312,7 +301,9 @@ type promServer struct {
 	client *http.Client
 }
 
-func startPrometheusServer(t *testing.T, bin, dir, config string) *promServer {
+// startPrometheusServer runs Prometheus on 127.0.0.1 with config and its tsdb at
+// data, plus extra flags; t.Cleanup stops it.
+func startPrometheusServer(t *testing.T, bin, dir, config, data string, extra ...string) *promServer {
 	t.Helper()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
@@ -321,11 +312,12 @@ func startPrometheusServer(t *testing.T, bin, dir, config string) *promServer {
 	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "prometheus-data"),
-		"--web.listen-address="+addr,
-	)
+	args := append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + data,
+		"--web.listen-address=" + addr,
+	}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -340,8 +332,26 @@ func startPrometheusServer(t *testing.T, bin, dir, config string) *promServer {
 			t.Logf("prometheus output:\n%s", out.String())
 		}
 	})
-	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 60*time.Second)
-	return &promServer{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
+	p := &promServer{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := p.client.Get(p.base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited before it was ready:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready within 60s:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 type promResponse struct {
@@ -421,4 +431,114 @@ func (p *promServer) waitFor(t *testing.T, expr string, timeout time.Duration) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// TestBackfillIntoPrometheus is issue 5's backfill check: `flywheel backfill`
+// output goes through `promtool tsdb create-blocks-from openmetrics` into a real
+// Prometheus, and a past value read back equals `flywheel report --at` for that time.
+func TestBackfillIntoPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Prometheus")
+	}
+	t.Parallel()
+	promBin := needPrometheus(t)
+	promtool := needTool(t, "promtool")
+	dir := t.TempDir()
+	store := filepath.Join(dir, "flywheel.db")
+	if r := runFlywheel(t, nil, "import", filepath.Join("testdata", "prometheus", "events.jsonl"), "--storage.path", store); r.Code != 0 {
+		t.Fatalf("flywheel import exited %d: %s", r.Code, r.Stderr)
+	}
+	om := filepath.Join(dir, "backfill.om")
+	if r := runFlywheel(t, nil, "backfill", "--storage.path", store, "--from", "2026-04-01", "--to", "2026-05-12", "--step", "1d", "--output", om); r.Code != 0 {
+		t.Fatalf("flywheel backfill exited %d: %s", r.Code, r.Stderr)
+	}
+	data := filepath.Join(dir, "tsdb")
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
+		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	prom := startPrometheusServer(t, promBin, dir, "global: {}\n", data, "--storage.tsdb.retention.time=100y")
+
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	r := runFlywheel(t, nil, "report", "--storage.path", store, "--at", at.Format(time.RFC3339), "--window", "30d", "--format", "json")
+	if r.Code != 0 {
+		t.Fatalf("flywheel report exited %d: %s", r.Code, r.Stderr)
+	}
+	type quantiles struct{ P50, P90 float64 }
+	type kpis struct {
+		DeploymentFrequencyPerDay *float64   `json:"deployment_frequency_per_day"`
+		ChangeFailureRatio        *float64   `json:"change_failure_ratio"`
+		LeadTimeSeconds           *quantiles `json:"lead_time_seconds"`
+	}
+	var report struct {
+		Windows map[string]struct {
+			All      *kpis            `json:"all"`
+			Services map[string]*kpis `json:"services"`
+		} `json:"windows"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &report); err != nil {
+		t.Fatalf("report JSON: %v\n%s", err, r.Stdout)
+	}
+	w := report.Windows["30d"]
+	if w.All == nil || w.Services["checkout"] == nil || w.All.LeadTimeSeconds == nil || w.All.ChangeFailureRatio == nil || w.Services["checkout"].DeploymentFrequencyPerDay == nil {
+		t.Fatalf("report at %s lacks the compared values:\n%s", at.Format(time.RFC3339), r.Stdout)
+	}
+	for _, c := range []struct {
+		query string
+		want  float64
+	}{
+		{`flywheel_deployment_frequency_per_day{service_name="checkout",window="30d"}`, *w.Services["checkout"].DeploymentFrequencyPerDay},
+		{`flywheel_lead_time_seconds{service_name="all",window="30d",quantile="0.5"}`, w.All.LeadTimeSeconds.P50},
+		{`flywheel_change_failure_ratio{service_name="all",window="30d"}`, *w.All.ChangeFailureRatio},
+	} {
+		got, err := prom.values(c.query, at)
+		if err != nil {
+			t.Errorf("%s at %s: %v", c.query, at.Format(time.RFC3339), err)
+			continue
+		}
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s at %s = %v, want [%v] (flywheel report --at)", c.query, at.Format(time.RFC3339), got, c.want)
+		}
+	}
+}
+
+// needTool returns a Prometheus tool's path, or skips (fails when CI=true).
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	msg := name + " not found; install it with: apt-get install -y --no-install-recommends prometheus"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// values evaluates expr at at and returns the vector's values.
+func (p *promServer) values(expr string, at time.Time) ([]float64, error) {
+	r, err := p.call("/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprint(at.Unix())}})
+	if err != nil {
+		return nil, err
+	}
+	if r.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("result type %q, want vector", r.Data.ResultType)
+	}
+	var out []float64
+	for _, raw := range r.Data.Result {
+		var s struct {
+			Value [2]any `json:"value"`
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		str, _ := s.Value[1].(string)
+		f, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			return nil, fmt.Errorf("value %v: %w", s.Value[1], err)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
