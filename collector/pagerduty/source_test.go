@@ -3,6 +3,7 @@ package pagerduty_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -107,17 +108,20 @@ func TestIncrementalSync(t *testing.T) {
 func TestWindowOverCapSplits(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name string
-		cap  int // the collector's idea of the cap; 0 = PagerDuty's 10,000
+		name    string
+		cap     int  // the collector's idea of the cap; 0 = PagerDuty's 10,000
+		noTotal bool // the server never reports a total: page by "more"
 	}{
-		{"cap known: total on the first page", 100},
-		{"cap found by hitting it: 400 past the cap", 0},
+		{"cap known: total on the first page", 100, false},
+		{"cap found by hitting it: 400 past the cap", 0, false},
+		{"no total: paging by more reaches the cap", 100, true},
+		{"no total, cap found by hitting it", 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			// 500 incidents (400 configured) in 20 days: one window, 5× the cap.
 			acct := genAccount(3, 500, t0.Add(-20*day), t0.Add(-time.Hour))
-			e := newEnv(t, acct, pagerdutytest.Options{PaginationCap: 100})
+			e := newEnv(t, acct, pagerdutytest.Options{PaginationCap: 100, OmitTotal: tc.noTotal})
 			src := e.source(t, func(o *pagerduty.Options) {
 				o.History = 30 * day
 				o.PaginationCap = tc.cap
@@ -135,6 +139,19 @@ func TestWindowOverCapSplits(t *testing.T) {
 				t.Errorf("expected to discover the cap by a 400: %v", st.Requests)
 			}
 		})
+	}
+}
+
+func TestPagingByMore(t *testing.T) {
+	t.Parallel()
+	acct := genAccount(15, 400, t0.Add(-100*day), t0.Add(-time.Hour))
+	e := newEnv(t, acct, pagerdutytest.Options{OmitTotal: true})
+	if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, e.sink.snapshot(), expected(acct, e.clock.Now(), t0.Add(-365*day)))
+	if st := e.srv.Stats(); st.Count("GET /log_entries", 200) < 10 {
+		t.Errorf("expected several log pages: %v", st.Requests)
 	}
 }
 
@@ -196,12 +213,19 @@ func TestServerErrors(t *testing.T) {
 			return nil
 		})
 		p := newProgress()
-		if err := e.source(t).Sync(t.Context(), e.sink, p); err != nil {
+		var logs strings.Builder
+		src := e.source(t, func(o *pagerduty.Options) {
+			o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
+		if err := src.Sync(t.Context(), e.sink, p); err != nil {
 			t.Fatal(err)
 		}
 		diff(t, e.sink.snapshot(), expected(acct, t0, t0.Add(-365*day)))
 		if p.requests[502] != 2 {
 			t.Errorf("progress saw %v", p.requests)
+		}
+		if !strings.Contains(logs.String(), "retrying") || strings.Contains(logs.String(), "read-only-key") {
+			t.Errorf("log (must show the retries, never the token):\n%s", logs.String())
 		}
 	})
 	t.Run("persistent", func(t *testing.T) {

@@ -33,6 +33,9 @@ type Options struct {
 	// OmitNoteText serves annotate log entries without the note text in
 	// channel.summary, so a client must read GET /incidents/{id}/notes.
 	OmitNoteText bool
+	// OmitTotal answers "total": null even to total=true, so a client must
+	// page by "more" alone.
+	OmitTotal bool
 }
 
 // Fault is an injected response: status, extra headers and a raw body.
@@ -424,6 +427,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 			out = append(out, nil)
 		}
 	}
+	p.total = p.total && !s.opts.OmitTotal
 	paged(w, "incidents", out, p)
 }
 
@@ -506,6 +510,7 @@ func (s *Server) serveEntries(w http.ResponseWriter, r *http.Request, incs []*In
 	for i := p.offset; i < end; i++ {
 		out[i] = s.entryJSON(sel[i].inc, sel[i].e, sel[i].idx, withIncidents, now)
 	}
+	p.total = p.total && !s.opts.OmitTotal
 	paged(w, "log_entries", out, p)
 }
 
