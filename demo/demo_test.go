@@ -330,3 +330,10 @@ func TestStartHonoursCancelledContext(t *testing.T) {
 		t.Fatal("Start with a cancelled context succeeded")
 	}
 }
+
+func BenchmarkGenerate(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Generate(1, demoNow)
+	}
+}

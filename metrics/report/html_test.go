@@ -297,3 +297,14 @@ func countPixels(img image.Image, c [3]uint8) int {
 	}
 	return n
 }
+
+func BenchmarkWriteHTML(b *testing.B) {
+	r, h := htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt)
+	b.ReportAllocs()
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, r, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
