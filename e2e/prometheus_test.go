@@ -542,3 +542,61 @@ func (p *promServer) values(expr string, at time.Time) ([]float64, error) {
 	}
 	return out, nil
 }
+
+// TestDemoExposition checks /metrics of `flywheel demo` (the generated
+// organisation, collected by the real collectors): `promtool check metrics`
+// accepts it and it stays under issue 5's budget of 2,000 flywheel series.
+func TestDemoExposition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo")
+	}
+	t.Parallel()
+	promtool := needTool(t, "promtool")
+	addr := freePort(t)
+	base := "http://" + addr
+	startFlywheel(t, nil, "demo", "--web.listen-address", addr, "--storage.path", filepath.Join(t.TempDir(), "demo.db"))
+	waitForURL(t, nil, base+"/-/ready", http.StatusOK, 90*time.Second)
+
+	// Wait until the served snapshot was computed after both sources' first sync.
+	var body string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		_, body = get(t, nil, base+"/metrics")
+		snap, ok1 := demoSample(body, "flywheel_snapshot_timestamp_seconds")
+		gh, ok2 := demoSample(body, `flywheel_source_last_success_timestamp_seconds{source="github"}`)
+		pd, ok3 := demoSample(body, `flywheel_source_last_success_timestamp_seconds{source="pagerduty"}`)
+		if ok1 && ok2 && ok3 && snap >= gh && snap >= pd {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot after both sources' syncs within 90s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics on the demo's /metrics: %v\n%s", err, out)
+	}
+	series := 0
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.HasPrefix(line, "flywheel_") {
+			series++
+		}
+	}
+	t.Logf("demo organisation: %d flywheel series", series)
+	if series > 2000 {
+		t.Errorf("demo organisation has %d flywheel series, over the budget of 2000", series)
+	}
+}
+
+// demoSample returns the value of an exposition line that starts with series.
+func demoSample(body, series string) (float64, bool) {
+	for line := range strings.SplitSeq(body, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.Fields(rest)[0], 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
