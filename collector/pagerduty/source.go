@@ -8,6 +8,7 @@ package pagerduty
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,10 +95,12 @@ type Options struct {
 type Source struct {
 	opts       Options
 	serviceIDs []string
-	cursorKey  string
-	pageCap    int
-	gate       *gate
-	log        *slog.Logger
+	// flywheelServices are the Flywheel services the mapping produces.
+	flywheelServices map[string]bool
+	cursorKey        string
+	pageCap          int
+	gate             *gate
+	log              *slog.Logger
 }
 
 var _ collector.Source = (*Source)(nil)
@@ -152,15 +155,25 @@ func New(opts Options) (*Source, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	// The cursor key names the service mapping, so adding a service (or mapping
+	// one to another Flywheel service) starts a full-history sync instead of
+	// inheriting a high-water mark that never covered it.
+	h := sha256.New()
+	for _, id := range ids {
+		fmt.Fprintf(h, "%s=%s\n", id, opts.Services[id])
+	}
+	flywheelServices := map[string]bool{}
+	for _, svc := range opts.Services {
+		flywheelServices[svc] = true
+	}
 	return &Source{
-		opts:       opts,
-		serviceIDs: ids,
-		// The key names the service set, so adding a service starts its own
-		// full-history sync instead of inheriting the others' high-water mark.
-		cursorKey: "incidents:" + strings.Join(ids, ","),
-		pageCap:   opts.PaginationCap,
-		gate:      newGate(opts.Clock, opts.RequestsPerMinute, opts.MaxInFlight),
-		log:       opts.Logger,
+		opts:             opts,
+		serviceIDs:       ids,
+		flywheelServices: flywheelServices,
+		cursorKey:        fmt.Sprintf("incidents:%x", h.Sum(nil)[:8]),
+		pageCap:          opts.PaginationCap,
+		gate:             newGate(opts.Clock, opts.RequestsPerMinute, opts.MaxInFlight),
+		log:              opts.Logger,
 	}, nil
 }
 
@@ -215,7 +228,7 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 	}
 	var open []string
 	for _, in := range stored {
-		if in.Source == SourceName && in.ResolvedAt.IsZero() {
+		if in.Source == SourceName && in.ResolvedAt.IsZero() && s.flywheelServices[in.Service] {
 			open = append(open, in.ID)
 		}
 	}

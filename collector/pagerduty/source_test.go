@@ -341,3 +341,29 @@ func TestNotesReadOnlyWhenTheLogLacksTheirText(t *testing.T) {
 		t.Errorf("%d notes requests, want one per annotated incident (%d)", got, annotated)
 	}
 }
+
+func TestAddedServiceGetsItsHistory(t *testing.T) {
+	t.Parallel()
+	acct := genAccount(16, 200, t0.Add(-200*day), t0.Add(-time.Hour))
+	e := newEnv(t, acct, pagerdutytest.Options{})
+	if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	more := map[string]string{unconfigured: "other"}
+	for k, v := range services {
+		more[k] = v
+	}
+	if err := e.source(t, func(o *pagerduty.Options) { o.Services = more }).Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, in := range e.sink.snapshot() {
+		if in.Service == "other" {
+			n++
+		}
+	}
+	if n != 40 { // every fifth incident
+		t.Errorf("%d incidents of the added service, want its whole history (40)", n)
+	}
+}
