@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,7 +154,10 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 		counts = Counts{Deployments: d, Changes: c, Incidents: i}
 	}
 	at := s.o.Now()
-	res := kpi.Compute(ev, at, s.o.KPI)
+	res, err := compute(ev, at, s.o.KPI)
+	if err != nil {
+		return fmt.Errorf("metrics: recompute as of %s: %w", at.UTC().Format(time.RFC3339), err)
+	}
 	snap := &Snapshot{At: at, Result: res, Counts: counts, ComputeDuration: time.Since(start)}
 	s.swap(snap)
 	s.o.Logger.Debug("KPI snapshot computed", "at", at, "events", ev.Len(), "duration", snap.ComputeDuration)
@@ -168,6 +172,17 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 		return fmt.Errorf("metrics: recompute: persist snapshot: %w", err)
 	}
 	return nil
+}
+
+// compute runs the engine; a panic (a bug on some odd data) becomes an error so
+// the last snapshot stays served rather than the process dying.
+func compute(ev flywheel.Events, at time.Time, opts kpi.Options) (res kpi.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("KPI engine panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return kpi.Compute(ev, at, opts), nil
 }
 
 // Trigger asks Run for a recompute without blocking; requests made while one is
