@@ -165,6 +165,22 @@ func (s *Source) incidentsFetcher(c *pagerduty.Client) fetchFunc[pagerduty.Incid
 	}
 }
 
+// openFetcher lists the configured services' open incidents of all time (w is
+// ignored).
+func (s *Source) openFetcher(c *pagerduty.Client) fetchFunc[pagerduty.Incident] {
+	return func(ctx context.Context, _ window, offset uint, total bool) (page[pagerduty.Incident], error) {
+		r, err := c.ListIncidentsWithContext(ctx, pagerduty.ListIncidentsOptions{
+			Limit: pageLimit, Offset: offset, Total: total, DateRange: "all",
+			Statuses: []string{"triggered", "acknowledged"}, ServiceIDs: s.serviceIDs,
+			TimeZone: "UTC", SortBy: "created_at:asc",
+		})
+		if err != nil {
+			return page[pagerduty.Incident]{}, err
+		}
+		return page[pagerduty.Incident]{items: r.Incidents, more: r.More, total: r.Total}, nil
+	}
+}
+
 // logFetcher lists the account's overview log entries created in a window.
 func logFetcher(c *pagerduty.Client) fetchFunc[pagerduty.LogEntry] {
 	return func(ctx context.Context, w window, offset uint, total bool) (page[pagerduty.LogEntry], error) {

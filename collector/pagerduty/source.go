@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -226,10 +227,10 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 	if err != nil {
 		return fmt.Errorf("pagerduty: read open incidents: %w", err)
 	}
-	var open []string
+	open := map[string]flywheel.Incident{}
 	for _, in := range stored {
 		if in.Source == SourceName && in.ResolvedAt.IsZero() && s.flywheelServices[in.Service] {
-			open = append(open, in.ID)
+			open[in.ID] = in
 		}
 	}
 	windows := split(start, now, maxWindow)
@@ -242,7 +243,11 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 	// carried: this sync's incidents whose log may still grow in later windows.
 	carried := map[string]*record{}
 	if len(open) > 0 {
-		recs, err := s.refetch(ctx, c, open)
+		ids, err := s.changedOpen(ctx, c, open)
+		if err != nil {
+			return err
+		}
+		recs, err := s.refetch(ctx, c, ids)
 		if err != nil {
 			return err
 		}
@@ -252,7 +257,7 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 		for _, r := range recs {
 			carried[r.inc.ID] = r
 		}
-		p.Done(1, fmt.Sprintf("%d open incidents", len(open)))
+		p.Done(1, fmt.Sprintf("%d open incidents, %d changed", len(open), len(ids)))
 	}
 	for _, w := range windows {
 		if err := s.syncWindow(ctx, c, sink, w, carried); err != nil {
@@ -338,6 +343,43 @@ func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink colle
 		}
 	}
 	return nil
+}
+
+// changedOpen returns the incidents stored open that must be re-read: those
+// that are no longer open (resolved), and those whose listing shows an
+// acknowledgement, urgency, priority or title the store lacks. One listing of
+// the open incidents of the configured services (100 a page) replaces two
+// requests per open incident; with more open incidents than the pagination
+// cap reaches, every one is re-read. Notes and other log activity of an
+// unchanged open incident are caught by the windows' log listing.
+func (s *Source) changedOpen(ctx context.Context, c *pagerduty.Client, stored map[string]flywheel.Incident) ([]string, error) {
+	all := slices.Sorted(maps.Keys(stored))
+	listed, err := listOnce(ctx, s, window{}, s.openFetcher(c))
+	if errors.Is(err, errCap) {
+		return all, nil
+	}
+	if err != nil {
+		return nil, ctxErr(ctx, callErr("list open incidents", err))
+	}
+	byID := map[string]pagerduty.Incident{}
+	for _, in := range listed {
+		byID[in.ID] = in
+	}
+	var ids []string
+	for _, id := range all {
+		was := stored[id]
+		li, ok := byID[id]
+		if !ok {
+			ids = append(ids, id)
+			continue
+		}
+		now, err := mapIncident(newRecord(li), s.opts.Services[li.Service.ID])
+		if err != nil || now.Service != was.Service || now.Urgency != was.Urgency || now.Priority != was.Priority ||
+			now.Title != was.Title || (!now.AcknowledgedAt.IsZero() && was.AcknowledgedAt.IsZero()) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 // refetch re-reads incidents one by one with their whole overview log (and

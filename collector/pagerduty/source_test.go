@@ -3,6 +3,7 @@ package pagerduty_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -68,12 +69,18 @@ func TestIncrementalSync(t *testing.T) {
 	if open == nil || resolved == nil {
 		t.Fatal("generator made no old open or resolved incident")
 	}
+	unacked := &pagerdutytest.Incident{ID: "UNACKED", Number: 5000, Title: "still open", ServiceID: "PPAY002",
+		Urgency: "low", CreatedAt: t0.Add(-10 * day)}
+	acct.Incidents = append(acct.Incidents, unacked)
 	e := newEnv(t, acct, pagerdutytest.Options{})
 	src := e.source(t)
 	if err := src.Sync(t.Context(), e.sink, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.srv.Update(func(a *pagerdutytest.Account) {
+		// An entry that shows up later than the overlap: the window's log
+		// listing misses it, the open listing shows the incident acknowledged.
+		unacked.Acknowledge(t0.Add(-2*time.Hour), "PU1")
 		open.Acknowledge(t0.Add(20*time.Minute), "PU2")
 		open.Resolve(t0.Add(40*time.Minute), "PU2")
 		resolved.AddNote(t0.Add(30*time.Minute), "PU1", "caused-by: late-note")
@@ -91,10 +98,13 @@ func TestIncrementalSync(t *testing.T) {
 	}
 	diff(t, e.sink.snapshot(), expected(acct, e.clock.Now(), t0.Add(-365*day)))
 	st := e.srv.Stats()
-	// One window of about two hours, plus the incidents stored open and the
-	// one touched by the late note, each re-read with its log.
-	if st.Count("GET /incidents", 0) != 1 || st.Count("GET /log_entries", 0) != 1 {
-		t.Errorf("incremental listings: %v", st.Requests)
+	// One window of about two hours and one listing of the open incidents;
+	// re-read with its log: the open incident that resolved, the one
+	// acknowledged late and the resolved one that got a late note — not the
+	// open ones that did not change.
+	if st.Count("GET /incidents", 0) != 2 || st.Count("GET /log_entries", 0) != 1 ||
+		st.Count("GET /incidents/{id}", 0) != 3 || st.Count("GET /incidents/{id}/log_entries", 0) != 3 {
+		t.Errorf("incremental requests: %v", st.Requests)
 	}
 	t.Logf("incremental sync: %d requests %v", st.Total, st.Requests)
 	// Idempotent: a third sync changes nothing.
@@ -365,5 +375,30 @@ func TestAddedServiceGetsItsHistory(t *testing.T) {
 	}
 	if n != 40 { // every fifth incident
 		t.Errorf("%d incidents of the added service, want its whole history (40)", n)
+	}
+}
+
+func TestManyOpenIncidentsAreReadOneByOne(t *testing.T) {
+	t.Parallel()
+	acct := &pagerdutytest.Account{Services: []pagerdutytest.Service{{ID: "PCHK001", Name: "checkout"}}}
+	for i := range 150 {
+		acct.Incidents = append(acct.Incidents, &pagerdutytest.Incident{ID: fmt.Sprintf("O%03d", i), Number: i + 1,
+			Title: "open", ServiceID: "PCHK001", Urgency: "high", CreatedAt: t0.Add(-50 * day).Add(time.Duration(i) * time.Hour)})
+	}
+	e := newEnv(t, acct, pagerdutytest.Options{PaginationCap: 100})
+	src := e.source(t, func(o *pagerduty.Options) { o.PaginationCap = 100 })
+	if err := src.Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Update(func(*pagerdutytest.Account) { acct.Incidents[7].Resolve(t0.Add(10*time.Minute), "PU1") })
+	e.clock.Advance(time.Hour)
+	e.srv.ResetStats()
+	if err := src.Sync(t.Context(), e.sink, nil); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, e.sink.snapshot(), expected(acct, e.clock.Now(), t0.Add(-365*day)))
+	// 150 open incidents do not fit under the cap of 100: each is re-read.
+	if n := e.srv.Stats().Count("GET /incidents/{id}", 200); n != 150 {
+		t.Errorf("%d incidents re-read, want 150", n)
 	}
 }
