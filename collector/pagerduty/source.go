@@ -189,8 +189,9 @@ func (s *Source) client(p collector.Progress) *pagerduty.Client {
 
 // Sync brings the store up to date (SPEC §4.5):
 //
-//  1. Incidents stored open whose trigger is before this sync's start are re-read
-//     one by one (GET /incidents/{id} and its log) until they resolve.
+//  1. Incidents stored open whose trigger is before this sync's start are checked
+//     against one listing of the open incidents; those that changed are re-read
+//     one by one (GET /incidents/{id} and its log), until they resolve.
 //  2. From the cursor minus the overlap (first sync: now − History) to now, in
 //     windows of at most 90 days: the configured services' incidents created in
 //     the window (GET /incidents) and the account's overview log entries of the
