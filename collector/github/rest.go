@@ -82,6 +82,7 @@ func (s *Source) pullsREST(ctx context.Context, sink collector.Sink, p collector
 	opts := &gh.PullRequestListOptions{State: "closed", Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: perPage}}
 	for page := 1; ; page++ {
 		prs, resp, err := s.opts.Client.REST.PullRequests.List(ctx, r.Owner, r.Name, opts)
+		closeBody(resp)
 		if page == 1 && ghclient.IsNotModified(err) {
 			return nil
 		}
@@ -194,6 +195,7 @@ func listAll[T any](ctx context.Context, list func(*gh.ListOptions) ([]T, *gh.Re
 	o := &gh.ListOptions{PerPage: perPage}
 	for {
 		items, resp, err := list(o)
+		closeBody(resp)
 		if err != nil {
 			return nil, err
 		}
@@ -231,10 +233,13 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 	hw := highWater{t: cur}
 	var vals []flywheel.Validator
 	rest := s.opts.Client.REST
-	opts := &gh.IssueListByRepoOptions{Labels: []string{label}, State: "all", Since: since.Truncate(time.Second),
+	// No `since` parameter: the URL stays the same from sync to sync, so an
+	// unchanged list answers 304; the pass stops at the cursor instead.
+	opts := &gh.IssueListByRepoOptions{Labels: []string{label}, State: "all",
 		Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: perPage}}
 	for page := 1; ; page++ {
 		issues, resp, err := rest.Issues.ListByRepo(ctx, r.Owner, r.Name, opts)
+		closeBody(resp)
 		if page == 1 && ghclient.IsNotModified(err) {
 			return nil
 		}
@@ -245,7 +250,12 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 			vals = s.validator(resp)
 		}
 		var b flywheel.Batch
+		done := resp.NextPage == 0
 		for _, is := range issues {
+			if is.GetUpdatedAt().Time.Before(since) {
+				done = true
+				break
+			}
 			hw.see(is.GetUpdatedAt().Time)
 			if is.IsPullRequest() {
 				continue
@@ -268,7 +278,6 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 				b.Incidents = append(b.Incidents, in)
 			}
 		}
-		done := resp.NextPage == 0
 		if done {
 			b.Cursors, b.Validators = hw.cursor(r, kind), vals
 		}
@@ -323,6 +332,7 @@ func (s *Source) deploymentsREST(ctx context.Context, sink collector.Sink, p col
 	opts := &gh.DeploymentsListOptions{ListOptions: gh.ListOptions{PerPage: perPage}}
 	for page := 1; ; page++ {
 		deps, resp, err := rest.Repositories.ListDeployments(ctx, r.Owner, r.Name, opts)
+		closeBody(resp)
 		if page == 1 && ghclient.IsNotModified(err) {
 			return deployPass{}, false, nil
 		}
@@ -382,6 +392,7 @@ func (s *Source) runsREST(ctx context.Context, sink collector.Sink, p collector.
 	file := path.Base(r.Settings.Workflow)
 	for page := 1; ; page++ {
 		runs, resp, err := s.opts.Client.REST.Actions.ListWorkflowRunsByFileName(ctx, r.Owner, r.Name, file, opts)
+		closeBody(resp)
 		if page == 1 && ghclient.IsNotModified(err) {
 			return deployPass{}, false, nil
 		}
@@ -437,6 +448,7 @@ func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collec
 	opts := &gh.ListOptions{PerPage: perPage}
 	for page := 1; ; page++ {
 		rels, resp, err := rest.Repositories.ListReleases(ctx, r.Owner, r.Name, opts)
+		closeBody(resp)
 		if page == 1 && ghclient.IsNotModified(err) {
 			return deployPass{}, false, nil
 		}
@@ -457,7 +469,8 @@ func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collec
 				continue
 			}
 			hw.see(pub)
-			commit, _, err := rest.Repositories.GetCommit(ctx, r.Owner, r.Name, rel.GetTagName(), nil)
+			commit, resp, err := rest.Repositories.GetCommit(ctx, r.Owner, r.Name, rel.GetTagName(), nil)
+			closeBody(resp)
 			sha := commit.GetSHA()
 			if err != nil {
 				return deployPass{}, false, fmt.Errorf("github: resolve tag %s of %s: %w", rel.GetTagName(), r.FullName(), err)
@@ -483,6 +496,7 @@ func (s *Source) compare(ctx context.Context, r repoInfo, base, head string) (co
 	st := ""
 	for {
 		cmp, resp, err := s.opts.Client.REST.Repositories.CompareCommits(ctx, r.Owner, r.Name, base, head, o)
+		closeBody(resp)
 		if err != nil {
 			return commitRange{}, fmt.Errorf("github: compare %s...%s of %s: %w", short(base), short(head), r.FullName(), err)
 		}
@@ -508,4 +522,13 @@ func short(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// closeBody closes a response's body. go-github v60 leaves it open when it returns
+// an error (a 304 included), and ghclient releases its in-flight slot only on
+// Close, so every answer is closed here; closing twice is harmless.
+func closeBody(resp *gh.Response) {
+	if resp != nil && resp.Response != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
 }

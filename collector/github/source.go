@@ -273,6 +273,7 @@ func (s *Source) orgRepos(ctx context.Context, sink collector.Sink, p collector.
 		}
 		key := fmt.Sprintf("orgs/%s/repos/%d", org, page)
 		repos, resp, err := s.opts.Client.REST.Repositories.ListByOrg(ctx, org, opts)
+		closeBody(resp)
 		var pc orgPageCache
 		switch {
 		case ghclient.IsNotModified(err):
@@ -320,6 +321,7 @@ func (s *Source) defaultBranchREST(ctx context.Context, sink collector.Sink, r r
 	}
 	key := r.FullName() + "/repository"
 	repo, resp, err := s.opts.Client.REST.Repositories.Get(ctx, r.Owner, r.Name)
+	closeBody(resp)
 	if ghclient.IsNotModified(err) {
 		v, cerr := sink.Cursor(sourceName, key)
 		if cerr != nil {

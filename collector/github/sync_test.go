@@ -1,0 +1,140 @@
+package github
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
+)
+
+var smallOrg = genOpts{org: "acme", repos: 2, prs: 40, commitsPerPR: 3, reviewsPerPR: 3, deployEvery: 2, incidents: 4}
+
+func TestSyncGraphQLFirstSync(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, genOrg(smallOrg), harnessOpts{})
+	h.mustSync()
+	deps, changes, incidents := h.sink.counts()
+	// 40 merged PRs into main per repo, of which none is unmerged or into release-1.
+	if changes != 2*40 {
+		t.Errorf("changes: %d, want 80", changes)
+	}
+	if incidents != 2*4 {
+		t.Errorf("incidents: %d, want 8", incidents)
+	}
+	if deps == 0 {
+		t.Fatal("no deployments")
+	}
+	c := h.sink.changes["acme/svc-1#1"]
+	if c.MergeSHA == "" || c.FirstCommitAt.IsZero() || c.FirstReviewAt.IsZero() || c.Author != "dev1" || c.Service != "svc-1" {
+		t.Errorf("change #1: %+v", c)
+	}
+	// The first review is rev1's, 40 minutes after opening: the author's own
+	// comment 10 minutes earlier does not count.
+	if got := c.FirstReviewAt.Sub(c.OpenedAt).Minutes(); got != 40 {
+		t.Errorf("first review %v min after opening, want 40", got)
+	}
+	withCommits, first := 0, 0
+	for _, d := range h.sink.deps {
+		if d.Commits != nil {
+			withCommits++
+			if d.CompareStatus == "" {
+				t.Errorf("%s has commits but no compare status", d.ID)
+			}
+		} else if d.Status == "success" && d.Environment == "production" {
+			first++
+		}
+	}
+	if first != 2 || withCommits == 0 {
+		t.Errorf("production deployments without a commit list: %d (want one per repo), with: %d", first, withCommits)
+	}
+	in := h.sink.incidents["acme/svc-1/issues/"+itoa(h.srv.Requests().Total*0+firstIssueNumber(smallOrg))]
+	if in.Urgency != "sev1" || in.CausedBy != "none" || in.AcknowledgedAt.Sub(in.TriggeredAt).Minutes() != 12 ||
+		in.StartedAt.IsZero() || in.ResolvedAt.IsZero() {
+		t.Errorf("incident: %+v", in)
+	}
+	if teams := h.src.Teams(); teams["svc-1"] != "payments" {
+		t.Errorf("teams: %v", teams)
+	}
+}
+
+// firstIssueNumber is the number genRepo gives the first incident issue.
+func firstIssueNumber(o genOpts) int {
+	n := o.prs
+	n += o.prs / 10 // closed unmerged
+	n += o.prs / 25 // backports
+	return n + 1
+}
+
+// TestSyncRESTEqualsGraphQL: the REST-only path (a server without GraphQL) and
+// the commit-graph mapping store exactly what GraphQL with one compare per
+// deployment stores.
+func TestSyncRESTEqualsGraphQL(t *testing.T) {
+	t.Parallel()
+	gql := newHarness(t, genOrg(smallOrg), harnessOpts{})
+	gql.mustSync()
+	rest := newHarness(t, genOrg(smallOrg), harnessOpts{sim: githubtest.Options{DisableGraphQL: true}})
+	rest.mustSync()
+	if a, b := gql.sink.events(), rest.sink.events(); a != b {
+		t.Fatalf("REST and GraphQL differ:\n%s", firstDiff(a, b))
+	}
+	cmp := newHarness(t, genOrg(smallOrg), harnessOpts{source: func(o *Options) { o.CompareOnly = true }})
+	cmp.mustSync()
+	if a, b := gql.sink.events(), cmp.sink.events(); a != b {
+		t.Fatalf("commit graph and compare differ:\n%s", firstDiff(a, b))
+	}
+	if n := cmp.srv.Requests().Count("GET /repos/{owner}/{repo}/compare/{basehead}", 200); n == 0 {
+		t.Fatal("compare way sent no compare")
+	}
+	if n := gql.srv.Requests().Count("GET /repos/{owner}/{repo}/compare/{basehead}", 0); n != 0 {
+		t.Errorf("graph way sent %d compares; every sha is on the branch", n)
+	}
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			lo := max(0, i-8)
+			return "line " + itoa(i) + ":\n" + strings.Join(al[lo:min(len(al), i+3)], "\n") + "\n----\n" + strings.Join(bl[lo:min(len(bl), i+3)], "\n")
+		}
+	}
+	return "lengths " + itoa(len(al)) + " vs " + itoa(len(bl))
+}
+
+func TestSyncSecondSyncNothingChanged(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		sim  githubtest.Options
+	}{{"graphql", githubtest.Options{}}, {"rest", githubtest.Options{DisableGraphQL: true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, genOrg(smallOrg), harnessOpts{sim: tc.sim})
+			h.mustSync()
+			before := h.sink.events()
+			h.srv.Reset()
+			h.mustSync()
+			st := h.srv.Requests()
+			t.Logf("second sync: %d requests, %d REST units, %d GraphQL queries, %d points", st.Total, st.RESTUnits, st.GraphQLQueries, st.GraphQLPoints)
+			if st.RESTUnits != 0 {
+				t.Errorf("second sync spent %d REST units, want 0 (all 304): %v", st.RESTUnits, st.ByKey)
+			}
+			if st.GraphQLPoints > smallOrg.repos {
+				t.Errorf("second sync spent %d GraphQL points for %d repos", st.GraphQLPoints, smallOrg.repos)
+			}
+			if after := h.sink.events(); after != before {
+				t.Errorf("second sync changed the store:\n%s", firstDiff(before, after))
+			}
+		})
+	}
+}
+
+func TestSyncContextCancelled(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, genOrg(smallOrg), harnessOpts{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.sync(ctx); err == nil {
+		t.Fatal("sync with a cancelled context succeeded")
+	}
+}
