@@ -624,3 +624,28 @@ func TestDeriveGraphQLURL(t *testing.T) {
 		t.Errorf("bad app key: %v", err)
 	}
 }
+
+// TestInFlightSlotsFreedOnErrors: go-github v60 swaps the body of a non-2xx answer
+// for a NopCloser before closing it; the slot must still come back.
+func TestInFlightSlotsFreedOnErrors(t *testing.T) {
+	s := newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") != "" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+	}, func(o *Options) { o.MaxInFlight = 1; o.Validators = mapStore{} })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := 0; i < 5; i++ {
+		if _, _, err := s.client.REST.Repositories.Get(ctx, "acme", "checkout"); err == nil || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("request %d: %v (slot leaked?)", i, err)
+		}
+		req, _ := s.client.REST.NewRequest("GET", "repos/acme/checkout", nil)
+		req.Header.Set("If-None-Match", `"x"`)
+		if _, err := s.client.REST.Do(ctx, req, nil); !IsNotModified(err) {
+			t.Fatalf("304 %d: %v (slot leaked?)", i, err)
+		}
+	}
+}

@@ -150,7 +150,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // send performs one attempt under the in-flight cap; the slot is released when the
-// response body is closed (go-github always closes it), so the cap covers reading.
+// response body is read to its end or closed, so the cap covers reading. (Both are
+// needed: for a non-2xx answer go-github v60's CheckResponse reads the body and
+// replaces it with a NopCloser before closing, so Close never reaches ours.)
 func (t *transport) send(req *http.Request) (*http.Response, error) {
 	select {
 	case t.sem <- struct{}{}:
@@ -170,6 +172,14 @@ type releaseBody struct {
 	io.ReadCloser
 	once    sync.Once
 	release func()
+}
+
+func (b *releaseBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.once.Do(b.release)
+	}
+	return n, err
 }
 
 func (b *releaseBody) Close() error {
