@@ -649,3 +649,22 @@ func TestInFlightSlotsFreedOnErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestGraphQLSecondaryLimitIn200(t *testing.T) {
+	var s *setup
+	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		if s.hits.Load() == 1 {
+			w.Header().Set("X-RateLimit-Remaining", "4000")
+			_, _ = w.Write([]byte(`{"errors":[{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"data":{"viewer":{"login":"x"}}}`))
+	}, nil)
+	var out struct{ Viewer struct{ Login string } }
+	if err := s.client.GraphQL(context.Background(), `{viewer{login}}`, nil, &out); err != nil || out.Viewer.Login != "x" {
+		t.Fatalf("err %v out %+v", err, out)
+	}
+	if got := s.clock.Sleeps(); len(got) != 1 || got[0] != 75*time.Second {
+		t.Errorf("sleeps = %v, want [1m15s] (60s backoff + jitter)", got)
+	}
+}

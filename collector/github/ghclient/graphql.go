@@ -48,12 +48,23 @@ func (e *GraphQLError) HasType(typ string) bool {
 	return false
 }
 
+// rateLimited reports a RATE_LIMITED error or secondary-limit wording.
+func (e *GraphQLError) rateLimited() bool {
+	for _, it := range e.Errors {
+		m := strings.ToLower(it.Message)
+		if it.Type == "RATE_LIMITED" || strings.Contains(m, "secondary rate limit") || strings.Contains(m, "abuse detection") {
+			return true
+		}
+	}
+	return false
+}
+
 // GraphQL POSTs {query, variables} to the GraphQL endpoint through the same transport
 // as REST (auth, in-flight cap, 5xx/secondary-limit retries), decodes "data" into out
 // and returns a *GraphQLError for an "errors" list (with the partial data decoded). A
 // 200 whose errors have type RATE_LIMITED (GitHub's answer to a spent GraphQL budget)
-// waits for x-ratelimit-reset (or backs off from a minute if absent) and retries, up to
-// MaxRetries. A non-200 answer is an error naming the endpoint and status.
+// or speak of a secondary rate limit waits — Retry-After, else x-ratelimit-reset when
+// the budget is spent, else a backoff from a minute — and retries, up to MaxRetries. A non-200 answer is an error naming the endpoint and status.
 func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any, out any) error {
 	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	if err != nil {
@@ -87,16 +98,19 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any,
 			return fmt.Errorf("github: graphql POST %s: malformed response: %v", c.graphqlURL, err)
 		}
 		gerr := &GraphQLError{Errors: env.Errors}
-		if len(env.Errors) > 0 && gerr.HasType("RATE_LIMITED") && attempt < t.opts.MaxRetries {
+		if len(env.Errors) > 0 && gerr.rateLimited() && attempt < t.opts.MaxRetries {
+			// GitHub answers a spent GraphQL budget, and sometimes a secondary limit,
+			// with a 200 whose errors say so.
 			var wait time.Duration
 			rl, ok := t.observeRate(resp, "graphql")
 			switch ra := retryAfter(resp); {
 			case ra >= 0:
 				wait = ra
-			case ok && !rl.Reset.IsZero():
+			case ok && rl.Remaining == 0 && !rl.Reset.IsZero():
 				wait = t.untilReset(rl.Reset)
 			default:
 				wait = t.backoff(secondaryBackoffBase, secondaryBackoffCap, attempt)
+				t.hold(wait)
 			}
 			t.opts.Logger.Info("github graphql rate limited, waiting", "wait", wait)
 			if err := t.sleep(ctx, wait, true); err != nil {

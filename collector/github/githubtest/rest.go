@@ -29,6 +29,7 @@ func withOriginalPath(r *http.Request) *http.Request {
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /graphql", func(http.ResponseWriter, *http.Request) {}) // served in serve(); registered for its route name
+	m.HandleFunc(appTokenRoute, func(http.ResponseWriter, *http.Request) {})   // served in serve()
 	m.HandleFunc("GET /rate_limit", s.handleRateLimit)
 	m.HandleFunc("GET /orgs/{org}/repos", s.handleOrgRepos)
 	m.HandleFunc("GET /repos/{owner}/{repo}", s.repoHandler(s.handleRepo))

@@ -119,6 +119,36 @@ type Server struct {
 	failAfterF *Fault
 	failNext   int
 	failNextF  *Fault
+	appTokens  map[string]bool
+}
+
+const appTokenRoute = "POST /app/installations/{id}/access_tokens"
+
+// issueAppToken answers GitHub App installation token requests (as
+// bradleyfalzon/ghinstallation sends them): a JWT bearer is required; the token
+// issued is accepted by the server from then on.
+func (s *Server) issueAppToken(w http.ResponseWriter, r *http.Request) {
+	a := r.Header.Get("Authorization")
+	jwt, ok := strings.CutPrefix(a, "Bearer ")
+	if !ok || strings.Count(jwt, ".") != 2 {
+		writeJSONStatus(w, http.StatusUnauthorized, `{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}`)
+		s.count(r.Method, appTokenRoute, http.StatusUnauthorized)
+		return
+	}
+	id := strings.Split(strings.TrimPrefix(r.URL.Path, "/app/installations/"), "/")[0]
+	tok := "ghs_sim" + id
+	s.mu.Lock()
+	if s.appTokens == nil {
+		s.appTokens = map[string]bool{}
+	}
+	s.appTokens[tok] = true
+	s.mu.Unlock()
+	body := fmt.Sprintf(`{"token":%q,"expires_at":%q,"permissions":{"actions":"read","contents":"read","deployments":"read","issues":"read","metadata":"read","pull_requests":"read"},"repository_selection":"all"}`,
+		tok, s.opts.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = w.Write([]byte(body))
+	s.count(r.Method, appTokenRoute, http.StatusCreated)
 }
 
 // NewServer starts a server on 127.0.0.1 serving org. The org is normalised
@@ -332,9 +362,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		route = "unknown"
 	}
 	graphql := route == "POST /graphql"
+	if route == appTokenRoute {
+		s.issueAppToken(w, r)
+		return
+	}
+	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && v != "2022-11-28" && v != "2026-03-10" {
+		writeJSONStatus(w, http.StatusBadRequest, `{"message":"Unsupported 'X-GitHub-Api-Version' header: `+strings.ReplaceAll(v, `"`, "")+`","documentation_url":"https://docs.github.com/rest/overview/api-versions"}`)
+		s.count(r.Method, route, http.StatusBadRequest)
+		return
+	}
 	if s.opts.Token != "" {
 		a := r.Header.Get("Authorization")
-		if a != "Bearer "+s.opts.Token && a != "token "+s.opts.Token {
+		_, tok, _ := strings.Cut(a, " ")
+		s.mu.Lock()
+		issued := s.appTokens[tok]
+		s.mu.Unlock()
+		if a != "Bearer "+s.opts.Token && a != "token "+s.opts.Token && !issued {
 			writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
 			s.count(r.Method, route, http.StatusUnauthorized)
 			return
