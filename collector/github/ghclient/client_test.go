@@ -238,6 +238,27 @@ func TestSpentBudgetOnSuccessWaitsBeforeNextRequest(t *testing.T) {
 	}
 }
 
+// TestPrimaryLimitWithoutResetBacksOff replays the recording as is: 403 with
+// remaining 0 but no x-ratelimit-reset (2013). Without a reset time the client backs
+// off like a secondary limit instead of waiting forever or not at all.
+func TestPrimaryLimitWithoutResetBacksOff(t *testing.T) {
+	rec := loadFixture(t, "error.rate_limit.primary_403.json")[1]
+	var s *setup
+	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		if s.hits.Load() == 1 {
+			rec.write(w, nil)
+			return
+		}
+		okRepo(w, nil)
+	}, nil)
+	if _, _, err := s.getRepo(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.clock.Sleeps(); len(got) != 1 || got[0] != 75*time.Second {
+		t.Errorf("sleeps = %v, want [1m15s]", got)
+	}
+}
+
 func TestSecondaryLimitHonoursRetryAfter(t *testing.T) {
 	rec := loadFixture(t, "error.rate_limit.secondary_403.json")[1] // 403, Retry-After: 60, abuse message
 	var s *setup
