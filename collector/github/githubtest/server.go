@@ -1,13 +1,3 @@
-// Package githubtest is a simulated GitHub API that serves a whole organisation from
-// plain data (Org): the REST endpoints the GitHub source reads, in the response shapes
-// recorded in ../shared/fixtures/github (field names, RFC 3339 "Z" timestamps, Link
-// pagination by page number, weak ETags and 304s, x-ratelimit-* headers with a finite
-// budget that 304s do not consume), and GraphQL queries validated against GitHub's
-// public schema (testdata/schema.graphql) and answered by a small executor. It counts
-// requests by route and status and can inject faults (rate limits, 5xx, bad JSON).
-//
-// The GitHub source's tests use it, and `flywheel demo` serves its generated
-// organisation through it (issue 7, issue 6). Everything binds to 127.0.0.1.
 package githubtest
 
 import (
