@@ -87,7 +87,8 @@ type Options struct {
 	App *AppAuth
 	// MaxInFlight caps concurrent requests (default 4).
 	MaxInFlight int
-	// MaxRetries is the number of retries after the first attempt (default 5).
+	// MaxRetries is the number of retries after the first attempt (0 → 5; negative
+	// disables retries).
 	MaxRetries int
 	// Validators, if set, turns GET requests into conditional requests.
 	Validators ValidatorStore

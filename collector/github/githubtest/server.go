@@ -288,19 +288,25 @@ func MalformedJSONFault() Fault {
 
 func (s *Server) nextFault(r *http.Request) *Fault {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.failNext > 0 {
 		s.failNext--
-		return s.failNextF
+		f := s.failNextF
+		s.mu.Unlock()
+		return f
 	}
 	if s.failAfter == 0 {
-		return s.failAfterF
+		f := s.failAfterF
+		s.mu.Unlock()
+		return f
 	}
 	if s.failAfter > 0 {
 		s.failAfter--
 	}
-	if s.fault != nil {
-		return s.fault(r)
+	fn := s.fault
+	s.mu.Unlock()
+	if fn != nil {
+		// Called without the lock, so f may call Requests or Update.
+		return fn(r)
 	}
 	return nil
 }
