@@ -70,9 +70,14 @@ func TestCollect(t *testing.T) {
 	if !strings.Contains(r.Stderr, "source=pagerduty") || strings.Contains(r.Stderr, "source=github") {
 		t.Errorf("collect --source pagerduty synced something else:\n%s", r.Stderr)
 	}
-	r = runFlywheel(t, tokens, "--config.file", cfg, "collect")
+	r = runFlywheel(t, tokens, "--config.file", cfg, "--log.level", "debug", "collect")
 	if r.Code != 0 {
 		t.Fatalf("collect exited %d:\n%s", r.Code, r.Stderr)
+	}
+	for _, secret := range []string{env.Getenv(demo.GitHubTokenEnv), env.Getenv(demo.PagerDutyTokenEnv)} {
+		if strings.Contains(r.Stderr+r.Stdout, secret) {
+			t.Errorf("collect's debug output contains a token")
+		}
 	}
 	// Not a terminal: plain log lines, no progress bar.
 	if !strings.Contains(r.Stderr, "msg=progress") || strings.Contains(r.Stderr, "\r") {
