@@ -58,7 +58,7 @@ func (s *Source) newPass(sink collector.Sink, r repoInfo, kind string, on bool, 
 	if incremental {
 		first = probe
 	}
-	return gqlPass{on: true, first: first, since: since, hw: highWater{t: cur}}, nil
+	return gqlPass{on: true, first: first, since: since, hw: highWater{t: cur, floor: since}}, nil
 }
 
 func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p collector.Progress, r repoInfo) error {

@@ -77,7 +77,7 @@ func (s *Source) pullsREST(ctx context.Context, sink collector.Sink, p collector
 	if err != nil {
 		return err
 	}
-	hw := highWater{t: cur}
+	hw := highWater{t: cur, floor: since}
 	var vals []flywheel.Validator
 	opts := &gh.PullRequestListOptions{State: "closed", Sort: "updated", Direction: "desc", ListOptions: gh.ListOptions{PerPage: perPage}}
 	for page := 1; ; page++ {
@@ -230,7 +230,7 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 	if err != nil {
 		return err
 	}
-	hw := highWater{t: cur}
+	hw := highWater{t: cur, floor: since}
 	var vals []flywheel.Validator
 	rest := s.opts.Client.REST
 	// No `since` parameter: the URL stays the same from sync to sync, so an
@@ -326,7 +326,7 @@ func (s *Source) deploymentsREST(ctx context.Context, sink collector.Sink, p col
 	if err != nil {
 		return deployPass{}, false, err
 	}
-	hw := highWater{t: cur}
+	hw := highWater{t: cur, floor: since}
 	var dp deployPass
 	rest := s.opts.Client.REST
 	opts := &gh.DeploymentsListOptions{ListOptions: gh.ListOptions{PerPage: perPage}}
@@ -386,7 +386,7 @@ func (s *Source) runsREST(ctx context.Context, sink collector.Sink, p collector.
 	if err != nil {
 		return deployPass{}, false, err
 	}
-	hw := highWater{t: cur}
+	hw := highWater{t: cur, floor: since}
 	var dp deployPass
 	opts := &gh.ListWorkflowRunsOptions{Branch: r.deployBranch(), Status: "completed", ListOptions: gh.ListOptions{PerPage: perPage}}
 	file := path.Base(r.Settings.Workflow)
@@ -442,7 +442,7 @@ func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collec
 	if err != nil {
 		return deployPass{}, false, err
 	}
-	hw := highWater{t: cur}
+	hw := highWater{t: cur, floor: since}
 	var dp deployPass
 	rest := s.opts.Client.REST
 	opts := &gh.ListOptions{PerPage: perPage}

@@ -198,6 +198,9 @@ type genOpts struct {
 	start        time.Time
 }
 
+// incidentNumber is the number of a repo's first incident issue.
+const incidentNumber = 10000
+
 var genStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // genOrg builds an organisation whose PRs are merged by squash, merge commit and
@@ -232,7 +235,8 @@ func genRepo(o genOpts, ri int) *githubtest.Repo {
 	deployments := 0
 	addDeployment := func(sha, env string, at time.Time, final string) {
 		deployments++
-		d := &githubtest.Deployment{SHA: sha, Ref: "main", Environment: env, CreatedAt: at, Creator: "deployer",
+		// Explicit ids keep a deployment's id when a test grows the organisation.
+		d := &githubtest.Deployment{ID: int64((ri+1)*1_000_000 + deployments), SHA: sha, Ref: "main", Environment: env, CreatedAt: at, Creator: "deployer",
 			Statuses: []githubtest.DeploymentStatus{{State: "in_progress", CreatedAt: at.Add(time.Minute), Creator: "deployer"},
 				{State: final, CreatedAt: at.Add(10 * time.Minute), Creator: "deployer"}}}
 		r.Deployments = append(r.Deployments, d)
@@ -325,9 +329,11 @@ func genRepo(o genOpts, ri int) *githubtest.Repo {
 			}
 		}
 	}
+	// Incident issues are numbered and timed independently of the PRs, so that an
+	// organisation generated with more PRs extends one with fewer.
 	for k := 0; k < o.incidents; k++ {
-		number++
-		opened := o.start.Add(time.Duration(k*o.prs/max(o.incidents, 1)+1) * 6 * time.Hour).Add(4*time.Hour + 30*time.Minute)
+		number := incidentNumber + k
+		opened := o.start.Add(time.Duration(k)*48*time.Hour + 10*time.Hour + 30*time.Minute)
 		is := &githubtest.Issue{Number: number, Title: fmt.Sprintf("checkout errors %d", k), User: "oncall",
 			Body:   fmt.Sprintf("Errors after the deploy.\nimpact-start: %s\n", opened.Add(-20*time.Minute).Format(time.RFC3339)),
 			Labels: []string{"incident", fmt.Sprintf("sev%d", 1+k%3)}, CreatedAt: opened, UpdatedAt: opened.Add(3 * time.Hour),

@@ -185,7 +185,9 @@ func cursorAt(r repoInfo, kind string, t time.Time) flywheel.Cursor {
 }
 
 // highWater keeps the latest time seen in a pass, starting from the old cursor.
-type highWater struct{ t time.Time }
+// A pass that saw nothing still records where it started (floor), so that the
+// next sync of an empty kind is incremental too (small GraphQL pages).
+type highWater struct{ t, floor time.Time }
 
 func (h *highWater) see(t time.Time) {
 	if t.After(h.t) {
@@ -193,12 +195,16 @@ func (h *highWater) see(t time.Time) {
 	}
 }
 
-// cursor is the pass's final cursor, or none when nothing was ever seen.
+// cursor is the pass's final cursor.
 func (h *highWater) cursor(r repoInfo, kind string) []flywheel.Cursor {
-	if h.t.IsZero() {
+	t := h.t
+	if t.IsZero() {
+		t = h.floor
+	}
+	if t.IsZero() {
 		return nil
 	}
-	return []flywheel.Cursor{cursorAt(r, kind, h.t)}
+	return []flywheel.Cursor{cursorAt(r, kind, t)}
 }
 
 func write(ctx context.Context, sink collector.Sink, r repoInfo, b flywheel.Batch) error {

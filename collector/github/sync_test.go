@@ -48,7 +48,7 @@ func TestSyncGraphQLFirstSync(t *testing.T) {
 	if first != 2 || withCommits == 0 {
 		t.Errorf("production deployments without a commit list: %d (want one per repo), with: %d", first, withCommits)
 	}
-	in := h.sink.incidents["acme/svc-1/issues/"+itoa(h.srv.Requests().Total*0+firstIssueNumber(smallOrg))]
+	in := h.sink.incidents["acme/svc-1/issues/"+itoa(incidentNumber)]
 	if in.Urgency != "sev1" || in.CausedBy != "none" || in.AcknowledgedAt.Sub(in.TriggeredAt).Minutes() != 12 ||
 		in.StartedAt.IsZero() || in.ResolvedAt.IsZero() {
 		t.Errorf("incident: %+v", in)
@@ -56,14 +56,6 @@ func TestSyncGraphQLFirstSync(t *testing.T) {
 	if teams := h.src.Teams(); teams["svc-1"] != "payments" {
 		t.Errorf("teams: %v", teams)
 	}
-}
-
-// firstIssueNumber is the number genRepo gives the first incident issue.
-func firstIssueNumber(o genOpts) int {
-	n := o.prs
-	n += o.prs / 10 // closed unmerged
-	n += o.prs / 25 // backports
-	return n + 1
 }
 
 // TestSyncRESTEqualsGraphQL: the REST-only path (a server without GraphQL) and

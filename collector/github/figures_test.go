@@ -1,0 +1,79 @@
+package github
+
+import (
+	"testing"
+
+	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
+)
+
+// The request figures of issue 7 ("Figures for the note"), counted at the
+// simulated server. Request counts are deterministic, so they are asserted, not
+// only logged. Regenerate docs/benchmarks.md's GitHub section from
+//
+//	go test ./collector/github -run TestFigures -v
+
+// prsOnly is the first figure's organisation: 1,000 merged PRs with 8 commits
+// and 3 reviews each (plus the generator's closed-unmerged PRs and backports).
+var prsOnly = genOpts{org: "acme", repos: 1, prs: 1000, commitsPerPR: 8, reviewsPerPR: 3}
+
+// demoLike is an organisation like the demo's: several services, PRs merged by
+// squash, merge commit and rebase, a production deployment every second PR (some
+// failed, some rollbacks, staging deployments besides), incident issues.
+var demoLike = genOpts{org: "acme", repos: 5, prs: 200, commitsPerPR: 4, reviewsPerPR: 2, deployEvery: 2, incidents: 12}
+
+func figure(t *testing.T, name string, o genOpts, ho harnessOpts) (first, second githubtest.RequestStats, h *harness) {
+	t.Helper()
+	h = newHarness(t, genOrg(o), ho)
+	h.mustSync()
+	first = h.srv.Requests()
+	h.srv.Reset()
+	h.mustSync()
+	second = h.srv.Requests()
+	d, c, i := h.sink.counts()
+	t.Logf("%-44s first sync: %5d requests (%4d REST units, %3d GraphQL queries, %4d points); second sync: %3d requests, %d REST units, %d GraphQL points; stored %d deployments, %d changes, %d incidents",
+		name, first.Total, first.RESTUnits, first.GraphQLQueries, first.GraphQLPoints,
+		second.Total, second.RESTUnits, second.GraphQLPoints, d, c, i)
+	return first, second, h
+}
+
+func TestFiguresPullRequests(t *testing.T) {
+	t.Parallel()
+	first, second, _ := figure(t, "1,000 merged PRs (GraphQL)", prsOnly, harnessOpts{})
+	if first.Total > 30 {
+		t.Errorf("first sync of 1,000 merged PRs: %d requests, target ≤ 30", first.Total)
+	}
+	if second.RESTUnits != 0 || second.GraphQLPoints > prsOnly.repos {
+		t.Errorf("second sync: %d REST units, %d GraphQL points", second.RESTUnits, second.GraphQLPoints)
+	}
+	if testing.Short() {
+		return
+	}
+	first, _, _ = figure(t, "1,000 merged PRs (REST only)", prsOnly, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}})
+	if first.Total < 2000 {
+		t.Errorf("REST-only first sync: %d requests; the comparison expects about 2,000+", first.Total)
+	}
+}
+
+func TestFiguresDemoLikeOrg(t *testing.T) {
+	t.Parallel()
+	first, second, h := figure(t, "demo-like org (GraphQL + commit graph)", demoLike, harnessOpts{})
+	_, merged, _ := h.sink.counts()
+	per1000 := float64(first.Total) * 1000 / float64(merged)
+	t.Logf("demo-like org: %d merged PRs, %.1f requests per 1,000 merged PRs (first sync)", merged, per1000)
+	if per1000 > 50 {
+		t.Errorf("first sync: %.1f requests per 1,000 merged PRs, target ≤ 50", per1000)
+	}
+	if second.RESTUnits != 0 {
+		t.Errorf("second sync spent %d REST units, want 0 (all 304)", second.RESTUnits)
+	}
+	if second.GraphQLPoints > demoLike.repos {
+		t.Errorf("second sync spent %d GraphQL points for %d repos, want ≤ 1 each", second.GraphQLPoints, demoLike.repos)
+	}
+	if testing.Short() {
+		return
+	}
+	cmpFirst, _, _ := figure(t, "demo-like org (GraphQL + compare each)", demoLike, harnessOpts{source: func(o *Options) { o.CompareOnly = true }})
+	restFirst, _, _ := figure(t, "demo-like org (REST only, compare each)", demoLike, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}})
+	t.Logf("per 1,000 merged PRs: GraphQL + commit graph %.1f, GraphQL + compare each %.1f, REST only %.1f",
+		per1000, float64(cmpFirst.Total)*1000/float64(merged), float64(restFirst.Total)*1000/float64(merged))
+}
