@@ -102,8 +102,26 @@ func (s *Server) repoJSON(r *Repo) obj {
 		"compare_url": u + "/compare/{base}...{head}", "releases_url": u + "/releases{/id}",
 		"created_at": ts(r.CreatedAt), "updated_at": ts(updated), "pushed_at": ts(updated),
 		"archived": r.Archived, "disabled": false, "visibility": vis,
-		"default_branch": r.DefaultBranch, "open_issues_count": 0, "size": len(r.Commits),
-		"has_issues": true, "has_wiki": false, "has_pages": false,
+		"default_branch": r.DefaultBranch, "open_issues_count": 0, "open_issues": 0, "size": len(r.Commits),
+		"has_issues": true, "has_wiki": false, "has_pages": false, "has_downloads": false,
+		"homepage": nil, "language": "Go", "mirror_url": nil,
+		"forks": 0, "forks_count": 0, "watchers": 0, "watchers_count": 0, "stargazers_count": 0,
+		"archive_url": u + "/{archive_format}{/ref}", "assignees_url": u + "/assignees{/user}",
+		"blobs_url": u + "/git/blobs{/sha}", "branches_url": u + "/branches{/branch}",
+		"clone_url": "https://github.com/" + r.FullName() + ".git", "git_url": "git://github.com/" + r.FullName() + ".git",
+		"ssh_url": "git@github.com:" + r.FullName() + ".git", "svn_url": "https://github.com/" + r.FullName(),
+		"collaborators_url": u + "/collaborators{/collaborator}", "comments_url": u + "/comments{/number}",
+		"contents_url": u + "/contents/{+path}", "contributors_url": u + "/contributors",
+		"downloads_url": u + "/downloads", "events_url": u + "/events", "forks_url": u + "/forks",
+		"git_commits_url": u + "/git/commits{/sha}", "git_refs_url": u + "/git/refs{/sha}",
+		"git_tags_url": u + "/git/tags{/sha}", "hooks_url": u + "/hooks",
+		"issue_comment_url": u + "/issues/comments{/number}", "issue_events_url": u + "/issues/events{/number}",
+		"keys_url": u + "/keys{/key_id}", "labels_url": u + "/labels{/name}", "languages_url": u + "/languages",
+		"merges_url": u + "/merges", "milestones_url": u + "/milestones{/number}",
+		"notifications_url": u + "/notifications{?since,all,participating}",
+		"stargazers_url":    u + "/stargazers", "statuses_url": u + "/statuses/{sha}",
+		"subscribers_url": u + "/subscribers", "subscription_url": u + "/subscription",
+		"tags_url": u + "/tags", "teams_url": u + "/teams", "trees_url": u + "/git/trees{/sha}",
 	}
 }
 
@@ -336,9 +354,7 @@ func (s *Server) runJSON(ri *repoIndex, x *WorkflowRun) obj {
 	if c := ri.commits[x.HeadSHA]; c != nil {
 		msg, author = c.Message, c.AuthorLogin
 	}
-	repoMini := obj{"id": r.ID, "node_id": nodeID("Repository", r.ID), "name": r.Name, "full_name": r.FullName(),
-		"private": r.Private, "owner": s.user(r.Owner), "html_url": "https://github.com/" + r.FullName(),
-		"description": nil, "fork": r.Fork, "url": s.repoURL(r)}
+	repoMini := s.repoJSON(r)
 	return obj{
 		"id": x.ID, "name": name, "node_id": nodeID("WorkflowRun", x.ID), "head_branch": x.HeadBranch,
 		"head_sha": x.HeadSHA, "path": path, "display_title": name, "run_number": x.RunNumber,

@@ -461,11 +461,13 @@ func TestShapesMatchFixtures(t *testing.T) {
 		fixture string
 		n       int
 		path    string
-		inner   string // key of a wrapper's list
+		inner   string // key of a wrapper's list, or a nested object ("base.repo")
 		skip    string // keys of another media type (…full+json) or account-specific
 	}{
 		{"pulls.get.json", 0, "/repos/acme/checkout/pulls/2", "", "body_html body_text"},
 		{"pulls.list.closed.json", 0, "/repos/acme/checkout/pulls?state=closed", "", ""},
+		{"pulls.list.closed.json", 0, "/repos/acme/checkout/pulls?state=closed", "base.repo", "master_branch"},
+		{"pulls.list.closed.json", 0, "/repos/acme/checkout/pulls?state=closed", "user", ""},
 		{"pulls.commits.json", 1, "/repos/acme/checkout/pulls/2/commits", "", ""},
 		{"pulls.reviews.json", 1, "/repos/acme/checkout/pulls/2/reviews", "", "body_html body_text"},
 		{"commits.get.json", 0, "/repos/acme/checkout/commits/" + pr, "", ""},
@@ -475,9 +477,14 @@ func TestShapesMatchFixtures(t *testing.T) {
 		{"releases.list.json", 0, "/repos/acme/checkout/releases", "", ""},
 		{"issues.paginated.json", 0, "/repos/acme/checkout/issues?state=all", "", ""},
 		{"actions.runs.paginated.json", 0, "/repos/acme/checkout/actions/runs", "workflow_runs", ""},
+		{"actions.runs.paginated.json", 0, "/repos/acme/checkout/actions/runs", "workflow_runs.repository", ""},
+		{"actions.runs.paginated.json", 0, "/repos/acme/checkout/actions/runs", "workflow_runs.head_commit", ""},
+		{"commits.get.json", 0, "/repos/acme/checkout/commits/" + pr, "commit", ""},
+		{"compare.json", 0, "/repos/acme/checkout/compare/" + sha("c1") + "..." + pr, "commits", ""},
+		{"compare.json", 0, "/repos/acme/checkout/compare/" + sha("c1") + "..." + pr, "files", ""},
 		{"rate_limit.get.json", 0, "/rate_limit", "", ""},
 	} {
-		t.Run(tc.fixture, func(t *testing.T) {
+		t.Run(tc.fixture+"/"+tc.inner, func(t *testing.T) {
 			want := fixtureBody(t, tc.fixture, tc.n)
 			path := tc.path
 			if strings.Contains(path, "%d") {
@@ -504,13 +511,17 @@ func TestShapesMatchFixtures(t *testing.T) {
 				return m
 			}
 			w, g := first(want), first(got)
-			if tc.inner != "" {
+			if strings.HasPrefix(tc.inner, "workflow_runs") {
 				for _, k := range keys(w) {
 					if _, ok := g[k]; !ok {
 						t.Errorf("wrapper key %q missing", k)
 					}
 				}
-				w, g = first(w[tc.inner]), first(g[tc.inner])
+			}
+			for _, part := range strings.Split(tc.inner, ".") {
+				if part != "" {
+					w, g = first(w[part]), first(g[part])
+				}
 			}
 			if g == nil {
 				t.Fatalf("%s: empty answer %s", path, b)
