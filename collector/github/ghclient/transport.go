@@ -76,6 +76,11 @@ func resourceOf(req *http.Request) string {
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if req.Body != nil {
+		// A RoundTripper must close the body even when it returns before sending;
+		// retries send fresh copies from GetBody.
+		defer req.Body.Close()
+	}
 	resource := resourceOf(req)
 	if req.Method == http.MethodGet && t.opts.Validators != nil && req.Header.Get("If-None-Match") == "" {
 		v, ok, err := t.opts.Validators.Validator(ValidatorKey(req.URL))
