@@ -25,7 +25,7 @@ const deploymentPageSize = 100
 // them, with every stored deployment whose list changed, in batches; the pass's
 // cursors and validators go in the last batch, so a failure anywhere leaves the
 // cursors where they were.
-func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p collector.Progress, r repoInfo, dp deployPass, graph bool) error {
+func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p collector.Progress, r repoInfo, dp deployPass, graph bool, gr *graphReader) error {
 	var stored []flywheel.Deployment
 	if len(dp.fetched) > 0 {
 		var err error
@@ -51,7 +51,7 @@ func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p c
 	var res rangeResolver = &compareResolver{s: s, r: r, cache: map[[2]string]commitRange{}}
 	needsRange := slices.ContainsFunc(work, func(st mappingStep) bool { return st.Base != "" })
 	if needsRange && graph && !s.opts.CompareOnly && r.deployBranch() != "" {
-		g, err := s.readGraph(ctx, p, r, work, all)
+		g, err := s.readGraph(ctx, p, r, work, all, gr)
 		if err != nil {
 			return err
 		}
@@ -124,10 +124,57 @@ func (c *compareResolver) resolveRange(ctx context.Context, base, head string) (
 	return cr, nil
 }
 
-// readGraph reads the deploy branch's history, newest first, until every sha the
-// steps name has been seen or the history is older than the oldest of their
-// deployments (a sha not seen by then is off the branch and goes to compare).
-func (s *Source) readGraph(ctx context.Context, p collector.Progress, r repoInfo, work []mappingStep, all map[string]flywheel.Deployment) (*commitGraph, error) {
+// graphReader reads the deploy branch's history, newest first, into a commit
+// graph; its pages either ride along with the repository query's rounds or are
+// read by readGraph with historyQuery.
+type graphReader struct {
+	g       *commitGraph
+	after   *string
+	more    bool // pages left
+	started bool
+	oldest  time.Time // committedDate of the oldest commit read
+	seen    map[string]bool
+}
+
+func newGraphReader() *graphReader {
+	return &graphReader{g: newCommitGraph(), more: true, seen: map[string]bool{}}
+}
+
+// add records one history page.
+func (gr *graphReader) add(h *historyConn) {
+	gr.started = true
+	if h == nil {
+		gr.more = false // the branch is gone: every range goes to compare
+		return
+	}
+	for _, n := range h.Nodes {
+		ps := make([]string, 0, len(n.Parents.Nodes))
+		for _, pn := range n.Parents.Nodes {
+			ps = append(ps, pn.OID)
+		}
+		gr.g.add(n.OID, ps, n.Parents.TotalCount <= len(ps))
+		gr.seen[n.OID] = true
+		if gr.oldest.IsZero() || n.CommittedDate.Before(gr.oldest) {
+			gr.oldest = n.CommittedDate
+		}
+	}
+	gr.more = h.PageInfo.HasNextPage
+	c := h.PageInfo.EndCursor
+	gr.after = &c
+}
+
+// pastHorizon reports whether the history read reaches back beyond t.
+func (gr *graphReader) pastHorizon(t time.Time) bool {
+	return !gr.more || (!gr.oldest.IsZero() && gr.oldest.Before(t))
+}
+
+// readGraph reads further history until every sha the steps name has been seen
+// or the history is older than the oldest of their deployments (a sha not seen
+// by then is off the branch and goes to compare).
+func (s *Source) readGraph(ctx context.Context, p collector.Progress, r repoInfo, work []mappingStep, all map[string]flywheel.Deployment, gr *graphReader) (*commitGraph, error) {
+	if gr == nil {
+		gr = newGraphReader()
+	}
 	want := map[string]bool{}
 	for _, st := range work {
 		if st.Base != "" {
@@ -137,61 +184,54 @@ func (s *Source) readGraph(ctx context.Context, p collector.Progress, r repoInfo
 	// A deployed commit was committed before it was deployed; a day of slack
 	// covers clock skew between the CI machine and GitHub.
 	horizon := oldestFinish(all, work).Add(-24 * time.Hour)
-	g := newCommitGraph()
-	var after *string
-	for page := 1; ; page++ {
-		var resp historyResponse
-		vars := map[string]any{"owner": r.Owner, "name": r.Name, "ref": "refs/heads/" + r.deployBranch(), "after": after}
+	missing := func() bool {
+		for sha := range want {
+			if !gr.seen[sha] {
+				return true
+			}
+		}
+		return false
+	}
+	for page := 1; missing() && !(gr.started && gr.pastHorizon(horizon)); page++ {
+		var resp struct {
+			Repository *struct {
+				Ref *refNode `json:"ref"`
+			} `json:"repository"`
+		}
+		vars := map[string]any{"owner": r.Owner, "name": r.Name, "ref": "refs/heads/" + r.deployBranch(), "after": gr.after}
 		if err := s.opts.Client.GraphQL(ctx, historyQuery, vars, &resp); err != nil {
 			return nil, fmt.Errorf("github: read history of %s@%s: %w", r.FullName(), r.deployBranch(), err)
 		}
 		p.Total(1)
 		p.Done(1, fmt.Sprintf("%s history page %d", r.FullName(), page))
-		if resp.Repository == nil || resp.Repository.Ref == nil || resp.Repository.Ref.Target.History == nil {
-			// The branch is gone: every range goes to compare.
-			return g, nil
+		var h *historyConn
+		if resp.Repository != nil && resp.Repository.Ref != nil {
+			h = resp.Repository.Ref.Target.History
 		}
-		h := resp.Repository.Ref.Target.History
-		oldest := time.Time{}
-		for _, n := range h.Nodes {
-			ps := make([]string, 0, len(n.Parents.Nodes))
-			for _, pn := range n.Parents.Nodes {
-				ps = append(ps, pn.OID)
-			}
-			g.add(n.OID, ps, n.Parents.TotalCount <= len(ps))
-			delete(want, n.OID)
-			if oldest.IsZero() || n.CommittedDate.Before(oldest) {
-				oldest = n.CommittedDate
-			}
-		}
-		if len(want) == 0 || !h.PageInfo.HasNextPage || (!oldest.IsZero() && oldest.Before(horizon)) {
-			return g, nil
-		}
-		c := h.PageInfo.EndCursor
-		after = &c
+		gr.add(h)
 	}
+	return gr.g, nil
 }
 
-type historyResponse struct {
-	Repository *struct {
-		Ref *struct {
-			Target struct {
-				History *struct {
-					PageInfo pageInfo `json:"pageInfo"`
-					Nodes    []struct {
-						OID           string    `json:"oid"`
-						CommittedDate time.Time `json:"committedDate"`
-						Parents       struct {
-							TotalCount int `json:"totalCount"`
-							Nodes      []struct {
-								OID string `json:"oid"`
-							} `json:"nodes"`
-						} `json:"parents"`
-					} `json:"nodes"`
-				} `json:"history"`
-			} `json:"target"`
-		} `json:"ref"`
-	} `json:"repository"`
+// refNode is a ref whose target's history was selected.
+type refNode struct {
+	Target struct {
+		History *historyConn `json:"history"`
+	} `json:"target"`
+}
+
+type historyConn struct {
+	PageInfo pageInfo `json:"pageInfo"`
+	Nodes    []struct {
+		OID           string    `json:"oid"`
+		CommittedDate time.Time `json:"committedDate"`
+		Parents       struct {
+			TotalCount int `json:"totalCount"`
+			Nodes      []struct {
+				OID string `json:"oid"`
+			} `json:"nodes"`
+		} `json:"parents"`
+	} `json:"nodes"`
 }
 
 type pageInfo struct {

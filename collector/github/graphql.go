@@ -80,8 +80,49 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		return err
 	}
 	var dp deployPass
+	// The deploy branch's history rides along with the rounds on a first sync of
+	// the repository's deployments, or once a round has brought a deployment that
+	// is new or changed; it is not read further back than the deployments.
+	gr := newGraphReader()
+	deployFirst := false
+	var histHorizon time.Time
+	switch src {
+	case SourceDeployments, SourceReleases:
+		pass := deps
+		if src == SourceReleases {
+			pass = rels
+		}
+		deployFirst = pass.hw.t.IsZero()
+		histHorizon = pass.since.Add(-lookback - 24*time.Hour)
+	case SourceWorkflowRuns:
+		since, cur, _, err := s.since(sink, r, "runs")
+		if err != nil {
+			return err
+		}
+		deployFirst = cur.IsZero()
+		histHorizon = since.Add(-lookback - 24*time.Hour)
+	}
+	var stored map[string]flywheel.Deployment
+	newDeps := 0
+	isNew := func(d flywheel.Deployment) (bool, error) {
+		if stored == nil {
+			list, err := sink.Deployments(flywheel.Query{Repo: r.FullName()})
+			if err != nil {
+				return false, fmt.Errorf("github: read stored deployments of %s: %w", r.FullName(), err)
+			}
+			stored = map[string]flywheel.Deployment{}
+			for _, x := range list {
+				stored[x.ID] = x
+			}
+		}
+		old, ok := stored[d.ID]
+		return !ok || !sameDeployment(old, d), nil
+	}
 	for round := 1; pulls.active() || deps.active() || rels.active() || issues.active(); round++ {
+		withHistory := !s.opts.CompareOnly && r.deployBranch() != "" && gr.more && !gr.pastHorizon(histHorizon) &&
+			(deployFirst || newDeps > 0)
 		vars := map[string]any{
+			"withHistory": withHistory, "historyRef": "refs/heads/" + r.deployBranch(), "historyAfter": gr.after,
 			"owner": r.Owner, "name": r.Name,
 			"withPulls": pulls.active(), "pullsFirst": max(pulls.first, 1), "pullsAfter": pulls.after, "withFiles": s.opts.Paths,
 			"withDeployments": deps.active(), "deploymentsFirst": max(deps.first, 1), "deploymentsAfter": deps.after,
@@ -99,6 +140,13 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		}
 		if repo.DefaultBranchRef != nil && r.DefaultBranch == "" {
 			r.DefaultBranch = repo.DefaultBranchRef.Name
+		}
+		if withHistory {
+			var h *historyConn
+			if repo.DeployBranch != nil {
+				h = repo.DeployBranch.Target.History
+			}
+			gr.add(h)
 		}
 		var b flywheel.Batch
 		if pulls.active() {
@@ -161,7 +209,15 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 					continue
 				}
 				deps.hw.see(n.UpdatedAt)
-				dp.fetched = append(dp.fetched, mapDeployment(r, n.data()))
+				d := mapDeployment(r, n.data())
+				fresh, err := isNew(d)
+				if err != nil {
+					return err
+				}
+				if fresh {
+					newDeps++
+				}
+				dp.fetched = append(dp.fetched, d)
 			}
 			if !deps.done {
 				deps.next(repo.Deployments.PageInfo)
@@ -188,6 +244,13 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 					rd.SHA = n.TagCommit.OID
 				}
 				if d, ok := mapRelease(r, rd); ok {
+					fresh, err := isNew(d)
+					if err != nil {
+						return err
+					}
+					if fresh {
+						newDeps++
+					}
 					dp.fetched = append(dp.fetched, d)
 				}
 			}
@@ -214,7 +277,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 	if len(dp.fetched) == 0 && len(dp.cursors) == 0 && len(dp.validators) == 0 {
 		return nil
 	}
-	return s.finishDeployments(ctx, sink, p, r, dp, true)
+	return s.finishDeployments(ctx, sink, p, r, dp, true, gr)
 }
 
 // prFromGraphQL converts a pull request node, reading further pages of its
@@ -460,6 +523,7 @@ type repoResponse struct {
 		DefaultBranchRef *struct {
 			Name string `json:"name"`
 		} `json:"defaultBranchRef"`
+		DeployBranch *refNode                    `json:"deployBranch"`
 		PullRequests *connection[prNode]         `json:"pullRequests"`
 		Deployments  *connection[deploymentNode] `json:"deployments"`
 		Releases     *connection[releaseNode]    `json:"releases"`

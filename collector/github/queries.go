@@ -7,7 +7,8 @@ package github
 // pull requests (newest update first) with their commits' author dates, reviews,
 // labels and, when path rules need them, files; deployments with their statuses;
 // releases with their tag's commit; and incident issues (labels, updated since)
-// with comments and assignment events. A connection is included only while it has
+// with comments and assignment events; and, riding along while those page, the
+// deploy branch's commit graph. A connection is included only while it has
 // pages left, so one request serves every kind, and an unchanged repository costs
 // one small request (page sizes of the first request of an incremental sync are
 // kept small enough to cost a single point).
@@ -15,11 +16,22 @@ const repoQuery = `query FlywheelRepo($owner: String!, $name: String!,
   $withPulls: Boolean!, $pullsFirst: Int!, $pullsAfter: String, $withFiles: Boolean!,
   $withDeployments: Boolean!, $deploymentsFirst: Int!, $deploymentsAfter: String,
   $withReleases: Boolean!, $releasesFirst: Int!, $releasesAfter: String,
-  $withIssues: Boolean!, $issuesFirst: Int!, $issuesAfter: String, $issueLabels: [String!], $issuesSince: DateTime) {
+  $withIssues: Boolean!, $issuesFirst: Int!, $issuesAfter: String, $issueLabels: [String!], $issuesSince: DateTime,
+  $withHistory: Boolean!, $historyRef: String!, $historyAfter: String) {
   rateLimit { cost remaining limit resetAt }
   repository(owner: $owner, name: $name) {
     nameWithOwner
     defaultBranchRef { name }
+    deployBranch: ref(qualifiedName: $historyRef) @include(if: $withHistory) {
+      target {
+        ... on Commit {
+          history(first: 100, after: $historyAfter) {
+            pageInfo { hasNextPage endCursor }
+            nodes { oid committedDate parents(first: 10) { totalCount nodes { oid } } }
+          }
+        }
+      }
+    }
     pullRequests(first: $pullsFirst, after: $pullsAfter, states: [MERGED], orderBy: {field: UPDATED_AT, direction: DESC}) @include(if: $withPulls) {
       pageInfo { hasNextPage endCursor }
       nodes {

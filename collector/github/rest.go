@@ -67,7 +67,7 @@ func (s *Source) syncRepoREST(ctx context.Context, sink collector.Sink, p collec
 	if err != nil || !found {
 		return err
 	}
-	return s.finishDeployments(ctx, sink, p, r, dp, false)
+	return s.finishDeployments(ctx, sink, p, r, dp, false, nil)
 }
 
 // pullsREST reads closed PRs by update, newest first, and for each merged one its
