@@ -566,3 +566,41 @@ func fixtureBody(t *testing.T, name string, n int) any {
 	}
 	return f.Interactions[n].Response.Body
 }
+
+// TestUpdateDuringRequests runs REST and GraphQL readers while Update appends PRs;
+// under -race it proves the server's locking.
+func TestUpdateDuringRequests(t *testing.T) {
+	s, gh := newTestServer(t, Options{RateLimit: 1 << 20})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 6; i++ {
+				if _, _, err := gh.PullRequests.List(ctx, "acme", "checkout", &github.PullRequestListOptions{State: "all"}); err != nil {
+					t.Error(err)
+					return
+				}
+				req, _ := http.NewRequest("POST", s.GraphQLURL(), strings.NewReader(`{"query":"{ repository(owner: \"acme\", name: \"checkout\") { pullRequests(first: 100) { totalCount nodes { number commits(first: 5) { totalCount } } } } }"}`))
+				resp, err := s.Client().Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := 0; i < 10; i++ {
+		n := 1000 + i
+		s.Update(func(o *Org) {
+			o.Repos[0].Pulls = append(o.Repos[0].Pulls, &Pull{Number: n, Title: "late", Author: "dev9", BaseRef: "main", CreatedAt: at(n), UpdatedAt: at(n)})
+		})
+	}
+	wg.Wait()
+	prs, _, err := gh.PullRequests.List(ctx, "acme", "checkout", &github.PullRequestListOptions{State: "open", ListOptions: github.ListOptions{PerPage: 100}})
+	if err != nil || len(prs) != 11 || prs[0].GetID() == 0 {
+		t.Errorf("after updates: %d open PRs, err %v", len(prs), err)
+	}
+}
