@@ -689,3 +689,26 @@ func TestGraphQLSecondaryLimitIn200(t *testing.T) {
 		t.Errorf("sleeps = %v, want [1m15s] (60s backoff + jitter)", got)
 	}
 }
+
+// A query costing more than is left gets RATE_LIMITED while remaining > 0: the
+// client still waits for the reset rather than backing off blindly.
+func TestGraphQLRateLimitedWithBudgetLeft(t *testing.T) {
+	var s *setup
+	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RateLimit-Resource", "graphql")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(s.clock.Now().Add(5*time.Minute).Unix(), 10))
+		if s.hits.Load() == 1 {
+			w.Header().Set("X-RateLimit-Remaining", "2")
+			_, _ = w.Write([]byte(`{"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`))
+			return
+		}
+		w.Header().Set("X-RateLimit-Remaining", "4990")
+		_, _ = w.Write([]byte(`{"data":{"viewer":{"login":"x"}}}`))
+	}, nil)
+	if err := s.client.GraphQL(context.Background(), `{viewer{login}}`, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.clock.Sleeps(); len(got) != 1 || got[0] != 5*time.Minute+time.Second {
+		t.Errorf("sleeps = %v, want [5m1s]", got)
+	}
+}

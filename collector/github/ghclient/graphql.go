@@ -106,7 +106,8 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any,
 			switch ra := retryAfter(resp); {
 			case ra >= 0:
 				wait = ra
-			case ok && rl.Remaining == 0 && !rl.Reset.IsZero():
+			case ok && !rl.Reset.IsZero() && (rl.Remaining == 0 || gerr.HasType("RATE_LIMITED")):
+				// RATE_LIMITED also comes when the query costs more than is left.
 				wait = t.untilReset(rl.Reset)
 			default:
 				wait = t.backoff(secondaryBackoffBase, secondaryBackoffCap, attempt)

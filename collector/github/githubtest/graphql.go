@@ -134,7 +134,7 @@ func (g *graphqlEngine) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	reply := func(v any) {
-		s.rateHeaders(h, true, false)
+		s.rateHeaders(h, true)
 		b, _ := json.Marshal(v)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(b)

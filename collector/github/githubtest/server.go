@@ -426,7 +426,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h.Set("ETag", etag)
 		h.Set("Cache-Control", "private, max-age=60, s-maxage=60")
 		if etagMatch(r.Header.Get("If-None-Match"), etag) {
-			s.rateHeaders(h, false, route == "GET /rate_limit")
+			s.rateHeaders(h, false)
 			h.Del("Content-Type")
 			w.WriteHeader(http.StatusNotModified)
 			s.count(r.Method, route, http.StatusNotModified)
@@ -434,7 +434,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !s.opts.NoRateLimitHeaders && route != "GET /rate_limit" && !s.chargeREST() {
-		s.rateHeaders(h, false, false)
+		s.rateHeaders(h, false)
 		h.Del("ETag")
 		h.Del("Link")
 		w.WriteHeader(http.StatusForbidden)
@@ -442,7 +442,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.count(r.Method, route, http.StatusForbidden)
 		return
 	}
-	s.rateHeaders(h, false, route == "GET /rate_limit")
+	s.rateHeaders(h, false)
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.body.Bytes())
 	s.count(r.Method, route, status)
@@ -504,7 +504,7 @@ func (s *Server) rollWindows() {
 }
 
 // rateHeaders writes x-ratelimit-* for the core (or graphql) resource.
-func (s *Server) rateHeaders(h http.Header, graphql, skip bool) {
+func (s *Server) rateHeaders(h http.Header, graphql bool) {
 	if s.opts.NoRateLimitHeaders {
 		return
 	}
@@ -515,7 +515,6 @@ func (s *Server) rateHeaders(h http.Header, graphql, skip bool) {
 		limit, used, window, res = s.opts.GraphQLRateLimit, s.gqlUsed, s.gqlWindow, "graphql"
 	}
 	s.mu.Unlock()
-	_ = skip
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
