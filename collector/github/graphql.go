@@ -21,7 +21,7 @@ const (
 	fullPage      = 100
 	probePulls    = 15
 	probeDeploys  = 15
-	probeReleases = 10
+	probeReleases = fullPage // releases select no connection: a full page costs one request
 	probeIssues   = 5
 )
 
