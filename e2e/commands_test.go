@@ -113,3 +113,29 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("report --at tomorrow: exit %d, want 2 (usage)", r.Code)
 	}
 }
+
+func TestLogFlags(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "flywheel.db")
+	// A store created fresh logs its migrations at info level.
+	r := runFlywheel(t, nil, "--storage.path", db, "--log.format", "json", "import", "testdata/events.jsonl")
+	if r.Code != 0 {
+		t.Fatalf("import: %s", r.Stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		t.Fatal("no log lines")
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "{") || !strings.Contains(l, `"level":"INFO"`) {
+			t.Errorf("not a JSON info line: %s", l)
+		}
+	}
+	r = runFlywheel(t, nil, "--storage.path", filepath.Join(t.TempDir(), "other.db"), "--log.level", "warn", "import", "testdata/events.jsonl")
+	if r.Code != 0 || strings.TrimSpace(r.Stderr) != "" {
+		t.Errorf("--log.level warn still logs info lines: %q", r.Stderr)
+	}
+	if r := runFlywheel(t, nil, "--log.level", "verbose", "check-config"); r.Code != 2 {
+		t.Errorf("--log.level verbose: exit %d, want 2", r.Code)
+	}
+}
