@@ -37,6 +37,8 @@ const (
 	syncStopWait = 20 * time.Second
 	// httpShutdownWait lets in-flight requests finish.
 	httpShutdownWait = 5 * time.Second
+	// maxConcurrentReports bounds the report computations running at once.
+	maxConcurrentReports = 2
 	// defaultMaxBody caps POST /api/v1/events when api.max_body_bytes is unset.
 	defaultMaxBody = 10 << 20
 )
@@ -159,13 +161,22 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	reportSlots := make(chan struct{}, maxConcurrentReports)
 	handler, err := newHandler(handlerOptions{
 		log:           a.log,
 		registry:      reg,
 		telemetryPath: w.telemetryPath,
 		maxRequests:   w.maxRequests,
 		ready:         func() bool { return snap.Current() != nil },
-		report: func(_ context.Context, q reportQuery) (kpi.Report, error) {
+		report: func(ctx context.Context, q reportQuery) (kpi.Report, error) {
+			// A report at another time loads every event and computes; cap how
+			// many run at once so that a burst of requests cannot exhaust memory.
+			select {
+			case reportSlots <- struct{}{}:
+				defer func() { <-reportSlots }()
+			case <-ctx.Done():
+				return kpi.Report{}, ctx.Err()
+			}
 			return buildReport(q, snap.Current(), st, kopts, time.Now)
 		},
 		ingest: ingest,
