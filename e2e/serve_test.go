@@ -129,7 +129,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// A second serve on the same store fails fast on the file lock.
 	second := startFlywheel(t, nil, "--storage.path", db, "serve", "--web.listen-address", freePort(t))
-	if code := second.Wait(t, 10*time.Second); code == 0 {
+	if code := second.Wait(t, 5*time.Second); code == 0 {
 		t.Errorf("second serve exited 0")
 	}
 	if msg := second.Stderr(); !strings.Contains(msg, db) || !strings.Contains(msg, "another process") {

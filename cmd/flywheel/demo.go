@@ -102,7 +102,7 @@ func writeDemoSummary(out io.Writer, s *metrics.Snapshot, statuses []flywheel.So
 			fmt.Fprintf(out, " %.2f deployments/day", *k.DeploymentFrequencyPerDay)
 		}
 		if k.LeadTimeSeconds != nil {
-			fmt.Fprintf(out, ", lead time p50 %s", (time.Duration(k.LeadTimeSeconds.P50) * time.Second).Round(time.Minute))
+			fmt.Fprintf(out, ", lead time p50 %s", humanDuration(time.Duration(k.LeadTimeSeconds.P50*float64(time.Second))))
 		}
 		if k.ChangeFailureRatio != nil {
 			fmt.Fprintf(out, ", change failure rate %.1f%%", 100**k.ChangeFailureRatio)
@@ -142,4 +142,17 @@ func browsable(addr string) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// humanDuration prints 2d 4h, 5h 30m or 45m.
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour); {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, int(d%time.Hour/time.Minute))
+	default:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
 }

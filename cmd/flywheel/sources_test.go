@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flywheel-metrics/flywheel/collector"
 )
@@ -62,5 +63,18 @@ func TestCollectProgressWithoutTerminalLogs(t *testing.T) {
 	}
 	if p.logger(log) != log {
 		t.Error("without a bar the logger should be unchanged")
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		50*time.Hour + 24*time.Minute: "2d 2h",
+		5*time.Hour + 30*time.Minute:  "5h 30m",
+		45 * time.Minute:              "45m",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
