@@ -45,13 +45,6 @@ func TestFiguresPullRequests(t *testing.T) {
 	if second.RESTUnits != 0 || second.GraphQLPoints > prsOnly.repos {
 		t.Errorf("second sync: %d REST units, %d GraphQL points", second.RESTUnits, second.GraphQLPoints)
 	}
-	if testing.Short() {
-		return
-	}
-	first, _, _ = figure(t, "1,000 merged PRs (REST only)", prsOnly, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}})
-	if first.Total < 2000 {
-		t.Errorf("REST-only first sync: %d requests; the comparison expects about 2,000+", first.Total)
-	}
 }
 
 func TestFiguresDemoLikeOrg(t *testing.T) {
@@ -69,11 +62,37 @@ func TestFiguresDemoLikeOrg(t *testing.T) {
 	if second.GraphQLPoints > demoLike.repos {
 		t.Errorf("second sync spent %d GraphQL points for %d repos, want ≤ 1 each", second.GraphQLPoints, demoLike.repos)
 	}
-	if testing.Short() {
-		return
+}
+
+// BenchmarkFirstSyncRequests reports, for the comparison in docs/benchmarks.md,
+// the requests of the ways the figures above improve on (thousands of requests
+// each, hence a benchmark rather than a test):
+//
+//	go test ./collector/github -run '^$' -bench FirstSyncRequests -benchtime 1x
+func BenchmarkFirstSyncRequests(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    genOpts
+		ho   harnessOpts
+	}{
+		{"prs=1000/graphql", prsOnly, harnessOpts{}},
+		{"prs=1000/rest", prsOnly, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}}},
+		{"demo-like/graphql+graph", demoLike, harnessOpts{}},
+		{"demo-like/graphql+compare", demoLike, harnessOpts{source: func(o *Options) { o.CompareOnly = true }}},
+		{"demo-like/rest+compare", demoLike, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				h := newHarness(b, genOrg(c.o), c.ho)
+				if err := h.sync(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				st := h.srv.Requests()
+				_, merged, _ := h.sink.counts()
+				b.ReportMetric(float64(st.Total), "requests")
+				b.ReportMetric(float64(st.Total)*1000/float64(merged), "requests/1000PRs")
+				b.ReportMetric(float64(st.GraphQLPoints), "points")
+			}
+		})
 	}
-	cmpFirst, _, _ := figure(t, "demo-like org (GraphQL + compare each)", demoLike, harnessOpts{source: func(o *Options) { o.CompareOnly = true }})
-	restFirst, _, _ := figure(t, "demo-like org (REST only, compare each)", demoLike, harnessOpts{sim: githubtest.Options{DisableGraphQL: true}})
-	t.Logf("per 1,000 merged PRs: GraphQL + commit graph %.1f, GraphQL + compare each %.1f, REST only %.1f",
-		per1000, float64(cmpFirst.Total)*1000/float64(merged), float64(restFirst.Total)*1000/float64(merged))
 }

@@ -360,7 +360,7 @@ func ptr[T any](v T) *T { return &v }
 
 // harness is a simulated server, a client and a source sharing a fake clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *githubtest.Server
 	clock  *fakeClock
 	sink   *memSink
@@ -379,7 +379,7 @@ type harnessOpts struct {
 // source sends one request at a time, so a large cap changes nothing else.
 const maxInFlight = 1 << 20
 
-func newHarness(t *testing.T, org *githubtest.Org, ho harnessOpts) *harness {
+func newHarness(t testing.TB, org *githubtest.Org, ho harnessOpts) *harness {
 	t.Helper()
 	clock := &fakeClock{now: genStart.Add(400 * 24 * time.Hour)}
 	if ho.sim.Now == nil {
