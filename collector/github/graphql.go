@@ -124,7 +124,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		vars := map[string]any{
 			"withHistory": withHistory, "historyRef": "refs/heads/" + r.deployBranch(), "historyAfter": gr.after,
 			"owner": r.Owner, "name": r.Name,
-			"withPulls": pulls.active(), "pullsFirst": max(pulls.first, 1), "pullsAfter": pulls.after, "withFiles": s.opts.Paths,
+			"withPulls": pulls.active(), "pullsFirst": max(pulls.first, 1), "pullsAfter": pulls.after, "withFiles": s.opts.TuneUpPaths,
 			"withDeployments": deps.active(), "deploymentsFirst": max(deps.first, 1), "deploymentsAfter": deps.after,
 			"withReleases": rels.active(), "releasesFirst": max(rels.first, 1), "releasesAfter": rels.after,
 			"withIssues": issues.active(), "issuesFirst": max(issues.first, 1), "issuesAfter": issues.after,
@@ -304,7 +304,7 @@ func (s *Source) prFromGraphQL(ctx context.Context, r repoInfo, n prNode) (prDat
 	}
 	d.CommitAuthorDates = []time.Time{}
 	commits, reviews, files := n.Commits, n.Reviews, n.Files
-	withFiles := s.opts.Paths && files != nil
+	withFiles := s.opts.TuneUpPaths && files != nil
 	if withFiles {
 		d.Paths = []string{}
 	}

@@ -77,9 +77,9 @@ type Options struct {
 	// instead of reading the deploy branch's commit graph (for tests and servers
 	// without GraphQL, where it is implied).
 	CompareOnly bool
-	// Paths fetches each PR's changed paths; only needed when tune-up path rules
-	// are configured (SPEC §4.6).
-	Paths bool
+	// TuneUpPaths fetches each PR's changed paths; only needed when tune-up path
+	// rules are configured (SPEC §4.6).
+	TuneUpPaths bool
 	// Overlap is subtracted from every high-water-mark cursor, so that updates that
 	// land while a sync runs are read again (default 10m).
 	Overlap time.Duration
@@ -128,11 +128,11 @@ func OptionsFromConfig(cfg *config.GitHub, c *ghclient.Client, history time.Dura
 		def.IncidentLabels = []string{"incident"}
 	}
 	opts := Options{
-		Client:   c,
-		Defaults: def,
-		History:  history,
-		GraphQL:  cfg.GraphQL == nil || *cfg.GraphQL,
-		Paths:    pathRules,
+		Client:      c,
+		Defaults:    def,
+		History:     history,
+		GraphQL:     cfg.GraphQL == nil || *cfg.GraphQL,
+		TuneUpPaths: pathRules,
 	}
 	for i, r := range cfg.Repos {
 		owner, name, ok := strings.Cut(r.Name, "/")

@@ -24,8 +24,8 @@ func TestOptionsFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.GraphQL || !o.Paths || o.History != 90*24*time.Hour {
-		t.Errorf("graphql %v paths %v history %v", o.GraphQL, o.Paths, o.History)
+	if o.GraphQL || !o.TuneUpPaths || o.History != 90*24*time.Hour {
+		t.Errorf("graphql %v paths %v history %v", o.GraphQL, o.TuneUpPaths, o.History)
 	}
 	if len(o.Repos) != 2 || o.Repos[0].Owner != "acme" || o.Repos[0].Name != "checkout" || o.Repos[0].Team != "payments" {
 		t.Fatalf("repos %+v", o.Repos)

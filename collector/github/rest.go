@@ -178,7 +178,7 @@ func (s *Source) pullDetailsREST(ctx context.Context, r repoInfo, pr *gh.PullReq
 		return prData{}, fmt.Errorf("github: list reviews of %s#%d: %w", r.FullName(), n, err)
 	}
 	var files []*gh.CommitFile
-	if s.opts.Paths {
+	if s.opts.TuneUpPaths {
 		files, err = listAll(ctx, func(o *gh.ListOptions) ([]*gh.CommitFile, *gh.Response, error) {
 			return rest.PullRequests.ListFiles(ctx, r.Owner, r.Name, n, o)
 		})
@@ -186,7 +186,7 @@ func (s *Source) pullDetailsREST(ctx context.Context, r repoInfo, pr *gh.PullReq
 			return prData{}, fmt.Errorf("github: list files of %s#%d: %w", r.FullName(), n, err)
 		}
 	}
-	return prFromREST(pr, commits, reviews, files, s.opts.Paths), nil
+	return prFromREST(pr, commits, reviews, files, s.opts.TuneUpPaths), nil
 }
 
 // listAll reads every page of a list.

@@ -192,7 +192,7 @@ func TestLargePullRequest(t *testing.T) {
 	var results []string
 	for _, m := range modes {
 		for _, paths := range []bool{false, true} {
-			h := newHarness(t, mk(), harnessOpts{sim: m.sim, source: func(o *Options) { o.Paths = paths }})
+			h := newHarness(t, mk(), harnessOpts{sim: m.sim, source: func(o *Options) { o.TuneUpPaths = paths }})
 			h.mustSync()
 			c := h.sink.changes["acme/svc-1#1"]
 			if want := mk().Repos[0].Pulls[0].CreatedAt.Add(-129 * time.Minute); !c.FirstCommitAt.Equal(want) {

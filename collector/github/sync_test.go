@@ -2,7 +2,9 @@ package github
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
@@ -128,5 +130,38 @@ func TestSyncContextCancelled(t *testing.T) {
 	cancel()
 	if err := h.sync(ctx); err == nil {
 		t.Fatal("sync with a cancelled context succeeded")
+	}
+}
+
+type countingProgress struct {
+	mu          sync.Mutex
+	total, done int
+	what        []string
+}
+
+func (p *countingProgress) Total(n int) { p.mu.Lock(); p.total += n; p.mu.Unlock() }
+func (p *countingProgress) Done(n int, what string) {
+	p.mu.Lock()
+	p.done += n
+	p.what = append(p.what, what)
+	p.mu.Unlock()
+}
+func (p *countingProgress) Request(int)                {}
+func (p *countingProgress) RateLimit(string, int, int) {}
+
+// TestSyncProgress: every repository and every page is announced and finished,
+// so `flywheel collect` can draw a bar that ends full.
+func TestSyncProgress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, genOrg(smallOrg), harnessOpts{})
+	p := &countingProgress{}
+	if err := h.src.Sync(context.Background(), h.sink, p); err != nil {
+		t.Fatal(err)
+	}
+	if p.total == 0 || p.total != p.done {
+		t.Fatalf("progress total %d, done %d", p.total, p.done)
+	}
+	if !slices.Contains(p.what, "acme/svc-1") || !slices.Contains(p.what, "acme/svc-2") {
+		t.Fatalf("repositories not reported done: %v", p.what)
 	}
 }
