@@ -374,11 +374,6 @@ type harnessOpts struct {
 	sink   *memSink
 }
 
-// maxInFlight works around ghclient losing an in-flight slot for every non-2xx
-// answer (go-github v60 swaps the body it closes; reported to github-sim): the
-// source sends one request at a time, so a large cap changes nothing else.
-const maxInFlight = 1 << 20
-
 func newHarness(t testing.TB, org *githubtest.Org, ho harnessOpts) *harness {
 	t.Helper()
 	clock := &fakeClock{now: genStart.Add(400 * 24 * time.Hour)}
@@ -392,7 +387,7 @@ func newHarness(t testing.TB, org *githubtest.Org, ho harnessOpts) *harness {
 		sink = newMemSink()
 	}
 	c, err := ghclient.New(ghclient.Options{BaseURL: srv.RESTBaseURL(), GraphQLURL: srv.GraphQLURL(),
-		Validators: sink, Clock: clock, Rand: func() float64 { return 0.5 }, MaxInFlight: maxInFlight})
+		Validators: sink, Clock: clock, Rand: func() float64 { return 0.5 }})
 	if err != nil {
 		t.Fatal(err)
 	}

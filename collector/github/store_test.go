@@ -33,7 +33,7 @@ func syncInto(t *testing.T, srv *githubtest.Server, st *storage.Store) error {
 	t.Helper()
 	clock := &stepClock{now: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c, err := ghclient.New(ghclient.Options{BaseURL: srv.RESTBaseURL(), GraphQLURL: srv.GraphQLURL(),
-		Validators: st, Clock: clock, MaxRetries: 1, MaxInFlight: 1 << 20})
+		Validators: st, Clock: clock, MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
