@@ -621,7 +621,7 @@ func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service
 		at := g.now.Add(-open.ago)
 		in := g.newIncident(rng, svc, open.urgency, at, open.title)
 		in.Acknowledge(at.Add(4*time.Minute), g.pdUser[oncall[0]])
-		in.AddNote(at.Add(15*time.Minute), g.pdUser[oncall[0]], "Investigating; no recent deploy involved. caused-by: none")
+		in.AddNote(at.Add(15*time.Minute), g.pdUser[oncall[0]], "Investigating; no recent deploy involved.\ncaused-by: none")
 		acct.Incidents = append(acct.Incidents, in)
 	}
 	// Every rollback followed a broken deployment that paged someone.
@@ -670,7 +670,7 @@ func (g *gen) pageFor(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, 
 	g.respond(rng, in, oncall, urgency, at)
 	if sayCause {
 		if t := at.Add(20 * time.Minute); t.Before(g.now) {
-			in.AddNote(t, g.pdUser[oncall[rng.IntN(len(oncall))]], "Rolled back. caused-by: "+d.sha[:12])
+			in.AddNote(t, g.pdUser[oncall[rng.IntN(len(oncall))]], "Rolled back.\ncaused-by: "+d.sha[:12])
 		}
 	}
 	acct.Incidents = append(acct.Incidents, in)
