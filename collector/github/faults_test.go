@@ -1,10 +1,14 @@
 package github
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -271,5 +275,39 @@ func TestSyncLinkPagination(t *testing.T) {
 				t.Fatalf("with 7 per page:\n%s", firstDiff(want, got))
 			}
 		})
+	}
+}
+
+// TestSyncGraphQLTimeoutShrinksPages: GitHub answers a query that runs longer
+// than 10 s with 502/504; the source asks again with smaller pages and stores
+// the same.
+func TestSyncGraphQLTimeoutShrinksPages(t *testing.T) {
+	t.Parallel()
+	want := baseline(t, smallOrg, githubtest.Options{})
+	h := newHarness(t, genOrg(smallOrg), harnessOpts{})
+	var big atomic.Int32
+	h.srv.SetFault(func(r *http.Request) *githubtest.Fault {
+		if !strings.HasSuffix(r.URL.Path, "/graphql") {
+			return nil
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req struct {
+			Variables map[string]any `json:"variables"`
+		}
+		_ = json.Unmarshal(body, &req)
+		if n, ok := req.Variables["pullsFirst"].(float64); ok && req.Variables["withPulls"] == true && n > 25 {
+			big.Add(1)
+			f := githubtest.ServerErrorFault(http.StatusBadGateway)
+			return &f
+		}
+		return nil
+	})
+	h.mustSync()
+	if big.Load() == 0 {
+		t.Fatal("no query with large pages was sent")
+	}
+	if got := h.sink.events(); got != want {
+		t.Fatalf("with smaller pages:\n%s", firstDiff(want, got))
 	}
 }

@@ -2,12 +2,14 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
 )
 
 // The GraphQL path: one repoQuery per round serves a page of every kind that still
@@ -33,6 +35,8 @@ type gqlPass struct {
 	first int
 	since time.Time
 	hw    highWater
+	// shrunk keeps a page size halved after a timeout for the rest of the pass.
+	shrunk bool
 }
 
 func (g *gqlPass) active() bool { return g.on && !g.done }
@@ -43,7 +47,10 @@ func (g *gqlPass) next(pi pageInfo) {
 		return
 	}
 	c := pi.EndCursor
-	g.after, g.first = &c, fullPage
+	g.after = &c
+	if !g.shrunk {
+		g.first = fullPage
+	}
 }
 
 func (s *Source) newPass(sink collector.Sink, r repoInfo, kind string, on bool, probe int) (gqlPass, error) {
@@ -132,6 +139,13 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		}
 		var resp repoResponse
 		if err := s.opts.Client.GraphQL(ctx, repoQuery, vars, &resp); err != nil {
+			// GitHub answers a query that takes longer than 10 s with a 502 or 504
+			// (and ghclient has already retried it): ask again for smaller pages.
+			if ctx.Err() == nil && gatewayTimeout(err) && shrink(&pulls, &deps, &issues) {
+				s.opts.Logger.Info("github: query timed out; smaller pages", "repo", r.FullName(), "pulls", pulls.first)
+				round--
+				continue
+			}
 			return fmt.Errorf("github: query %s: %w", r.FullName(), err)
 		}
 		repo := resp.Repository
@@ -278,6 +292,33 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		return nil
 	}
 	return s.finishDeployments(ctx, sink, p, r, dp, true, gr)
+}
+
+// gatewayTimeout reports a 502 or 504 answer to a GraphQL query, GitHub's answer
+// to a query that ran longer than its 10-second limit.
+func gatewayTimeout(err error) bool {
+	var gerr *ghclient.GraphQLError
+	if errors.As(err, &gerr) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, ": 502 ") || strings.Contains(msg, ": 504 ")
+}
+
+// minPage is the smallest page shrink goes down to.
+const minPage = 5
+
+// shrink halves the page sizes of the active passes that carry nested
+// connections; false when they are all at minPage already.
+func shrink(ps ...*gqlPass) bool {
+	shrunk := false
+	for _, p := range ps {
+		if p.active() && p.first > minPage {
+			p.first = max(p.first/2, minPage)
+			p.shrunk, shrunk = true, true
+		}
+	}
+	return shrunk
 }
 
 // prFromGraphQL converts a pull request node, reading further pages of its
