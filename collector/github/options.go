@@ -69,7 +69,7 @@ type Options struct {
 	Defaults RepoSettings
 	// History is how far back the first sync of a repository reaches (default 365d).
 	History time.Duration
-	// GraphQL uses GitHub's GraphQL API for pull requests, deployments, releases,
+	// GraphQL (OptionsFromConfig's default: true) uses GitHub's GraphQL API for pull requests, deployments, releases,
 	// incident issues and the commit graph; false is REST only. The source also
 	// falls back to REST when the server answers 404 on its GraphQL endpoint.
 	GraphQL bool
