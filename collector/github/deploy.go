@@ -31,7 +31,7 @@ func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p c
 		var err error
 		stored, err = sink.Deployments(flywheel.Query{Repo: r.FullName()})
 		if err != nil {
-			return fmt.Errorf("github: read stored deployments of %s: %w", r.FullName(), err)
+			return errorf("github: read stored deployments of %s: %w", r.FullName(), err)
 		}
 	}
 	// A deployment fetched again unchanged (the cursor overlap) keeps its stored
@@ -200,7 +200,7 @@ func (s *Source) readGraph(ctx context.Context, p collector.Progress, r repoInfo
 		}
 		vars := map[string]any{"owner": r.Owner, "name": r.Name, "ref": "refs/heads/" + r.deployBranch(), "after": gr.after}
 		if err := s.opts.Client.GraphQL(ctx, historyQuery, vars, &resp); err != nil {
-			return nil, fmt.Errorf("github: read history of %s@%s: %w", r.FullName(), r.deployBranch(), err)
+			return nil, errorf("github: read history of %s@%s: %w", r.FullName(), r.deployBranch(), err)
 		}
 		p.Total(1)
 		p.Done(1, fmt.Sprintf("%s history page %d", r.FullName(), page))

@@ -177,8 +177,12 @@ func TestSyncMalformedBody(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			h := newHarness(t, genOrg(smallOrg), harnessOpts{sim: m.sim})
+			target := "/graphql"
+			if m.sim.DisableGraphQL {
+				target = "/pulls"
+			}
 			h.srv.SetFault(func(r *http.Request) *githubtest.Fault {
-				if strings.HasSuffix(r.URL.Path, "/graphql") || strings.HasSuffix(r.URL.Path, "/pulls") {
+				if strings.HasSuffix(r.URL.Path, target) {
 					f := githubtest.MalformedJSONFault()
 					return &f
 				}
@@ -188,8 +192,8 @@ func TestSyncMalformedBody(t *testing.T) {
 			if err == nil {
 				t.Fatal("sync of a malformed body succeeded")
 			}
-			if !strings.Contains(err.Error(), "acme/svc-1") {
-				t.Errorf("error does not name the repository: %v", err)
+			if !strings.Contains(err.Error(), "acme/svc-1") || !strings.Contains(err.Error(), "malformed response") {
+				t.Errorf("error does not name the repository and the problem: %v", err)
 			}
 			t.Logf("error: %v", err)
 			d, c, i := h.sink.counts()

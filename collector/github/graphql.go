@@ -115,7 +115,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		if stored == nil {
 			list, err := sink.Deployments(flywheel.Query{Repo: r.FullName()})
 			if err != nil {
-				return false, fmt.Errorf("github: read stored deployments of %s: %w", r.FullName(), err)
+				return false, errorf("github: read stored deployments of %s: %w", r.FullName(), err)
 			}
 			stored = map[string]flywheel.Deployment{}
 			for _, x := range list {
@@ -146,11 +146,11 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 				round--
 				continue
 			}
-			return fmt.Errorf("github: query %s: %w", r.FullName(), err)
+			return errorf("github: query %s: %w", r.FullName(), err)
 		}
 		repo := resp.Repository
 		if repo == nil {
-			return fmt.Errorf("github: query %s: repository not found", r.FullName())
+			return errorf("github: query %s: repository not found", r.FullName())
 		}
 		if repo.DefaultBranchRef != nil && r.DefaultBranch == "" {
 			r.DefaultBranch = repo.DefaultBranchRef.Name
@@ -165,7 +165,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		var b flywheel.Batch
 		if pulls.active() {
 			if repo.PullRequests == nil {
-				return fmt.Errorf("github: query %s: no pullRequests in the answer", r.FullName())
+				return errorf("github: query %s: no pullRequests in the answer", r.FullName())
 			}
 			for _, n := range repo.PullRequests.Nodes {
 				if n.UpdatedAt.Before(pulls.since) {
@@ -190,7 +190,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		}
 		if issues.active() {
 			if repo.Issues == nil {
-				return fmt.Errorf("github: query %s: no issues in the answer", r.FullName())
+				return errorf("github: query %s: no issues in the answer", r.FullName())
 			}
 			for _, n := range repo.Issues.Nodes {
 				if n.UpdatedAt.Before(issues.since) {
@@ -212,7 +212,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		}
 		if deps.active() {
 			if repo.Deployments == nil {
-				return fmt.Errorf("github: query %s: no deployments in the answer", r.FullName())
+				return errorf("github: query %s: no deployments in the answer", r.FullName())
 			}
 			for _, n := range repo.Deployments.Nodes {
 				if n.CreatedAt.Before(deps.since.Add(-lookback)) {
@@ -242,7 +242,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 		}
 		if rels.active() {
 			if repo.Releases == nil {
-				return fmt.Errorf("github: query %s: no releases in the answer", r.FullName())
+				return errorf("github: query %s: no releases in the answer", r.FullName())
 			}
 			for _, n := range repo.Releases.Nodes {
 				if n.CreatedAt.Before(rels.since.Add(-releaseCreatedLookback)) {
@@ -383,10 +383,10 @@ func (s *Source) prFromGraphQL(ctx context.Context, r repoInfo, n prNode) (prDat
 		}
 		var resp pullMoreResponse
 		if err := s.opts.Client.GraphQL(ctx, pullMoreQuery, vars, &resp); err != nil {
-			return prData{}, fmt.Errorf("github: query %s#%d: %w", r.FullName(), n.Number, err)
+			return prData{}, errorf("github: query %s#%d: %w", r.FullName(), n.Number, err)
 		}
 		if resp.Repository == nil || resp.Repository.PullRequest == nil {
-			return prData{}, fmt.Errorf("github: query %s#%d: pull request not found", r.FullName(), n.Number)
+			return prData{}, errorf("github: query %s#%d: pull request not found", r.FullName(), n.Number)
 		}
 		pr := resp.Repository.PullRequest
 		commits, reviews = connection[commitNode]{}, connection[reviewNode]{}
@@ -398,7 +398,7 @@ func (s *Source) prFromGraphQL(ctx context.Context, r repoInfo, n prNode) (prDat
 		}
 		if moreFiles {
 			if pr.Files == nil {
-				return prData{}, fmt.Errorf("github: query %s#%d: no files in the answer", r.FullName(), n.Number)
+				return prData{}, errorf("github: query %s#%d: no files in the answer", r.FullName(), n.Number)
 			}
 			files = pr.Files
 		} else {
@@ -446,10 +446,10 @@ func (s *Source) issueFromGraphQL(ctx context.Context, r repoInfo, n issueNode) 
 		var resp issueCommentsResponse
 		vars := map[string]any{"owner": r.Owner, "name": r.Name, "number": n.Number, "after": comments.PageInfo.EndCursor}
 		if err := s.opts.Client.GraphQL(ctx, issueCommentsQuery, vars, &resp); err != nil {
-			return issueData{}, fmt.Errorf("github: query comments of %s#%d: %w", r.FullName(), n.Number, err)
+			return issueData{}, errorf("github: query comments of %s#%d: %w", r.FullName(), n.Number, err)
 		}
 		if resp.Repository == nil || resp.Repository.Issue == nil {
-			return issueData{}, fmt.Errorf("github: query comments of %s#%d: issue not found", r.FullName(), n.Number)
+			return issueData{}, errorf("github: query comments of %s#%d: issue not found", r.FullName(), n.Number)
 		}
 		comments = resp.Repository.Issue.Comments
 	}

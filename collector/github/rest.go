@@ -87,7 +87,7 @@ func (s *Source) pullsREST(ctx context.Context, sink collector.Sink, p collector
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("github: list pull requests of %s: %w", r.FullName(), err)
+			return errorf("github: list pull requests of %s: %w", r.FullName(), err)
 		}
 		if page == 1 {
 			vals = s.validator(resp)
@@ -169,13 +169,13 @@ func (s *Source) pullDetailsREST(ctx context.Context, r repoInfo, pr *gh.PullReq
 		return rest.PullRequests.ListCommits(ctx, r.Owner, r.Name, n, o)
 	})
 	if err != nil {
-		return prData{}, fmt.Errorf("github: list commits of %s#%d: %w", r.FullName(), n, err)
+		return prData{}, errorf("github: list commits of %s#%d: %w", r.FullName(), n, err)
 	}
 	reviews, err := listAll(ctx, func(o *gh.ListOptions) ([]*gh.PullRequestReview, *gh.Response, error) {
 		return rest.PullRequests.ListReviews(ctx, r.Owner, r.Name, n, o)
 	})
 	if err != nil {
-		return prData{}, fmt.Errorf("github: list reviews of %s#%d: %w", r.FullName(), n, err)
+		return prData{}, errorf("github: list reviews of %s#%d: %w", r.FullName(), n, err)
 	}
 	var files []*gh.CommitFile
 	if s.opts.TuneUpPaths {
@@ -183,7 +183,7 @@ func (s *Source) pullDetailsREST(ctx context.Context, r repoInfo, pr *gh.PullReq
 			return rest.PullRequests.ListFiles(ctx, r.Owner, r.Name, n, o)
 		})
 		if err != nil {
-			return prData{}, fmt.Errorf("github: list files of %s#%d: %w", r.FullName(), n, err)
+			return prData{}, errorf("github: list files of %s#%d: %w", r.FullName(), n, err)
 		}
 	}
 	return prFromREST(pr, commits, reviews, files, s.opts.TuneUpPaths), nil
@@ -244,7 +244,7 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("github: list issues labelled %q of %s: %w", label, r.FullName(), err)
+			return errorf("github: list issues labelled %q of %s: %w", label, r.FullName(), err)
 		}
 		if page == 1 {
 			vals = s.validator(resp)
@@ -266,13 +266,13 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 					Sort: gh.String("created"), Direction: gh.String("asc"), ListOptions: *o})
 			})
 			if err != nil {
-				return fmt.Errorf("github: list comments of %s#%d: %w", r.FullName(), n, err)
+				return errorf("github: list comments of %s#%d: %w", r.FullName(), n, err)
 			}
 			events, err := listAll(ctx, func(o *gh.ListOptions) ([]*gh.IssueEvent, *gh.Response, error) {
 				return rest.Issues.ListIssueEvents(ctx, r.Owner, r.Name, n, o)
 			})
 			if err != nil {
-				return fmt.Errorf("github: list events of %s#%d: %w", r.FullName(), n, err)
+				return errorf("github: list events of %s#%d: %w", r.FullName(), n, err)
 			}
 			if in, ok := mapIncident(r, issueFromREST(is, comments, events)); ok {
 				b.Incidents = append(b.Incidents, in)
@@ -337,7 +337,7 @@ func (s *Source) deploymentsREST(ctx context.Context, sink collector.Sink, p col
 			return deployPass{}, false, nil
 		}
 		if err != nil {
-			return deployPass{}, false, fmt.Errorf("github: list deployments of %s: %w", r.FullName(), err)
+			return deployPass{}, false, errorf("github: list deployments of %s: %w", r.FullName(), err)
 		}
 		if page == 1 {
 			dp.validators = s.validator(resp)
@@ -356,7 +356,7 @@ func (s *Source) deploymentsREST(ctx context.Context, sink collector.Sink, p col
 				return rest.Repositories.ListDeploymentStatuses(ctx, r.Owner, r.Name, d.GetID(), o)
 			})
 			if err != nil {
-				return deployPass{}, false, fmt.Errorf("github: list statuses of deployment %d of %s: %w", d.GetID(), r.FullName(), err)
+				return deployPass{}, false, errorf("github: list statuses of deployment %d of %s: %w", d.GetID(), r.FullName(), err)
 			}
 			dp.fetched = append(dp.fetched, mapDeployment(r, deploymentFromREST(d, sts)))
 		}
@@ -397,7 +397,7 @@ func (s *Source) runsREST(ctx context.Context, sink collector.Sink, p collector.
 			return deployPass{}, false, nil
 		}
 		if err != nil {
-			return deployPass{}, false, fmt.Errorf("github: list runs of workflow %s of %s: %w", file, r.FullName(), err)
+			return deployPass{}, false, errorf("github: list runs of workflow %s of %s: %w", file, r.FullName(), err)
 		}
 		if page == 1 {
 			dp.validators = s.validator(resp)
@@ -453,7 +453,7 @@ func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collec
 			return deployPass{}, false, nil
 		}
 		if err != nil {
-			return deployPass{}, false, fmt.Errorf("github: list releases of %s: %w", r.FullName(), err)
+			return deployPass{}, false, errorf("github: list releases of %s: %w", r.FullName(), err)
 		}
 		if page == 1 {
 			dp.validators = s.validator(resp)
@@ -473,7 +473,7 @@ func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collec
 			closeBody(resp)
 			sha := commit.GetSHA()
 			if err != nil {
-				return deployPass{}, false, fmt.Errorf("github: resolve tag %s of %s: %w", rel.GetTagName(), r.FullName(), err)
+				return deployPass{}, false, errorf("github: resolve tag %s of %s: %w", rel.GetTagName(), r.FullName(), err)
 			}
 			if d, ok := mapRelease(r, releaseData{TagName: rel.GetTagName(), Draft: rel.GetDraft(),
 				Prerelease: rel.GetPrerelease(), PublishedAt: pub, SHA: sha}); ok {
@@ -498,7 +498,7 @@ func (s *Source) compare(ctx context.Context, r repoInfo, base, head string) (co
 		cmp, resp, err := s.opts.Client.REST.Repositories.CompareCommits(ctx, r.Owner, r.Name, base, head, o)
 		closeBody(resp)
 		if err != nil {
-			return commitRange{}, fmt.Errorf("github: compare %s...%s of %s: %w", short(base), short(head), r.FullName(), err)
+			return commitRange{}, errorf("github: compare %s...%s of %s: %w", short(base), short(head), r.FullName(), err)
 		}
 		st = cmp.GetStatus()
 		for _, c := range cmp.Commits {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,12 +42,12 @@ func New(opts Options) (*Source, error) {
 	opts.setDefaults()
 	for i, r := range opts.Repos {
 		if r.Owner == "" || r.Name == "" {
-			return nil, fmt.Errorf("github: repos[%d]: owner and name required", i)
+			return nil, errorf("github: repos[%d]: owner and name required", i)
 		}
 	}
 	for i, o := range opts.Orgs {
 		if o.Name == "" {
-			return nil, fmt.Errorf("github: orgs[%d]: name required", i)
+			return nil, errorf("github: orgs[%d]: name required", i)
 		}
 	}
 	return &Source{opts: opts, restOnly: !opts.GraphQL}, nil
@@ -189,14 +190,14 @@ func cursorKey(r repoInfo, kind string) string { return r.FullName() + "/" + kin
 func (s *Source) readCursor(sink collector.Sink, key string) (time.Time, bool, error) {
 	v, err := sink.Cursor(sourceName, key)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("github: read cursor %s: %w", key, err)
+		return time.Time{}, false, errorf("github: read cursor %s: %w", key, err)
 	}
 	if v == "" {
 		return time.Time{}, false, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("github: cursor %s: %q is not an RFC3339 time", key, v)
+		return time.Time{}, false, errorf("github: cursor %s: %q is not an RFC3339 time", key, v)
 	}
 	return t, true, nil
 }
@@ -246,7 +247,7 @@ func write(ctx context.Context, sink collector.Sink, r repoInfo, b flywheel.Batc
 		return nil
 	}
 	if err := sink.WriteBatch(ctx, b); err != nil {
-		return fmt.Errorf("github: store %s: %w", r.FullName(), err)
+		return errorf("github: store %s: %w", r.FullName(), err)
 	}
 	return nil
 }
@@ -319,13 +320,13 @@ func (s *Source) orgRepos(ctx context.Context, sink collector.Sink, p collector.
 		case ghclient.IsNotModified(err):
 			v, cerr := sink.Cursor(sourceName, key)
 			if cerr != nil {
-				return nil, fmt.Errorf("github: read cursor %s: %w", key, cerr)
+				return nil, errorf("github: read cursor %s: %w", key, cerr)
 			}
 			if v == "" || json.Unmarshal([]byte(v), &pc) != nil {
-				return nil, fmt.Errorf("github: list repositories of %s: 304 Not Modified but no stored page %d", org, page)
+				return nil, errorf("github: list repositories of %s: 304 Not Modified but no stored page %d", org, page)
 			}
 		case err != nil:
-			return nil, fmt.Errorf("github: list repositories of %s: %w", org, err)
+			return nil, errorf("github: list repositories of %s: %w", org, err)
 		default:
 			pc.NextPage = resp.NextPage
 			for _, r := range repos {
@@ -342,7 +343,7 @@ func (s *Source) orgRepos(ctx context.Context, sink collector.Sink, p collector.
 				b.Validators = append(b.Validators, v)
 			}
 			if err := sink.WriteBatch(ctx, b); err != nil {
-				return nil, fmt.Errorf("github: store repositories of %s: %w", org, err)
+				return nil, errorf("github: store repositories of %s: %w", org, err)
 			}
 		}
 		p.Total(1)
@@ -365,20 +366,20 @@ func (s *Source) defaultBranchREST(ctx context.Context, sink collector.Sink, r r
 	if ghclient.IsNotModified(err) {
 		v, cerr := sink.Cursor(sourceName, key)
 		if cerr != nil {
-			return "", fmt.Errorf("github: read cursor %s: %w", key, cerr)
+			return "", errorf("github: read cursor %s: %w", key, cerr)
 		}
 		var rc repoCache
 		if v == "" || json.Unmarshal([]byte(v), &rc) != nil || rc.DefaultBranch == "" {
-			return "", fmt.Errorf("github: get repository %s: 304 Not Modified but nothing stored", r.FullName())
+			return "", errorf("github: get repository %s: 304 Not Modified but nothing stored", r.FullName())
 		}
 		return rc.DefaultBranch, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("github: get repository %s: %w", r.FullName(), err)
+		return "", errorf("github: get repository %s: %w", r.FullName(), err)
 	}
 	rc := repoCache{Name: repo.GetName(), Owner: r.Owner, DefaultBranch: repo.GetDefaultBranch()}
 	if rc.DefaultBranch == "" {
-		return "", fmt.Errorf("github: get repository %s: no default_branch in the answer", r.FullName())
+		return "", errorf("github: get repository %s: no default_branch in the answer", r.FullName())
 	}
 	raw, _ := json.Marshal(rc)
 	b := flywheel.Batch{Cursors: []flywheel.Cursor{{Source: sourceName, Key: key, Value: string(raw)}}}
@@ -389,4 +390,27 @@ func (s *Source) defaultBranchREST(ctx context.Context, sink collector.Sink, r r
 		return "", err
 	}
 	return rc.DefaultBranch, nil
+}
+
+// githubErr is an error of this package, "github: what failed: why", without
+// the "github: " that a wrapped ghclient error repeats.
+type githubErr struct {
+	msg string
+	err error
+}
+
+func (e *githubErr) Error() string { return e.msg }
+func (e *githubErr) Unwrap() error { return e.err }
+
+// errorf is fmt.Errorf for this package's errors (see githubErr). A wrapped JSON
+// decoding error (go-github's, for a cut-off or invalid body) is named as such.
+func errorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	msg, inner := err.Error(), errors.Unwrap(err)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if inner != nil && (errors.Is(inner, io.ErrUnexpectedEOF) || errors.As(inner, &se) || errors.As(inner, &te)) {
+		msg = strings.TrimSuffix(msg, inner.Error()) + "malformed response: " + inner.Error()
+	}
+	return &githubErr{msg: strings.ReplaceAll(msg, ": github: ", ": "), err: inner}
 }
