@@ -31,7 +31,7 @@ func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore, ge
 		if err != nil {
 			return nil, fmt.Errorf("pagerduty token: %w", err)
 		}
-		opts, err := pagerduty.OptionsFromConfig(cfg.PagerDuty, token, cfg.HistoryDuration())
+		opts, err := pagerdutyOptions(cfg.PagerDuty, token, cfg.HistoryDuration())
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +77,7 @@ func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStor
 	if err != nil {
 		return nil, err
 	}
-	opts, err := github.OptionsFromConfig(g, client, cfg.HistoryDuration(), cfg.ProductionEnvironment, len(kopts.Classification.TuneUpPaths) > 0)
+	opts, err := githubOptions(g, client, cfg.HistoryDuration(), cfg.ProductionEnvironment, len(kopts.Classification.TuneUpPaths) > 0)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package pagerduty_test
+package main
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 	"github.com/flywheel-metrics/flywheel/config"
 )
 
-func TestOptionsFromConfig(t *testing.T) {
+func TestPagerDutyOptions(t *testing.T) {
 	t.Parallel()
 	cfg := &config.PagerDuty{
 		BaseURL: "https://api.eu.pagerduty.com/",
@@ -18,7 +18,7 @@ func TestOptionsFromConfig(t *testing.T) {
 			{ID: "PSRC003", Service: "search"},
 		},
 	}
-	o, err := pagerduty.OptionsFromConfig(cfg, "s3cret-key", 90*24*time.Hour)
+	o, err := pagerdutyOptions(cfg, "s3cret-key", 90*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestOptionsFromConfig(t *testing.T) {
 		len(o.Services) != 2 || o.Services["PSRC003"] != "search" {
 		t.Errorf("options %+v", o)
 	}
-	o, err = pagerduty.OptionsFromConfig(&config.PagerDuty{Services: cfg.Services}, "k", 0)
+	o, err = pagerdutyOptions(&config.PagerDuty{Services: cfg.Services}, "k", 0)
 	if err != nil || o.BaseURL != pagerduty.DefaultBaseURL {
 		t.Errorf("default base URL: %q, %v", o.BaseURL, err)
 	}
@@ -51,7 +51,7 @@ func TestOptionsFromConfig(t *testing.T) {
 			[]string{`pagerduty.base_url: pagerduty: base URL "api.pagerduty.com": want http(s)://host[/path]`}},
 	}
 	for _, tc := range tests {
-		_, err := pagerduty.OptionsFromConfig(tc.cfg, tc.token, time.Hour)
+		_, err := pagerdutyOptions(tc.cfg, tc.token, time.Hour)
 		if err == nil {
 			t.Errorf("%s: no error", tc.name)
 			continue
@@ -61,25 +61,6 @@ func TestOptionsFromConfig(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s: token in error", tc.name)
-		}
-	}
-}
-
-func TestNew(t *testing.T) {
-	t.Parallel()
-	s, err := pagerduty.New(pagerduty.Options{Token: "k", Services: map[string]string{"P1": "a"}})
-	if err != nil || s.Name() != "pagerduty" {
-		t.Fatalf("%v %v", s, err)
-	}
-	for _, o := range []pagerduty.Options{
-		{Services: map[string]string{"P1": "a"}},
-		{Token: "k"},
-		{Token: "k", Services: map[string]string{"P1": ""}},
-		{Token: "k", Services: map[string]string{"P1": "a"}, PaginationCap: 50},
-		{Token: "k", Services: map[string]string{"P1": "a"}, BaseURL: "ftp://x"},
-	} {
-		if _, err := pagerduty.New(o); err == nil {
-			t.Errorf("New(%+v) succeeded", o)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package pagerduty
+package main
 
 import (
 	"errors"
@@ -6,21 +6,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel/collector/pagerduty"
 	"github.com/flywheel-metrics/flywheel/config"
 )
 
-// OptionsFromConfig builds Options from the pagerduty section of the config
+// pagerdutyOptions builds Options from the pagerduty section of the config
 // (SPEC §3), the API key already read from its file or environment variable,
 // and the top-level history. Problems are reported one per line with their
 // config path; the token never appears in them.
-func OptionsFromConfig(cfg *config.PagerDuty, token string, history time.Duration) (Options, error) {
+func pagerdutyOptions(cfg *config.PagerDuty, token string, history time.Duration) (pagerduty.Options, error) {
 	if cfg == nil {
-		return Options{}, errors.New("pagerduty: no pagerduty section in the config")
+		return pagerduty.Options{}, errors.New("pagerduty: no pagerduty section in the config")
 	}
 	var errs []error
 	base := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/")
 	if base == "" {
-		base = DefaultBaseURL
+		base = pagerduty.DefaultBaseURL
 	}
 	if token == "" {
 		errs = append(errs, errors.New("pagerduty: no API key (set pagerduty.token_file or pagerduty.token_env)"))
@@ -42,13 +43,13 @@ func OptionsFromConfig(cfg *config.PagerDuty, token string, history time.Duratio
 	if len(cfg.Services) == 0 {
 		errs = append(errs, errors.New("pagerduty.services: at least one service is required"))
 	}
-	opts := Options{BaseURL: base, Token: token, Services: services, History: history}
+	opts := pagerduty.Options{BaseURL: base, Token: token, Services: services, History: history}
 	if err := errors.Join(errs...); err != nil {
-		return Options{}, err
+		return pagerduty.Options{}, err
 	}
 	// Let New check the URL, so both paths report it the same way.
-	if _, err := New(opts); err != nil {
-		return Options{}, fmt.Errorf("pagerduty.base_url: %w", err)
+	if _, err := pagerduty.New(opts); err != nil {
+		return pagerduty.Options{}, fmt.Errorf("pagerduty.base_url: %w", err)
 	}
 	return opts, nil
 }
