@@ -27,7 +27,8 @@ const (
 type exporter struct {
 	snap          func() *Snapshot
 	health        func() []flywheel.SourceStatus
-	teams         map[string]string
+	teams         func() map[string]string
+	teamMap       map[string]string // teams() as read at the start of one scrape
 	now           func() time.Time
 	includeHealth bool
 	descs         [numFamilies]*prometheus.Desc
@@ -35,13 +36,14 @@ type exporter struct {
 
 // NewExporter returns the collector that exposes the metrics of SPEC §6. snap
 // returns the snapshot to serve (nil before the first); health the scheduler's
-// in-memory status of each source (may be nil); teams maps service names to teams;
-// now is the clock for the sync lag.
-func NewExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams map[string]string, now func() time.Time) prometheus.Collector {
+// in-memory status of each source (may be nil); teams returns the map of service
+// names to teams (may be nil), read once per scrape because sources learn the
+// teams of discovered repositories as they sync; now is the clock for the sync lag.
+func NewExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time) prometheus.Collector {
 	return newExporter(snap, health, teams, now, true)
 }
 
-func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams map[string]string, now func() time.Time, includeHealth bool) *exporter {
+func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time, includeHealth bool) *exporter {
 	if now == nil {
 		now = time.Now
 	}
@@ -68,7 +70,11 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 		s = e.snap()
 	}
 	if s != nil {
-		e.collectSnapshot(ch, s)
+		scrape := *e // a per-scrape copy holds this scrape's team map
+		if e.teams != nil {
+			scrape.teamMap = e.teams()
+		}
+		scrape.collectSnapshot(ch, s)
 	}
 	if e.includeHealth && e.health != nil {
 		e.collectHealth(ch, e.health())
@@ -89,7 +95,7 @@ func (e *exporter) team(service string) string {
 	if service == allServices {
 		return allServices
 	}
-	if t := e.teams[service]; t != "" {
+	if t := e.teamMap[service]; t != "" {
 		return t
 	}
 	return unknownTeam

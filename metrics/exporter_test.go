@@ -73,7 +73,7 @@ func fixtureHealth() []flywheel.SourceStatus {
 
 func fixtureExporter(t testing.TB) prometheus.Collector {
 	snap := fixtureSnapshot(t)
-	return NewExporter(func() *Snapshot { return snap }, fixtureHealth, fixtureTeams, func() time.Time { return fixtureAt.Add(time.Minute) })
+	return NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(fixtureTeams), func() time.Time { return fixtureAt.Add(time.Minute) })
 }
 
 // exposition renders c in the Prometheus text format, as /metrics does.
@@ -298,4 +298,8 @@ func needTool(t testing.TB, name string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+func constTeams(m map[string]string) func() map[string]string {
+	return func() map[string]string { return m }
 }

@@ -39,7 +39,7 @@ func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string) e
 	for _, i := range order {
 		p := &points[i]
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(newExporter(func() *Snapshot { return p }, nil, teams, nil, false)); err != nil {
+		if err := reg.Register(newExporter(func() *Snapshot { return p }, nil, func() map[string]string { return teams }, nil, false)); err != nil {
 			return fmt.Errorf("backfill: register exporter: %w", err)
 		}
 		mfs, err := reg.Gather()

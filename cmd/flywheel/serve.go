@@ -94,6 +94,7 @@ type pipeline struct {
 	kopts kpi.Options
 	sched *collector.Scheduler
 	snap  *metrics.Snapshotter
+	teams func() map[string]string // service → team for the metrics
 }
 
 // pipelineOptions adjust a pipeline for collect and demo.
@@ -128,7 +129,7 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 		Progress:        o.progress,
 		SkipInitialSync: o.skipInitialSync,
 	})
-	return &pipeline{cfg: cfg, st: st, kopts: kopts, sched: sched, snap: snap}, nil
+	return &pipeline{cfg: cfg, st: st, kopts: kopts, sched: sched, snap: snap, teams: serviceTeams(cfg, sources)}, nil
 }
 
 // serve runs the server until a signal, then shuts down in one fixed order: stop
@@ -155,7 +156,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewExporter(snap.Current, sched.Statuses, cfg.ServiceTeams(), time.Now),
+		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now),
 	)
 	ingest, err := a.ingestOptions(cfg, st, snap)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"sync"
 
@@ -130,4 +131,41 @@ func (s relaySource) Sync(ctx context.Context, sink collector.Sink, p collector.
 	s.relay.set(p)
 	defer s.relay.set(nil)
 	return s.Source.Sync(ctx, sink, p)
+}
+
+// teamer is a source that learns teams as it syncs: the GitHub source knows the
+// team of a repository found through org discovery only once it has listed it.
+type teamer interface{ Teams() map[string]string }
+
+func (s relaySource) Teams() map[string]string {
+	if t, ok := s.Source.(teamer); ok {
+		return t.Teams()
+	}
+	return nil
+}
+
+// serviceTeams returns the service → team map for the metrics' team label: the
+// config's explicit mapping, completed by what the sources learned (config wins).
+func serviceTeams(cfg *config.Config, sources []collector.Scheduled) func() map[string]string {
+	static := cfg.ServiceTeams()
+	var learners []teamer
+	for _, s := range sources {
+		if t, ok := s.Source.(teamer); ok {
+			learners = append(learners, t)
+		}
+	}
+	if len(learners) == 0 {
+		return func() map[string]string { return static }
+	}
+	return func() map[string]string {
+		m := maps.Clone(static)
+		for _, l := range learners {
+			for svc, team := range l.Teams() {
+				if _, set := m[svc]; !set && team != "" {
+					m[svc] = team
+				}
+			}
+		}
+		return m
+	}
 }
