@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flywheel-metrics/flywheel/collector/pagerduty/pagerdutytest"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flywheel-metrics/flywheel/collector/pagerduty/pagerdutytest"
+	"github.com/flywheel-metrics/flywheel/internal/promtest"
 )
 
 // TestPrometheusEndToEnd is issue 5's end-to-end test: import an events file,
@@ -30,7 +29,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 		t.Skip("starts flywheel and Prometheus")
 	}
 	t.Parallel()
-	promBin := needPrometheus(t)
+	promtest.NeedTool(t, "prometheus")
 	dir := t.TempDir()
 
 	// The fixture's events end on 2026-05-11; serve reports as of now, so shift
@@ -65,7 +64,7 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prom := startPrometheusServer(t, promBin, dir, fmt.Sprintf(`global:
+	prom := promtest.Start(t, fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files: [%q]
@@ -77,9 +76,9 @@ scrape_configs:
 
 	// Wait for a few scrapes (rate and increase need two samples) and for the
 	// recording rules to have run.
-	prom.waitFor(t, `count_over_time(flywheel_snapshot_timestamp_seconds[1m]) >= 3`, 90*time.Second)
-	prom.waitFor(t, `flywheel:dora_level:score`, 30*time.Second)
-	prom.waitFor(t, `flywheel_source_last_success_timestamp_seconds{source="pagerduty"}`, 60*time.Second)
+	waitFor(t, prom, `count_over_time(flywheel_snapshot_timestamp_seconds[1m]) >= 3`, 90*time.Second)
+	waitFor(t, prom, `flywheel:dora_level:score`, 30*time.Second)
+	waitFor(t, prom, `flywheel_source_last_success_timestamp_seconds{source="pagerduty"}`, 60*time.Second)
 
 	exprs := shippedExpressions(t)
 	if len(exprs) < 20 {
@@ -92,11 +91,12 @@ scrape_configs:
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := prom.query(q)
+			res, err := prom.Query(q, time.Time{})
 			if err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
-			if _, err := prom.queryRange(q, time.Now().Add(-30*time.Second), time.Now()); err != nil {
+			n := res.Series
+			if _, err := prom.QueryRange(q, time.Now().Add(-30*time.Second), time.Now(), time.Second); err != nil {
 				t.Fatalf("%s (range): %v", q, err)
 			}
 			if n == 0 {
@@ -111,10 +111,6 @@ scrape_configs:
 	}
 	t.Logf("%d expressions evaluated, %d allowed to be empty were empty", len(exprs), empty)
 }
-
-// needPrometheus returns the prometheus binary's path, or skips with an install
-// hint (fails instead when CI=true: .ci/run installs it).
-func needPrometheus(t *testing.T) string { return needTool(t, "prometheus") }
 
 var rfc3339InJSON = regexp.MustCompile(`"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))"`)
 
@@ -295,135 +291,13 @@ func substituteGrafanaVars(expr string) (string, error) {
 	return out, nil
 }
 
-// promServer is a real Prometheus on 127.0.0.1.
-type promServer struct {
-	base   string
-	client *http.Client
-}
-
-// startPrometheusServer runs Prometheus on 127.0.0.1 with config and its tsdb at
-// data, plus extra flags; t.Cleanup stops it.
-func startPrometheusServer(t *testing.T, bin, dir, config, data string, extra ...string) *promServer {
-	t.Helper()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	args := append([]string{
-		"--config.file=" + cfg,
-		"--storage.tsdb.path=" + data,
-		"--web.listen-address=" + addr,
-	}, extra...)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
-		}
-	})
-	p := &promServer{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := p.client.Get(p.base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited before it was ready:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready within 60s:\n%s", out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-type promResponse struct {
-	Status    string `json:"status"`
-	ErrorType string `json:"errorType"`
-	Error     string `json:"error"`
-	Data      struct {
-		ResultType string            `json:"resultType"`
-		Result     []json.RawMessage `json:"result"`
-	} `json:"data"`
-}
-
-func (p *promServer) call(path string, v url.Values) (promResponse, error) {
-	var r promResponse
-	resp, err := p.client.PostForm(p.base+path, v)
-	if err != nil {
-		return r, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return r, err
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return r, fmt.Errorf("%s: %d %s", path, resp.StatusCode, body)
-	}
-	if r.Status != "success" {
-		return r, fmt.Errorf("%s: %s", r.ErrorType, r.Error)
-	}
-	return r, nil
-}
-
-// query evaluates expr now and returns the number of series (1 for a scalar).
-func (p *promServer) query(expr string) (int, error) {
-	r, err := p.call("/api/v1/query", url.Values{"query": {expr}})
-	if err != nil {
-		return 0, err
-	}
-	switch r.Data.ResultType {
-	case "vector":
-		return len(r.Data.Result), nil
-	case "scalar":
-		return 1, nil
-	default:
-		return 0, fmt.Errorf("result type %q, want vector or scalar", r.Data.ResultType)
-	}
-}
-
-// queryRange evaluates expr over [start, end] as a Grafana panel does.
-func (p *promServer) queryRange(expr string, start, end time.Time) (int, error) {
-	r, err := p.call("/api/v1/query_range", url.Values{
-		"query": {expr},
-		"start": {fmt.Sprint(start.Unix())},
-		"end":   {fmt.Sprint(end.Unix())},
-		"step":  {"1"},
-	})
-	if err != nil {
-		return 0, err
-	}
-	if r.Data.ResultType != "matrix" {
-		return 0, fmt.Errorf("result type %q, want matrix", r.Data.ResultType)
-	}
-	return len(r.Data.Result), nil
-}
-
 // waitFor polls until expr returns data.
-func (p *promServer) waitFor(t *testing.T, expr string, timeout time.Duration) {
+func waitFor(t *testing.T, p *promtest.Server, expr string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		n, err := p.query(expr)
-		if err == nil && n > 0 {
+		res, err := p.Query(expr, time.Time{})
+		if err == nil && res.Series > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -441,8 +315,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		t.Skip("starts Prometheus")
 	}
 	t.Parallel()
-	promBin := needPrometheus(t)
-	promtool := needTool(t, "promtool")
+	promtest.NeedTool(t, "prometheus")
+	promtool := promtest.NeedTool(t, "promtool")
 	dir := t.TempDir()
 	store := filepath.Join(dir, "flywheel.db")
 	if r := runFlywheel(t, nil, "import", filepath.Join("testdata", "prometheus", "events.jsonl"), "--storage.path", store); r.Code != 0 {
@@ -456,7 +330,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
 	}
-	prom := startPrometheusServer(t, promBin, dir, "global: {}\n", data, "--storage.tsdb.retention.time=100y")
+	prom := promtest.Start(t, "global: {}\n", data, "--storage.tsdb.retention.time=100y")
 
 	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	r := runFlywheel(t, nil, "report", "--storage.path", store, "--at", at.Format(time.RFC3339), "--window", "30d", "--format", "json")
@@ -490,57 +364,16 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		{`flywheel_lead_time_seconds{service_name="all",window="30d",quantile="0.5"}`, w.All.LeadTimeSeconds.P50},
 		{`flywheel_change_failure_ratio{service_name="all",window="30d"}`, *w.All.ChangeFailureRatio},
 	} {
-		got, err := prom.values(c.query, at)
+		res, err := prom.Query(c.query, at)
 		if err != nil {
 			t.Errorf("%s at %s: %v", c.query, at.Format(time.RFC3339), err)
 			continue
 		}
+		got := res.Values
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%s at %s = %v, want [%v] (flywheel report --at)", c.query, at.Format(time.RFC3339), got, c.want)
 		}
 	}
-}
-
-// needTool returns a Prometheus tool's path, or skips (fails when CI=true).
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := name + " not found; install it with: apt-get install -y --no-install-recommends prometheus"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// values evaluates expr at at and returns the vector's values.
-func (p *promServer) values(expr string, at time.Time) ([]float64, error) {
-	r, err := p.call("/api/v1/query", url.Values{"query": {expr}, "time": {fmt.Sprint(at.Unix())}})
-	if err != nil {
-		return nil, err
-	}
-	if r.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("result type %q, want vector", r.Data.ResultType)
-	}
-	var out []float64
-	for _, raw := range r.Data.Result {
-		var s struct {
-			Value [2]any `json:"value"`
-		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
-		}
-		str, _ := s.Value[1].(string)
-		f, err := strconv.ParseFloat(str, 64)
-		if err != nil {
-			return nil, fmt.Errorf("value %v: %w", s.Value[1], err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
 }
 
 // TestDemoExposition checks /metrics of `flywheel demo` (the generated
@@ -551,7 +384,7 @@ func TestDemoExposition(t *testing.T) {
 		t.Skip("runs the demo")
 	}
 	t.Parallel()
-	promtool := needTool(t, "promtool")
+	promtool := promtest.NeedTool(t, "promtool")
 	addr := freePort(t)
 	base := "http://" + addr
 	startFlywheel(t, nil, "demo", "--web.listen-address", addr, "--storage.path", filepath.Join(t.TempDir(), "demo.db"))

@@ -2,12 +2,7 @@ package metrics
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel/internal/promtest"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 )
 
@@ -106,8 +102,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		t.Skip("starts Prometheus")
 	}
 	t.Parallel()
-	promtool := needTool(t, "promtool")
-	prometheusBin := needTool(t, "prometheus")
+	promtool := promtest.NeedTool(t, "promtool")
 
 	ev := loadEvents(t)
 	from := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
@@ -128,7 +123,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", input, data).CombinedOutput(); err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
 	}
-	api := startPrometheus(t, prometheusBin, dir, data, "")
+	api := promtest.Start(t, "global: {}\n", data, "--storage.tsdb.retention.time=100y")
 
 	// Points in the middle of the range, one per query kind.
 	p := points[len(points)/2]
@@ -145,11 +140,12 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		{`flywheel_lead_time_seconds{service_name="all",window="30d",quantile="0.9"}`, q.At, all30.LeadTimeSeconds.P90},
 		{`flywheel_change_failure_ratio{service_name="all",window="30d"}`, q.At, *all30.ChangeFailureRatio},
 	} {
-		got, err := api.instant(c.query, c.at)
+		res, err := api.Query(c.query, c.at)
 		if err != nil {
 			t.Errorf("%s at %s: %v", c.query, c.at.Format(time.RFC3339), err)
 			continue
 		}
+		got := res.Values
 		if len(got) != 1 {
 			t.Errorf("%s at %s: %d series, want 1", c.query, c.at.Format(time.RFC3339), len(got))
 			continue
@@ -158,107 +154,4 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 			t.Errorf("%s at %s = %v, want %v (the snapshot's value)", c.query, c.at.Format(time.RFC3339), got[0], c.want)
 		}
 	}
-}
-
-// promAPI is a Prometheus HTTP API on 127.0.0.1.
-type promAPI struct {
-	base   string
-	client *http.Client
-}
-
-// startPrometheus runs the real Prometheus on 127.0.0.1 with tsdb path data and
-// the given scrape configuration (YAML, may be empty); t.Cleanup stops it.
-func startPrometheus(t *testing.T, bin, dir, data, scrapeConfigs string) *promAPI {
-	t.Helper()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global: {}\n"+scrapeConfigs), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+data,
-		"--storage.tsdb.retention.time=100y",
-		"--web.listen-address="+addr,
-	)
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", stderr.String())
-		}
-	})
-	api := &promAPI{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := api.client.Get(api.base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return api
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 60s:\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// instant evaluates query at at and returns the values of the resulting vector.
-func (p *promAPI) instant(query string, at time.Time) ([]float64, error) {
-	v := url.Values{"query": {query}, "time": {strconv.FormatInt(at.Unix(), 10)}}
-	resp, err := p.client.Get(p.base + "/api/v1/query?" + v.Encode())
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("decode response: %w", err)
-	}
-	if body.Status != "success" {
-		return nil, fmt.Errorf("query failed: %s", body.Error)
-	}
-	if body.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("result type %s, want vector", body.Data.ResultType)
-	}
-	var out []float64
-	for _, r := range body.Data.Result {
-		s, _ := r.Value[1].(string)
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return nil, fmt.Errorf("value %v: %w", r.Value[1], err)
-		}
-		out = append(out, f)
-	}
-	return out, nil
 }

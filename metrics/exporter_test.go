@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flywheel-metrics/flywheel"
-	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/internal/promtest"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/metrics.golden and docs/metrics.md")
@@ -275,29 +277,13 @@ func TestNoSnapshotServesHealthOnly(t *testing.T) {
 // TestPromtoolCheckMetrics runs `promtool check metrics` on the golden exposition.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	t.Parallel()
-	promtool := needTool(t, "promtool")
+	promtool := promtest.NeedTool(t, "promtool")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(exposition(t, fixtureExporter(t)))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
-}
-
-// needTool returns the path of a Prometheus binary, or skips with an install hint
-// (fails instead when CI=true, where .ci/run installs it).
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := name + " not found; install it with: apt-get install -y --no-install-recommends prometheus"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 func constTeams(m map[string]string) func() map[string]string {

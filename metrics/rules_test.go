@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/flywheel-metrics/flywheel/internal/promtest"
 )
 
 const rulesDir = "../deploy/prometheus"
@@ -14,7 +16,7 @@ const rulesDir = "../deploy/prometheus"
 // deploy/prometheus (every alert firing and not firing).
 func TestPrometheusRules(t *testing.T) {
 	t.Parallel()
-	promtool := needTool(t, "promtool")
+	promtool := promtest.NeedTool(t, "promtool")
 	for _, args := range [][]string{
 		{"check", "rules", "rules.yml"},
 		{"test", "rules", "rules_test.yml"},
