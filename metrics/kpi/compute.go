@@ -227,10 +227,14 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	res := Result{
 		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
 	}
-	for _, w := range e.opts.Windows {
-		res.Report.Windows[w.Name] = e.window(w)
+	// the longest window first, so that the sample buffer is allocated once
+	ws := slices.Clone(e.opts.Windows)
+	slices.SortStableFunc(ws, func(a, b flywheel.Window) int { return cmp.Compare(b.Duration, a.Duration) })
+	var smp [2]samples
+	for _, w := range ws {
+		res.Report.Windows[w.Name] = e.window(w, &smp[0])
 	}
-	res.Report.TuneUpImpact = e.impacts()
+	res.Report.TuneUpImpact = e.impacts(&smp)
 	res.History = e.history()
 	return res
 }

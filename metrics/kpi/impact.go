@@ -10,17 +10,17 @@ import (
 
 // impacts compares every tune-up initiative's before and after windows
 // (SPEC §4.7), in the order of opts.TuneUps.
-func (e *engine) impacts() []Impact {
+func (e *engine) impacts(smp *[2]samples) []Impact {
 	var out []Impact
 	for _, in := range e.opts.TuneUps {
-		if im, ok := e.impact(in); ok {
+		if im, ok := e.impact(in, smp); ok {
 			out = append(out, im)
 		}
 	}
 	return out
 }
 
-func (e *engine) impact(in Initiative) (Impact, bool) {
+func (e *engine) impact(in Initiative, smp *[2]samples) (Impact, bool) {
 	scope := map[int32]bool{}
 	var start, end int64
 	if in.Label != "" {
@@ -86,19 +86,16 @@ func (e *engine) impact(in Initiative) (Impact, bool) {
 			group[s] = 0
 		}
 	}
-	side := func(from, to int64) (*acc, float64) {
+	side := func(from, to int64, smp *samples) (*acc, float64) {
 		to = min(to, e.at)
 		if to <= from {
 			return &acc{}, 0
 		}
-		a := e.accumulate(span{from: from, to: to, group: group, all: -1}, 1)[0]
-		if a == nil {
-			a = &acc{}
-		}
+		a := &e.accumulate(span{from: from, to: to, group: group}, 1, smp)[0]
 		return a, float64(to-from) / float64(flywheel.Day)
 	}
-	before, bDays := side(start-int64(w), start)
-	after, aDays := side(end, end+int64(w))
+	before, bDays := side(start-int64(w), start, &smp[0])
+	after, aDays := side(end, end+int64(w), &smp[1])
 
 	kpis := map[string]ImpactKPI{}
 	durationKPI := func(key string, b, a []float64) {

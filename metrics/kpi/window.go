@@ -31,152 +31,180 @@ type acc struct {
 type span struct {
 	from, to int64
 	group    []int // service → group, or -1 to skip
-	all      int   // the all-services group, or -1
 	slices   int   // number of 24-hour day slices, 0 to skip the days ratio
 }
 
-func (sp span) groups(s int32, f func(g int)) {
-	if g := sp.group[s]; g >= 0 {
-		f(g)
-	}
-	if sp.all >= 0 {
-		f(sp.all)
-	}
+// samples is the scratch space of one accumulation's duration samples, reused
+// from one span to the next: a full recompute would otherwise allocate (and,
+// the input being the larger part of the heap, not collect) hundreds of MB of
+// short-lived slices at a million PRs.
+type samples struct {
+	buf []float64
+	// series[k] is the region of series k (lead, the four stages, recovery):
+	// every group's samples of that kind, group after group.
+	series [6][]float64
 }
 
-// accumulate gathers every group's samples and counts over sp.
-func (e *engine) accumulate(sp span, n int) []*acc {
-	as := make([]*acc, n)
-	get := func(g int) *acc {
-		if as[g] == nil {
-			as[g] = &acc{}
-			if sp.slices > 0 {
-				as[g].days = make([]bool, sp.slices)
-			}
+// accumulate gathers every group's samples and counts over sp, the duration
+// samples into smp (overwriting what it held).
+func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
+	as := make([]acc, n)
+	inDeploy := func(r *chg) bool {
+		return r.deployed != none && r.deployed >= sp.from && r.deployed < sp.to
+	}
+	// first pass: bounds of every group's samples, to carve them out of one buffer
+	bound := make([][2]int, n) // deployed PRs (lead, stages), failed deployments (recovery)
+	first := sort.Search(len(e.deps), func(i int) bool { return e.deps[i].fin >= sp.from })
+	for k := first; k < len(e.deps) && e.deps[k].fin < sp.to; k++ {
+		if g := sp.group[e.deps[k].svc]; g >= 0 && e.deps[k].failed {
+			bound[g][1]++
 		}
-		return as[g]
+	}
+	for i := range e.chgs {
+		r := &e.chgs[i]
+		if g := sp.group[r.svc]; g >= 0 && inDeploy(r) {
+			bound[g][0]++
+		}
+	}
+	var tot [2]int
+	for _, b := range bound {
+		tot[0] += b[0]
+		tot[1] += b[1]
+	}
+	if need := 5*tot[0] + tot[1]; cap(smp.buf) < need {
+		smp.buf = make([]float64, need)
+	}
+	off := 0
+	for k := range smp.series {
+		t := tot[0]
+		if k == 5 {
+			t = tot[1]
+		}
+		smp.series[k] = smp.buf[off : off+t]
+		off += t
+	}
+	var at [6]int
+	for g := range as {
+		a := &as[g]
+		if sp.slices > 0 {
+			a.days = make([]bool, sp.slices)
+		}
+		carve := func(k, c int) []float64 {
+			x := smp.series[k][at[k] : at[k] : at[k]+c]
+			at[k] += c
+			return x
+		}
+		a.lead = carve(0, bound[g][0])
+		for j := range a.stage {
+			a.stage[j] = carve(1+j, bound[g][0])
+		}
+		a.recovery = carve(5, bound[g][1])
 	}
 	// deployments, by finish (§4.3, §4.4)
-	k := sort.Search(len(e.deps), func(i int) bool { return e.deps[i].fin >= sp.from })
-	for ; k < len(e.deps) && e.deps[k].fin < sp.to; k++ {
+	for k := first; k < len(e.deps) && e.deps[k].fin < sp.to; k++ {
 		d := &e.deps[k]
-		rec, hasRec := d.recovery()
-		day := int((d.fin - sp.from) / int64(flywheel.Day))
-		sp.groups(d.svc, func(g int) {
-			a := get(g)
-			a.deploys++
-			if sp.slices > 0 && day < sp.slices {
-				a.days[day] = true
+		g := sp.group[d.svc]
+		if g < 0 {
+			continue
+		}
+		a := &as[g]
+		a.deploys++
+		if day := int((d.fin - sp.from) / int64(flywheel.Day)); sp.slices > 0 && day < sp.slices {
+			a.days[day] = true
+		}
+		if d.failed {
+			a.failed++
+			if rec, ok := d.recovery(); ok && rec >= 0 {
+				a.recovery = append(a.recovery, rec)
 			}
-			if d.failed {
-				a.failed++
-				if hasRec && rec >= 0 {
-					a.recovery = append(a.recovery, rec)
-				}
-			}
-			if d.rework {
-				a.rework++
-			}
-		})
+		}
+		if d.rework {
+			a.rework++
+		}
 	}
 	// merged PRs: lead time by deployed_at (§4.2), classes by merged_at (§4.6)
 	for i := range e.chgs {
 		r := &e.chgs[i]
-		inDeploy := r.deployed != none && r.deployed >= sp.from && r.deployed < sp.to
-		inMerge := r.merged >= sp.from && r.merged < sp.to
-		if !inDeploy && !inMerge {
+		g := sp.group[r.svc]
+		if g < 0 {
 			continue
 		}
-		sp.groups(r.svc, func(g int) {
-			a := get(g)
-			if inMerge {
-				a.merged++
-				a.classes[r.cls]++
+		a := &as[g]
+		if r.merged >= sp.from && r.merged < sp.to {
+			a.merged++
+			a.classes[r.cls]++
+		}
+		if inDeploy(r) {
+			if r.flags&hasLead != 0 && r.lead >= 0 {
+				a.lead = append(a.lead, seconds(r.lead))
 			}
-			if inDeploy {
-				if r.flags&hasLead != 0 && r.lead >= 0 {
-					a.lead = append(a.lead, seconds(r.lead))
-				}
-				st, has := e.stages(r)
-				for j := range 4 {
-					if has[j] {
-						a.stage[j] = append(a.stage[j], st[j])
-					}
+			st, has := e.stages(r)
+			for j := range 4 {
+				if has[j] {
+					a.stage[j] = append(a.stage[j], st[j])
 				}
 			}
-		})
+		}
 	}
 	// incidents, by trigger (§4.5)
-	k = sort.Search(len(e.incs), func(i int) bool { return e.incs[i].trig >= sp.from })
+	k := sort.Search(len(e.incs), func(i int) bool { return e.incs[i].trig >= sp.from })
 	for ; k < len(e.incs) && e.incs[k].trig < sp.to; k++ {
 		x := &e.incs[k]
+		g := sp.group[x.svc]
+		if g < 0 {
+			continue
+		}
 		durs, has := x.durations()
-		sp.groups(x.svc, func(g int) {
-			a := get(g)
-			if a.inc == nil {
-				a.inc = &incAcc{}
-				a.byUrg = map[int32]*incAcc{}
+		a := &as[g]
+		if a.inc == nil {
+			a.inc = &incAcc{}
+			a.byUrg = map[int32]*incAcc{}
+		}
+		u := a.byUrg[x.urg]
+		if u == nil {
+			u = &incAcc{}
+			a.byUrg[x.urg] = u
+		}
+		for _, ia := range [2]*incAcc{a.inc, u} {
+			ia.count++
+			if x.res == none {
+				ia.open++
 			}
-			u := a.byUrg[x.urg]
-			if u == nil {
-				u = &incAcc{}
-				a.byUrg[x.urg] = u
-			}
-			for _, ia := range []*incAcc{a.inc, u} {
-				ia.count++
-				if x.res == none {
-					ia.open++
-				}
-				for j := range 4 {
-					if has[j] && durs[j] >= 0 {
-						ia.dur[j] = append(ia.dur[j], durs[j])
-					}
+			for j := range 4 {
+				if has[j] && durs[j] >= 0 {
+					ia.dur[j] = append(ia.dur[j], durs[j])
 				}
 			}
-		})
+		}
 	}
 	return as
 }
 
-// mergeAccs returns the union of the groups of as (nil ones skipped).
-func mergeAccs(as []*acc, slices int) *acc {
-	var out *acc
-	var nLead, nRec int
-	var nStage [4]int
-	for _, a := range as {
-		if a == nil {
-			continue
-		}
-		nLead += len(a.lead)
-		nRec += len(a.recovery)
-		for j := range nStage {
-			nStage[j] += len(a.stage[j])
-		}
+// union returns the union of the groups of as, whose duration samples smp
+// holds: it moves them together inside smp, so it must come after the
+// groups' own summaries (which only sort them).
+func union(as []acc, smp *samples, slices int) acc {
+	var out acc
+	if slices > 0 {
+		out.days = make([]bool, slices)
 	}
-	for _, a := range as {
-		if a == nil {
-			continue
-		}
-		if out == nil {
-			out = &acc{lead: make([]float64, 0, nLead), recovery: make([]float64, 0, nRec)}
-			for j := range nStage {
-				out.stage[j] = make([]float64, 0, nStage[j])
-			}
-			if slices > 0 {
-				out.days = make([]bool, slices)
-			}
-		}
+	var w [6]int
+	gather := func(k int, xs []float64) {
+		w[k] += copy(smp.series[k][w[k]:], xs)
+	}
+	for g := range as {
+		a := &as[g]
 		out.deploys += a.deploys
 		out.failed += a.failed
 		out.rework += a.rework
 		for i, d := range a.days {
 			out.days[i] = out.days[i] || d
 		}
-		out.lead = append(out.lead, a.lead...)
-		out.recovery = append(out.recovery, a.recovery...)
-		for j := range nStage {
-			out.stage[j] = append(out.stage[j], a.stage[j]...)
+		gather(0, a.lead)
+		for j := range a.stage {
+			gather(1+j, a.stage[j])
 		}
+		gather(5, a.recovery)
 		for c := range a.classes {
 			out.classes[c] += a.classes[c]
 		}
@@ -195,6 +223,11 @@ func mergeAccs(as []*acc, slices int) *acc {
 			}
 		}
 	}
+	out.lead = smp.series[0][:w[0]]
+	for j := range out.stage {
+		out.stage[j] = smp.series[1+j][:w[1+j]]
+	}
+	out.recovery = smp.series[5][:w[5]]
 	return out
 }
 
@@ -225,29 +258,27 @@ func (x *inc) durations() (d [4]float64, has [4]bool) {
 }
 
 // window computes one window's report (SPEC §7) for all services and each.
-func (e *engine) window(w flywheel.Window) WindowReport {
+func (e *engine) window(w flywheel.Window, smp *samples) WindowReport {
 	n := len(e.svcNames)
-	sp := span{from: e.at - int64(w.Duration), to: e.at, group: make([]int, n), all: -1,
+	sp := span{from: e.at - int64(w.Duration), to: e.at, group: make([]int, n),
 		slices: int(math.Ceil(float64(w.Duration) / float64(flywheel.Day)))}
 	for i := range sp.group {
 		sp.group[i] = i
 	}
-	// services first, then "all" as their union: one append per sample, and the
-	// union allocated at its exact size
-	as := e.accumulate(sp, n)
-	as = append(as, mergeAccs(as, sp.slices))
-	anyCounting := len(e.deps) > 0
+	// services first, then "all" as their union, in the same buffer
+	as := e.accumulate(sp, n, smp)
 	wr := WindowReport{}
-	if k := e.kpis(as[n], anyCounting, w.Duration, sp.slices); k != nil {
-		wr.All = k
-	}
 	for s := range n {
-		if k := e.kpis(as[s], e.everCounting[s], w.Duration, sp.slices); k != nil {
+		if k := e.kpis(&as[s], e.everCounting[s], w.Duration, sp.slices); k != nil {
 			if wr.Services == nil {
 				wr.Services = map[string]*KPIs{}
 			}
 			wr.Services[e.svcNames[s]] = k
 		}
+	}
+	all := union(as, smp, sp.slices)
+	if k := e.kpis(&all, len(e.deps) > 0, w.Duration, sp.slices); k != nil {
+		wr.All = k
 	}
 	return wr
 }
