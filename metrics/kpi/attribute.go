@@ -51,8 +51,8 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if r.dep < 0 {
 			continue
 		}
-		if _, ok := viaMerge[r.c.MergeSHA]; ok {
-			exactMerge[r.c.MergeSHA] = true
+		if _, ok := viaMerge[e.change(r).MergeSHA]; ok {
+			exactMerge[e.change(r).MergeSHA] = true
 		}
 	}
 	// prefixes: find the distinct shas each one starts
@@ -82,7 +82,7 @@ func (e *engine) resolveShas(need map[string]int32) {
 		}
 		for i := range e.chgs {
 			if e.chgs[i].dep >= 0 {
-				see(e.chgs[i].c.MergeSHA)
+				see(e.change(&e.chgs[i]).MergeSHA)
 			}
 		}
 	}
@@ -104,7 +104,7 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if r.dep < 0 {
 			continue
 		}
-		for _, s := range viaMerge[r.c.MergeSHA] {
+		for _, s := range viaMerge[e.change(r).MergeSHA] {
 			// several PRs with one merge sha: the earliest deployment wins
 			if cur := need[s]; cur < 0 || r.dep < cur {
 				need[s] = r.dep
@@ -168,11 +168,14 @@ func (e *engine) attribute() {
 		}
 		d := &e.deps[x.dep]
 		d.failed = true
-		d.attributed++
+		if d.flags&attributedTo == 0 {
+			d.flags |= attributedTo
+			d.end = none // recovery is now by incident resolution (§4.4), not by rollback
+		}
 		if x.res == none {
-			d.anyOpen = true
-		} else if x.res > d.lastResolved {
-			d.lastResolved = x.res
+			d.flags |= openAttrib
+		} else if x.res > d.end {
+			d.end = x.res
 		}
 	}
 }

@@ -38,41 +38,33 @@ func beforeAt(t time.Time, at int64) int64 {
 
 func seconds(d int64) float64 { return float64(d) / 1e9 }
 
-// dep is one counting deployment as of at.
+// dep is one counting deployment as of at (32 bytes).
 type dep struct {
 	d   *flywheel.Deployment
 	fin int64
-	svc int32
-
-	rollback bool
-	failed   bool
-	rework   bool
-	shipped  int32 // PRs it shipped
-	// rolledBackAt is the finish of the rollback that failed it, or none.
-	rolledBackAt int64
-	// incidents attributed to it (§4.4): how many, whether any is open, and the
-	// latest resolution.
-	attributed   int32
-	anyOpen      bool
-	lastResolved int64
+	// end is the finish of the rollback that failed it, or, once incidents are
+	// attributed to it (§4.4), the latest resolution among them; none when neither.
+	end    int64
+	svc    int32
+	failed bool
+	rework bool
+	flags  uint8
 }
+
+// Flags of a deployment record.
+const (
+	shippedAny   = 1 << iota // it shipped at least one PR
+	attributedTo             // at least one incident is attributed to it
+	openAttrib               // at least one of those is open
+)
 
 // recovery returns the deployment's recovery time in seconds (§4.4) and
 // whether it has one.
 func (d *dep) recovery() (float64, bool) {
-	if !d.failed {
+	if !d.failed || d.flags&openAttrib != 0 || d.end == none {
 		return 0, false
 	}
-	if d.attributed > 0 {
-		if d.anyOpen {
-			return 0, false
-		}
-		return seconds(d.lastResolved - d.fin), true
-	}
-	if d.rolledBackAt != none {
-		return seconds(d.rolledBackAt - d.fin), true
-	}
-	return 0, false
+	return seconds(d.end - d.fin), true
 }
 
 // Flags of a change record.
@@ -81,16 +73,34 @@ const (
 	fallbackMapped             // shipped by the time fallback of §4.1
 )
 
-// chg is one merged PR as of at.
+// chg is one merged PR as of at (24 bytes: there are a million of them).
+// Whatever else it needs is derived from the input when needed.
 type chg struct {
-	c        *flywheel.Change
-	svc      int32
-	cls      Class
-	flags    uint8
-	dep      int32 // shipping deployment (index into e.deps), or -1
-	merged   int64
-	deployed int64 // none when not deployed
-	lead     int64 // nanoseconds, so that sums are exact and order-independent
+	merged int64
+	idx    int32 // index into the input changes
+	dep    int32 // shipping deployment (index into e.deps), or -1
+	svc    int32
+	cls    Class
+	flags  uint8
+}
+
+func (e *engine) change(r *chg) *flywheel.Change { return &e.chgIn[r.idx] }
+
+// deployed returns when the PR was deployed, or none.
+func (e *engine) deployed(r *chg) int64 {
+	if r.dep < 0 {
+		return none
+	}
+	return e.deps[r.dep].fin
+}
+
+// lead returns a deployed PR's lead time in nanoseconds (so that sums are
+// exact and order-independent) and whether it has one (SPEC §4.2).
+func (e *engine) lead(r *chg) (int64, bool) {
+	if r.flags&hasLead == 0 {
+		return 0, false
+	}
+	return e.deployed(r) - e.change(r).FirstCommitAt.UnixNano(), true
 }
 
 // stages returns a deployed PR's four lead-time stages (SPEC §4.2), each
@@ -98,7 +108,7 @@ type chg struct {
 // pickup and review a first review (before at). They are derived when needed
 // rather than stored, to keep a million PRs small.
 func (e *engine) stages(r *chg) (st [4]float64, has [4]bool) {
-	c := r.c
+	c := e.change(r)
 	first, opened, review := beforeAt(c.FirstCommitAt, e.at), beforeAt(c.OpenedAt, e.at), beforeAt(c.FirstReviewAt, e.at)
 	if first != none && opened != none {
 		st[0], has[0] = clip(seconds(opened-first)), true
@@ -109,7 +119,7 @@ func (e *engine) stages(r *chg) (st [4]float64, has [4]bool) {
 	if review != none {
 		st[2], has[2] = clip(seconds(r.merged-review)), true
 	}
-	st[3], has[3] = clip(seconds(r.deployed-r.merged)), true
+	st[3], has[3] = clip(seconds(e.deployed(r)-r.merged)), true
 	return st, has
 }
 
@@ -138,6 +148,7 @@ type engine struct {
 	deps    []dep // counting deployments, ordered by finish then id
 	depsSvc [][]int32
 	chgs    []chg // merged PRs
+	chgIn   []flywheel.Change
 	incs    []inc // ordered by trigger then id
 
 	// everCounting[s] says whether service s has a counting deployment before at.
@@ -309,7 +320,7 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 	for i, j := range counting {
 		d := e.allDeps[j]
 		s := e.svcIdx[d.Service]
-		e.deps[i] = dep{d: d, fin: d.FinishedAt.UnixNano(), svc: s, rolledBackAt: none, lastResolved: none}
+		e.deps[i] = dep{d: d, fin: d.FinishedAt.UnixNano(), svc: s, end: none}
 		e.countIdx[j] = int32(i)
 		e.everCounting[s] = true
 		e.depsSvc[s] = append(e.depsSvc[s], int32(i))
@@ -355,11 +366,10 @@ func (e *engine) sequences() {
 				back = strings.EqualFold(d.d.CompareStatus, "behind") || ok && fi < st.first[p.d.SHA]
 			}
 			if back {
-				d.rollback = true
 				d.rework = true
 				p.failed = true
 				// a deployment has one successor in its sequence, so one rollback fails it
-				p.rolledBackAt = d.fin
+				p.end = d.fin
 			}
 		}
 		if _, ok := st.first[d.d.SHA]; !ok {
@@ -418,7 +428,14 @@ func (e *engine) firstAtOrAfter(list []int32, t int64) int32 {
 func (e *engine) loadChanges(in []flywheel.Change) {
 	fb := e.fallbacks()
 	cls := NewClassifier(e.opts.Classification)
-	e.chgs = make([]chg, 0, len(in))
+	e.chgIn = in
+	n := 0
+	for i := range in {
+		if beforeAt(in[i].MergedAt, e.at) != none {
+			n++
+		}
+	}
+	e.chgs = make([]chg, 0, n)
 	for i := range in {
 		c := &in[i]
 		opened := beforeAt(c.OpenedAt, e.at)
@@ -430,7 +447,7 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 		if merged == none {
 			continue
 		}
-		r := chg{c: c, svc: s, cls: cls.Classify(c), dep: -1, merged: merged, deployed: none}
+		r := chg{idx: int32(i), svc: s, cls: cls.Classify(c), dep: -1, merged: merged}
 		if c.MergeSHA != "" {
 			if j, ok := e.shaInList[c.MergeSHA]; ok {
 				r.dep = j
@@ -455,13 +472,11 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 		}
 		if r.dep >= 0 {
 			d := &e.deps[r.dep]
-			d.shipped++
+			d.flags |= shippedAny
 			if r.cls == ClassFix {
 				d.rework = true
 			}
-			r.deployed = d.fin
-			if first := beforeAt(c.FirstCommitAt, e.at); first != none {
-				r.lead = r.deployed - first
+			if beforeAt(c.FirstCommitAt, e.at) != none {
 				r.flags |= hasLead
 			}
 		}

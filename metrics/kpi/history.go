@@ -67,7 +67,7 @@ func (e *engine) history() History {
 		if d.rework {
 			h.ReworkDeployments++
 		}
-		if d.shipped == 0 {
+		if d.flags&shippedAny == 0 {
 			e.quality[d.svc].EmptyDeployments++
 		}
 	}
@@ -91,11 +91,11 @@ func (e *engine) history() History {
 		if r.flags&fallbackMapped != 0 {
 			e.quality[r.svc].TimeFallbackChanges++
 		}
-		if r.flags&hasLead != 0 {
-			if r.lead < 0 {
+		if l, ok := e.lead(r); ok {
+			if l < 0 {
 				e.quality[r.svc].NegativeDurations++
 			} else {
-				h.LeadTime.observe(r.lead, &leadSum[r.svc])
+				h.LeadTime.observe(l, &leadSum[r.svc])
 			}
 		}
 	}

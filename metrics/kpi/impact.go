@@ -27,14 +27,14 @@ func (e *engine) impact(in Initiative, smp *[2]samples) (Impact, bool) {
 		first, lastMerge, lastDeploy := int64(forever), int64(none), int64(none)
 		for i := range e.chgs {
 			r := &e.chgs[i]
-			if !slices.ContainsFunc(r.c.Labels, func(l string) bool { return strings.EqualFold(l, in.Label) }) {
+			if !slices.ContainsFunc(e.change(r).Labels, func(l string) bool { return strings.EqualFold(l, in.Label) }) {
 				continue
 			}
 			scope[r.svc] = true
 			first = min(first, r.merged)
 			lastMerge = max(lastMerge, r.merged)
-			if r.deployed != none {
-				lastDeploy = max(lastDeploy, r.deployed)
+			if t := e.deployed(r); t != none {
+				lastDeploy = max(lastDeploy, t)
 			}
 		}
 		if len(scope) == 0 {

@@ -50,7 +50,8 @@ type samples struct {
 func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
 	as := make([]acc, n)
 	inDeploy := func(r *chg) bool {
-		return r.deployed != none && r.deployed >= sp.from && r.deployed < sp.to
+		t := e.deployed(r)
+		return t != none && t >= sp.from && t < sp.to
 	}
 	// first pass: bounds of every group's samples, to carve them out of one buffer
 	bound := make([][2]int, n) // deployed PRs (lead, stages), failed deployments (recovery)
@@ -135,8 +136,8 @@ func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
 			a.classes[r.cls]++
 		}
 		if inDeploy(r) {
-			if r.flags&hasLead != 0 && r.lead >= 0 {
-				a.lead = append(a.lead, seconds(r.lead))
+			if l, ok := e.lead(r); ok && l >= 0 {
+				a.lead = append(a.lead, seconds(l))
 			}
 			st, has := e.stages(r)
 			for j := range 4 {
