@@ -11,7 +11,7 @@ import (
 
 func TestNeverOverBudget(t *testing.T) {
 	t.Parallel()
-	acct := genAccount(11, 400, t0.Add(-300*day), t0.Add(-time.Hour))
+	acct := genAccount(11, 600, t0.Add(-300*day), t0.Add(-time.Hour))
 	// One request in flight, so the server's clock reads each request at the
 	// moment the limiter let it go; the server itself does not limit.
 	e := newEnv(t, acct, pagerdutytest.Options{RateLimitPerMinute: -1})

@@ -181,13 +181,15 @@ func (s *Source) openFetcher(c *pagerduty.Client) fetchFunc[pagerduty.Incident] 
 	}
 }
 
-// logFetcher lists the account's overview log entries created in a window.
+// logFetcher lists the account's overview log entries created in a window,
+// each with its incident embedded as a full object (include[]=incidents), so
+// the log alone yields the window's incidents.
 func logFetcher(c *pagerduty.Client) fetchFunc[pagerduty.LogEntry] {
 	return func(ctx context.Context, w window, offset uint, total bool) (page[pagerduty.LogEntry], error) {
 		r, err := c.ListLogEntriesWithContext(ctx, pagerduty.ListLogEntriesOptions{
 			Limit: pageLimit, Offset: offset, Total: total,
 			Since: apiTime(w.from), Until: apiTime(w.to),
-			IsOverview: true, TimeZone: "UTC",
+			IsOverview: true, TimeZone: "UTC", Includes: []string{"incidents"},
 		})
 		if err != nil {
 			return page[pagerduty.LogEntry]{}, err

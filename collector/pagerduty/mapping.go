@@ -73,12 +73,6 @@ func (r *record) add(es ...pagerduty.LogEntry) {
 	}
 }
 
-// resolveLogged reports whether the log holds a resolve entry: after that only
-// notes can follow, which the account-wide log listing reveals.
-func (r *record) resolveLogged() bool {
-	return slices.ContainsFunc(r.entries, func(e pagerduty.LogEntry) bool { return e.Type == typeResolve })
-}
-
 // needsNotes reports whether the log shows notes whose text it does not carry.
 func (r *record) needsNotes() bool {
 	if r.notesRead {

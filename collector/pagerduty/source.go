@@ -193,14 +193,16 @@ func (s *Source) client(p collector.Progress) *pagerduty.Client {
 //     against one listing of the open incidents; those that changed are re-read
 //     one by one (GET /incidents/{id} and its log), until they resolve.
 //  2. From the cursor minus the overlap (first sync: now − History) to now, in
-//     windows of at most 90 days: the configured services' incidents created in
-//     the window (GET /incidents) and the account's overview log entries of the
-//     window (GET /log_entries?is_overview=true), each split further when over
-//     the pagination cap. Entries apply to the window's incidents and to this
-//     sync's earlier incidents not yet resolved; an entry of another incident of
-//     a configured service (a late note on a resolved incident) makes that
-//     incident be re-read. Each window is one batch, written with the cursor
-//     set to the window's end.
+//     windows of at most 90 days: the account's overview log entries of the
+//     window with their incidents embedded (GET /log_entries?is_overview=true
+//     &include[]=incidents), split further when over the pagination cap. The
+//     trigger entries yield the configured services' incidents created in the
+//     window; the other entries their acknowledge, resolve and notes. One page
+//     of the window's incident listing (GET /incidents, total=true) checks that
+//     the log missed none; if it did, the window is listed in full. An entry of
+//     an incident older than this sync (a late note on a resolved incident)
+//     makes that incident be re-read. Each window is one batch, written with
+//     the cursor set to the window's end.
 //
 // Re-running is idempotent: incidents are replaced by id.
 func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Progress) error {
@@ -241,7 +243,8 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 	}
 	p.Total(total)
 
-	// carried: this sync's incidents whose log may still grow in later windows.
+	// carried: the incidents this sync has read, each with its whole log so
+	// far, to which later windows add.
 	carried := map[string]*record{}
 	if len(open) > 0 {
 		ids, err := s.changedOpen(ctx, c, open)
@@ -261,7 +264,7 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 		p.Done(1, fmt.Sprintf("%d open incidents, %d changed", len(open), len(ids)))
 	}
 	for _, w := range windows {
-		if err := s.syncWindow(ctx, c, sink, w, carried); err != nil {
+		if err := s.syncWindow(ctx, c, sink, w, start, carried); err != nil {
 			return err
 		}
 		p.Done(1, "incidents "+w.String())
@@ -269,52 +272,108 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 	return nil
 }
 
-// syncWindow reads one window and writes it as one batch.
-func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink collector.Sink, w window, carried map[string]*record) error {
+// syncWindow reads one window and writes it as one batch. The account's
+// overview log of the window, each entry carrying its incident as a full
+// object (include[]=incidents), yields the configured services' incidents
+// created in the window (by their trigger entry) and the window's entries of
+// this sync's earlier incidents. since is this sync's start: an incident
+// created at or after it has every log entry in this sync's windows, so
+// carried holds its whole log. An entry of an older incident of a configured
+// service makes that incident be re-read with its whole log.
+//
+// The first page of the window's incident listing (total=true) checks the
+// log: when it counts incidents the log did not yield (PagerDuty documents
+// is_overview only as "the most important changes"), the window is listed
+// in full and the missing incidents are read one by one, so none is dropped.
+func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink collector.Sink, w window, since time.Time, carried map[string]*record) error {
 	var (
-		incs    []pagerduty.Incident
 		entries []pagerduty.LogEntry
+		check   page[pagerduty.Incident]
 	)
+	listIncidents := s.incidentsFetcher(c)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		incs, err = listWindow(gctx, s, w, s.incidentsFetcher(c))
-		return callErr("list incidents "+w.String(), err)
-	})
 	g.Go(func() (err error) {
 		entries, err = listWindow(gctx, s, w, logFetcher(c))
 		return callErr("list log entries "+w.String(), err)
+	})
+	g.Go(func() (err error) {
+		check, err = listIncidents(gctx, w, 0, true)
+		return callErr("list incidents "+w.String(), err)
 	})
 	if err := g.Wait(); err != nil {
 		return ctxErr(ctx, err)
 	}
 	changed := map[string]*record{}
-	for _, inc := range incs {
-		if _, ok := s.opts.Services[inc.Service.ID]; !ok {
-			continue // the listing is filtered by service; this guards a server that is not
-		}
-		r := carried[inc.ID]
-		if r == nil {
-			r = newRecord(inc)
-		}
-		r.inc = inc
-		changed[inc.ID] = r
-	}
 	var touched []string
+	touch := func(id string) {
+		if !slices.Contains(touched, id) {
+			touched = append(touched, id)
+		}
+	}
+	// unplaced: entries whose incident came as a bare reference (a server that
+	// ignores include[]); the window's incident listing places them.
+	unplaced := map[string][]pagerduty.LogEntry{}
 	for _, e := range entries {
 		id := e.Incident.ID
-		if r := changed[id]; r != nil {
-			r.add(e)
+		if id == "" {
 			continue
 		}
+		inc, full := e.Incident, e.Incident.CreatedAt != ""
+		// Records keep entries for their times and notes only; dropping the
+		// embedded copy keeps a long sync's memory proportional to its entries.
+		e.Incident = pagerduty.Incident{APIObject: pagerduty.APIObject{ID: id}}
 		if r := carried[id]; r != nil {
+			if full {
+				r.inc = inc // the embedded object is the incident as of now
+			}
 			r.add(e)
 			changed[id] = r
 			continue
 		}
-		svc := cmp.Or(e.Service.ID, e.Incident.Service.ID)
-		if _, ok := s.opts.Services[svc]; ok && id != "" && !slices.Contains(touched, id) {
-			touched = append(touched, id)
+		if _, ok := s.opts.Services[cmp.Or(inc.Service.ID, e.Service.ID)]; !ok {
+			continue
 		}
+		if !full {
+			unplaced[id] = append(unplaced[id], e)
+			continue
+		}
+		created, err := parseTime(inc.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("pagerduty: incident %s: created_at: %w", id, err)
+		}
+		if created.Before(since) {
+			touch(id) // older than this sync: its earlier log is not at hand
+			continue
+		}
+		r := newRecord(inc)
+		r.add(e)
+		carried[id], changed[id] = r, r
+	}
+	if !s.logComplete(w, check, carried) {
+		listed := check.items
+		if check.more {
+			var err error
+			if listed, err = listWindow(ctx, s, w, listIncidents); err != nil {
+				return ctxErr(ctx, callErr("list incidents "+w.String(), err))
+			}
+		}
+		for _, inc := range listed {
+			if _, ok := s.opts.Services[inc.Service.ID]; !ok || carried[inc.ID] != nil {
+				continue
+			}
+			es := unplaced[inc.ID]
+			delete(unplaced, inc.ID)
+			if len(es) == 0 {
+				touch(inc.ID) // no overview entry in the window: read its log
+				continue
+			}
+			r := newRecord(inc)
+			r.add(es...)
+			carried[inc.ID], changed[inc.ID] = r, r
+		}
+	}
+	for id := range unplaced {
+		touch(id)
 	}
 	if len(touched) > 0 {
 		recs, err := s.refetch(ctx, c, touched)
@@ -336,14 +395,39 @@ func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink colle
 	if err := s.write(ctx, sink, recs, cursor); err != nil {
 		return err
 	}
+	// Every record now holds its whole log: later windows only add to it.
 	for _, r := range recs {
-		if r.resolveLogged() {
-			delete(carried, r.inc.ID)
-		} else {
-			carried[r.inc.ID] = r
-		}
+		carried[r.inc.ID] = r
 	}
 	return nil
+}
+
+// logComplete reports whether the log yielded every incident that the first
+// page of the window's incident listing shows: as many as its total (or as
+// the page holds, when it is the only one), and each of the page's.
+func (s *Source) logComplete(w window, check page[pagerduty.Incident], carried map[string]*record) bool {
+	count := check.total
+	if count == 0 {
+		if check.more {
+			return false // no total to compare with
+		}
+		count = uint(len(check.items))
+	}
+	found := uint(0)
+	for _, r := range carried {
+		if t, err := parseTime(r.inc.CreatedAt); err == nil && !t.Before(w.from) && t.Before(w.to) {
+			found++
+		}
+	}
+	if found != count {
+		return false
+	}
+	for _, inc := range check.items {
+		if _, ok := s.opts.Services[inc.Service.ID]; ok && carried[inc.ID] == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // changedOpen returns the incidents stored open that must be re-read: those
