@@ -31,11 +31,11 @@ func (e *engine) resolveShas(need map[string]int32) {
 	// prefix candidates, bucketed by their first 7 characters
 	buckets := map[string][]string{}
 	for s := range need {
-		if j, ok := e.shaInList[s]; ok {
+		if j, ok := e.firstInList(s); ok {
 			need[s] = j
 			continue
 		}
-		if j, ok := e.shaOwn[s]; ok {
+		if j, ok := e.firstOwn(s); ok {
 			need[s] = j
 			continue
 		}
@@ -74,11 +74,11 @@ func (e *engine) resolveShas(need map[string]int32) {
 				}
 			}
 		}
-		for sha := range e.shaInList {
-			see(sha)
+		for _, en := range e.inList.ents {
+			see(e.listSHA(en))
 		}
-		for sha := range e.shaOwn {
-			see(sha)
+		for _, en := range e.own.ents {
+			see(e.ownSHA(en))
 		}
 		for i := range e.chgs {
 			if e.chgs[i].dep >= 0 {
@@ -91,9 +91,9 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if ambiguous[p] {
 			continue
 		}
-		if j, ok := e.shaInList[sha]; ok {
+		if j, ok := e.firstInList(sha); ok {
 			need[p] = j
-		} else if j, ok := e.shaOwn[sha]; ok {
+		} else if j, ok := e.firstOwn(sha); ok {
 			need[p] = j
 		} else {
 			viaMerge[sha] = append(viaMerge[sha], p)
@@ -122,7 +122,7 @@ func (e *engine) attribute() {
 		if cb == "" || strings.EqualFold(cb, flywheel.CausedByNone) {
 			continue
 		}
-		if _, ok := e.depByID[cb]; ok {
+		if _, ok := e.byID(cb); ok {
 			continue
 		}
 		need[cb] = -1
@@ -146,8 +146,8 @@ func (e *engine) attribute() {
 			continue
 		}
 		if cb != "" {
-			if j, ok := e.depByID[cb]; ok {
-				x.dep = e.countIdx[j] // -1 when it names a non-counting deployment
+			if j, ok := e.byID(cb); ok {
+				x.dep = j // -1 when it names a non-counting deployment
 			} else {
 				x.dep = need[cb]
 			}

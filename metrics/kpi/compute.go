@@ -154,15 +154,40 @@ type engine struct {
 	// everCounting[s] says whether service s has a counting deployment before at.
 	everCounting []bool
 
-	// shaInList maps a sha to the first counting deployment whose commit list
-	// holds it; shaOwn to the earliest whose own sha it is (§4.1).
-	shaInList map[string]int32
-	shaOwn    map[string]int32
-	depByID   map[string]int32 // every deployment as of at → index into all, counting or not
-	allDeps   []*flywheel.Deployment
-	countIdx  []int32 // allDeps index → deps index, or -1
+	// inList finds the first counting deployment whose commit list holds a
+	// sha, own the earliest whose own sha it is (§4.1), ids every deployment
+	// finished before at by id (one record per id).
+	inList, own, ids *strIndex
+	depIn            []flywheel.Deployment
+	countIdx         []int32 // depIn index → deps index, or -1 (-2: not before at, or a duplicate)
 
 	quality []DataQuality // per service
+}
+
+func (e *engine) listSHA(en strEnt) string { return e.deps[en.ref].d.Commits[en.sub] }
+func (e *engine) ownSHA(en strEnt) string  { return e.deps[en.ref].d.SHA }
+func (e *engine) depID(en strEnt) string   { return e.depIn[en.ref].ID }
+
+// firstInList returns the first counting deployment whose commit list holds sha.
+func (e *engine) firstInList(sha string) (int32, bool) {
+	en, ok := e.inList.find(sha, e.listSHA)
+	return en.ref, ok
+}
+
+// firstOwn returns the earliest counting deployment of sha.
+func (e *engine) firstOwn(sha string) (int32, bool) {
+	en, ok := e.own.find(sha, e.ownSHA)
+	return en.ref, ok
+}
+
+// byID returns the counting deployment of id, or -1 when the deployment does
+// not count, and whether a deployment of id finished before at.
+func (e *engine) byID(id string) (int32, bool) {
+	en, ok := e.ids.find(id, e.depID)
+	if !ok {
+		return -1, false
+	}
+	return e.countIdx[en.ref], true
 }
 
 func (e *engine) service(name string) int32 {
@@ -233,7 +258,7 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	e.attribute()
 	e.failures()
 	// the sha and id indexes are done with: let the garbage collector have them
-	e.shaInList, e.shaOwn, e.depByID, e.allDeps, e.countIdx = nil, nil, nil, nil, nil
+	e.inList, e.own, e.ids, e.countIdx = nil, nil, nil, nil
 
 	res := Result{
 		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
@@ -278,28 +303,36 @@ func (e *engine) prodRegexp(repo string) *regexp.Regexp {
 // loadDeployments keeps the deployments finished before at, decides which
 // count (SPEC §4) and orders the counting ones by finish then id.
 func (e *engine) loadDeployments(in []flywheel.Deployment) {
-	e.depByID = make(map[string]int32, len(in))
+	e.depIn = in
+	n := 0
 	for i := range in {
-		d := &in[i]
-		if beforeAt(d.FinishedAt, e.at) == none {
-			continue
+		if beforeAt(in[i].FinishedAt, e.at) != none {
+			n++
 		}
-		if j, ok := e.depByID[d.ID]; ok {
-			// a duplicate id: keep the later record by content, whatever the input order
-			if depOrder(e.allDeps[j], d) < 0 {
-				e.allDeps[j] = d
-			}
-			continue
+	}
+	e.ids = newStrIndex(n)
+	for i := range in {
+		if beforeAt(in[i].FinishedAt, e.at) != none {
+			e.ids.add(in[i].ID, int32(i), 0)
 		}
-		e.depByID[d.ID] = int32(len(e.allDeps))
-		e.allDeps = append(e.allDeps, d)
+	}
+	// a duplicate id: keep the later record by content, whatever the input order
+	e.ids.seal(e.depID, func(kept, later strEnt) bool { return depOrder(&in[kept.ref], &in[later.ref]) < 0 })
+	e.countIdx = make([]int32, len(in))
+	for j := range e.countIdx {
+		e.countIdx[j] = -2
+	}
+	for _, en := range e.ids.ents {
+		e.countIdx[en.ref] = -1
 	}
 	type envKey struct{ repo, env string }
 	prod := map[envKey]bool{}
-	counting := make([]int32, 0, len(e.allDeps))
-	e.countIdx = make([]int32, len(e.allDeps))
-	for j, d := range e.allDeps {
-		e.countIdx[j] = -1
+	counting := make([]int32, 0, len(e.ids.ents))
+	for j := range in {
+		if e.countIdx[j] == -2 {
+			continue
+		}
+		d := &in[j]
 		s := e.service(d.Service)
 		k := envKey{d.Repo, d.Environment}
 		p, ok := prod[k]
@@ -313,16 +346,25 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 		}
 		counting = append(counting, int32(j))
 	}
-	slices.SortFunc(counting, func(a, b int32) int { return depOrder(e.allDeps[a], e.allDeps[b]) })
+	slices.SortFunc(counting, func(a, b int32) int { return depOrder(&in[a], &in[b]) })
 	e.deps = make([]dep, len(counting))
 	e.everCounting = make([]bool, len(e.svcNames))
-	e.depsSvc = make([][]int32, len(e.svcNames))
+	perSvc := make([]int32, len(e.svcNames))
 	for i, j := range counting {
-		d := e.allDeps[j]
-		s := e.svcIdx[d.Service]
-		e.deps[i] = dep{d: d, fin: d.FinishedAt.UnixNano(), svc: s, end: none}
+		s := e.svcIdx[in[j].Service]
+		e.deps[i] = dep{d: &in[j], fin: in[j].FinishedAt.UnixNano(), svc: s, end: none}
 		e.countIdx[j] = int32(i)
-		e.everCounting[s] = true
+		perSvc[s]++
+	}
+	e.depsSvc = make([][]int32, len(e.svcNames))
+	for s, c := range perSvc {
+		if c > 0 {
+			e.depsSvc[s] = make([]int32, 0, c)
+			e.everCounting[s] = true
+		}
+	}
+	for i := range e.deps {
+		s := e.deps[i].svc
 		e.depsSvc[s] = append(e.depsSvc[s], int32(i))
 	}
 }
@@ -334,36 +376,61 @@ func (e *engine) sequences() {
 		byService bool
 		name, env string
 	}
-	type seqState struct {
-		first map[string]int // sha → position in the sequence where first deployed
-		n     int
-		prev  int32
+	seqIDs := map[seqKey]int32{}
+	seq := make([]int32, len(e.deps))
+	for i := range e.deps {
+		d := e.deps[i].d
+		k := seqKey{name: d.Repo, env: d.Environment}
+		if d.Repo == "" {
+			k = seqKey{byService: true, name: d.Service, env: d.Environment}
+		}
+		q, ok := seqIDs[k]
+		if !ok {
+			q = int32(len(seqIDs))
+			seqIDs[k] = q
+		}
+		seq[i] = q
 	}
-	seqs := map[seqKey]*seqState{}
+	// first[i] is the first deployment of i's sequence with i's sha: deployments
+	// sorted by sequence, sha and order, rather than a map per sequence
+	order := make([]int32, len(e.deps))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(seq[a], seq[b]); c != 0 {
+			return c
+		}
+		if c := strings.Compare(e.deps[a].d.SHA, e.deps[b].d.SHA); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	first := make([]int32, len(e.deps))
+	for k, i := range order {
+		if k > 0 {
+			if p := order[k-1]; seq[p] == seq[i] && e.deps[p].d.SHA == e.deps[i].d.SHA {
+				first[i] = first[p]
+				continue
+			}
+		}
+		first[i] = i
+	}
+	prev := make([]int32, len(seqIDs))
+	for q := range prev {
+		prev[q] = -1
+	}
 	listed := 0
 	for i := range e.deps {
-		listed += len(e.deps[i].d.Commits)
-	}
-	e.shaInList = make(map[string]int32, listed)
-	e.shaOwn = make(map[string]int32, len(e.deps))
-	for i := range e.deps {
 		d := &e.deps[i]
-		k := seqKey{name: d.d.Repo, env: d.d.Environment}
-		if d.d.Repo == "" {
-			k = seqKey{byService: true, name: d.d.Service, env: d.d.Environment}
-		}
-		st := seqs[k]
-		if st == nil {
-			st = &seqState{first: map[string]int{}, prev: -1}
-			seqs[k] = st
-		}
-		if st.prev >= 0 {
-			p := &e.deps[st.prev]
-			// redeploying the previous deployment's own sha is never a rollback
+		listed += len(d.d.Commits)
+		if pi := prev[seq[i]]; pi >= 0 {
+			p := &e.deps[pi]
+			// redeploying the previous deployment's own sha is never a rollback;
+			// a sha first deployed before the previous one's is
 			back := false
 			if d.d.SHA != p.d.SHA {
-				fi, ok := st.first[d.d.SHA]
-				back = strings.EqualFold(d.d.CompareStatus, "behind") || ok && fi < st.first[p.d.SHA]
+				back = strings.EqualFold(d.d.CompareStatus, "behind") || first[i] < int32(i) && first[i] < first[pi]
 			}
 			if back {
 				d.rework = true
@@ -372,21 +439,19 @@ func (e *engine) sequences() {
 				p.end = d.fin
 			}
 		}
-		if _, ok := st.first[d.d.SHA]; !ok {
-			st.first[d.d.SHA] = st.n
-		}
-		st.n++
-		st.prev = int32(i)
-
-		for _, c := range d.d.Commits {
-			if _, ok := e.shaInList[c]; !ok {
-				e.shaInList[c] = int32(i)
-			}
-		}
-		if _, ok := e.shaOwn[d.d.SHA]; !ok {
-			e.shaOwn[d.d.SHA] = int32(i)
-		}
+		prev[seq[i]] = int32(i)
 	}
+	e.inList = newStrIndex(listed)
+	e.own = newStrIndex(len(e.deps))
+	for i := range e.deps {
+		d := e.deps[i].d
+		for k, c := range d.Commits {
+			e.inList.add(c, int32(i), int32(k))
+		}
+		e.own.add(d.SHA, int32(i), 0)
+	}
+	e.inList.seal(e.listSHA, nil)
+	e.own.seal(e.ownSHA, nil)
 }
 
 // fallback lists of counting deployments without a commit list, in order.
@@ -449,7 +514,7 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 		}
 		r := chg{idx: int32(i), svc: s, cls: cls.Classify(c), dep: -1, merged: merged}
 		if c.MergeSHA != "" {
-			if j, ok := e.shaInList[c.MergeSHA]; ok {
+			if j, ok := e.firstInList(c.MergeSHA); ok {
 				r.dep = j
 			}
 		}

@@ -1,0 +1,132 @@
+package kpi
+
+import (
+	"cmp"
+	"slices"
+)
+
+// strIndex finds strings that live elsewhere (commit lists, shas, ids of the
+// input) through a sorted slice of their 64-bit hashes: 16 bytes per string,
+// where a map[string]int32 takes about 55 at a million commits. The caller
+// compares the strings of the entries a lookup returns, so hash collisions
+// cost a comparison, never a wrong answer.
+type strIndex struct {
+	ents  []strEnt // by hash, then ref, then sub
+	start []int32  // start[b] is the first entry whose hash's top bits are b
+	shift uint
+}
+
+// strEnt is one indexed string: ref and sub say where the owner keeps it.
+type strEnt struct {
+	h   uint64
+	ref int32
+	sub int32
+}
+
+// strHash is FNV-1a with splitmix64's finalizer, so that the top bits (the
+// bucket) depend on every byte. A fixed function keeps Compute reproducible.
+func strHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h
+}
+
+func newStrIndex(n int) *strIndex { return &strIndex{ents: make([]strEnt, 0, n)} }
+
+func (x *strIndex) add(s string, ref, sub int32) {
+	x.ents = append(x.ents, strEnt{h: strHash(s), ref: ref, sub: sub})
+}
+
+// sort orders the entries; runs of one hash are then contiguous.
+func (x *strIndex) sort() {
+	slices.SortFunc(x.ents, func(a, b strEnt) int {
+		if c := cmp.Compare(a.h, b.h); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ref, b.ref); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.sub, b.sub)
+	})
+}
+
+// seal sorts the entries, keeps one per distinct string (str gives an
+// entry's string; of two with one string, the later replaces the kept one when
+// replace says so, else the lower ref stays) and builds the bucket table (about
+// four entries a bucket), after which find works.
+func (x *strIndex) seal(str func(strEnt) string, replace func(kept, later strEnt) bool) {
+	x.sort()
+	out := 0
+	for i := 0; i < len(x.ents); {
+		j := i + 1
+		for j < len(x.ents) && x.ents[j].h == x.ents[i].h {
+			j++
+		}
+		// one hash: usually one string, more only on a collision
+		first := out
+		for k := i; k < j; k++ {
+			en, s := x.ents[k], str(x.ents[k])
+			dup := false
+			for m := first; m < out; m++ {
+				if str(x.ents[m]) == s {
+					if replace != nil && replace(x.ents[m], en) {
+						x.ents[m] = en
+					}
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				x.ents[out] = en
+				out++
+			}
+		}
+		i = j
+	}
+	x.ents = x.ents[:out]
+	bits := uint(0)
+	for 4<<bits < len(x.ents) && bits < 24 {
+		bits++
+	}
+	x.shift = 64 - bits // a shift by 64 yields 0: one bucket
+	x.start = make([]int32, 1<<bits+1)
+	for _, en := range x.ents {
+		x.start[en.h>>x.shift+1]++
+	}
+	for b := 1; b < len(x.start); b++ {
+		x.start[b] += x.start[b-1]
+	}
+}
+
+// find returns the entry of s, if indexed; str is seal's.
+func (x *strIndex) find(s string, str func(strEnt) string) (strEnt, bool) {
+	if len(x.ents) == 0 {
+		return strEnt{}, false
+	}
+	h := strHash(s)
+	b := h >> x.shift
+	run := x.ents[x.start[b]:x.start[b+1]]
+	lo, hi := 0, len(run)
+	for lo < hi { // the first entry with hash ≥ h
+		m := int(uint(lo+hi) >> 1)
+		if run[m].h < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for ; lo < len(run) && run[lo].h == h; lo++ {
+		if str(run[lo]) == s {
+			return run[lo], true
+		}
+	}
+	return strEnt{}, false
+}
