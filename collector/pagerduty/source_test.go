@@ -402,3 +402,35 @@ func TestManyOpenIncidentsAreReadOneByOne(t *testing.T) {
 		t.Errorf("%d incidents re-read, want 150", n)
 	}
 }
+
+// TestIncompleteLogIsCaught: when the overview log does not yield every
+// incident of a window — trigger entries left out of the overview, or
+// include[] not honoured — the window's incident listing shows the gap and
+// fills it, so nothing is dropped.
+func TestIncompleteLogIsCaught(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts pagerdutytest.Options
+	}{
+		{"overview without trigger entries", pagerdutytest.Options{OverviewWithoutTrigger: true}},
+		{"include[] ignored", pagerdutytest.Options{IgnoreInclude: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// 320 incidents of configured services in the last 3 of 5 windows.
+			acct := genAccount(17, 400, t0.Add(-200*day), t0.Add(-time.Hour))
+			e := newEnv(t, acct, tc.opts)
+			if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
+				t.Fatal(err)
+			}
+			diff(t, e.sink.snapshot(), expected(acct, e.clock.Now(), t0.Add(-365*day)))
+			// One check page per window, and the windows with incidents listed in full.
+			st := e.srv.Stats()
+			if n := st.Count("GET /incidents", 200); n < 5+3 {
+				t.Errorf("%d incident pages: the windows were not listed in full (%v)", n, st.Requests)
+			}
+			t.Logf("%d requests %v", st.Total, st.Requests)
+		})
+	}
+}

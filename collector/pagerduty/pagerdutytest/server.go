@@ -36,6 +36,14 @@ type Options struct {
 	// OmitTotal answers "total": null even to total=true, so a client must
 	// page by "more" alone.
 	OmitTotal bool
+	// OverviewWithoutTrigger leaves trigger entries out of is_overview=true
+	// listings. PagerDuty documents the overview only as "the most important
+	// changes"; this lets tests check that a client finding incidents by
+	// their trigger entry notices what it missed.
+	OverviewWithoutTrigger bool
+	// IgnoreInclude serves log entries' incidents as bare references even
+	// when include[]=incidents asks for the full objects.
+	IgnoreInclude bool
 }
 
 // Fault is an injected response: status, extra headers and a raw body.
@@ -482,7 +490,7 @@ func (s *Server) serveEntries(w http.ResponseWriter, r *http.Request, incs []*In
 	}
 	q := r.URL.Query()
 	ov := q.Get("is_overview") == "true"
-	withIncidents := slices.Contains(q["include[]"], "incidents")
+	withIncidents := slices.Contains(q["include[]"], "incidents") && !s.opts.IgnoreInclude
 	now := s.opts.Now()
 	var sel []flatEntry
 	for _, inc := range incs {
@@ -493,7 +501,7 @@ func (s *Server) serveEntries(w http.ResponseWriter, r *http.Request, incs []*In
 			continue // nothing at or after since
 		}
 		for i, e := range inc.entries(now) {
-			if (ov && !overview[e.Type]) || !in(e.At, since, until) {
+			if (ov && (!overview[e.Type] || e.Type == LogTrigger && s.opts.OverviewWithoutTrigger)) || !in(e.At, since, until) {
 				continue
 			}
 			sel = append(sel, flatEntry{inc, e, i})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -329,3 +330,52 @@ func TestShapesMatchFixtures(t *testing.T) {
 type obj map[string]any
 
 func (m obj) get(key string, i int) obj { return m[key].([]any)[i].(map[string]any) }
+
+// TestLogEntriesIncludeIncidents: include[]=incidents embeds each entry's
+// incident as GET /incidents/{id} serves it (as of now, not as of the entry);
+// OverviewWithoutTrigger and IgnoreInclude deviate as documented.
+func TestLogEntriesIncludeIncidents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	opts := pagerduty.ListLogEntriesOptions{Since: t0.Add(-48 * time.Hour).Format(time.RFC3339),
+		Until: t0.Format(time.RFC3339), IsOverview: true, Includes: []string{"incidents"}, Limit: 100}
+	_, c := start(t, account(), Options{})
+	r, err := c.ListLogEntriesWithContext(ctx, opts)
+	if err != nil || len(r.LogEntries) == 0 {
+		t.Fatalf("%v, %d entries", err, len(r.LogEntries))
+	}
+	for _, e := range r.LogEntries {
+		inc, err := c.GetIncidentWithContext(ctx, e.Incident.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(e.Incident, *inc) {
+			t.Fatalf("entry %s embeds\n%+v\nGET /incidents/{id} serves\n%+v", e.ID, e.Incident, *inc)
+		}
+	}
+	types := func(o Options) (triggers, full int) {
+		_, c := start(t, account(), o)
+		r, err := c.ListLogEntriesWithContext(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range r.LogEntries {
+			if e.Type == "trigger_log_entry" {
+				triggers++
+			}
+			if e.Incident.CreatedAt != "" {
+				full++
+			}
+		}
+		return triggers, full
+	}
+	if tr, full := types(Options{}); tr != 30 || full != len(r.LogEntries) {
+		t.Errorf("%d trigger entries, %d of %d full incidents", tr, full, len(r.LogEntries))
+	}
+	if tr, _ := types(Options{OverviewWithoutTrigger: true}); tr != 0 {
+		t.Errorf("OverviewWithoutTrigger: %d trigger entries", tr)
+	}
+	if _, full := types(Options{IgnoreInclude: true}); full != 0 {
+		t.Errorf("IgnoreInclude: %d full incidents", full)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pagerduty_test
+
+const raceEnabled = false
