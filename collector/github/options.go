@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel/collector"
 	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
 )
 
@@ -81,7 +82,7 @@ type Options struct {
 	Overlap time.Duration
 	// Clock is the time source (default the wall clock); the history horizon of a
 	// first sync is measured on it.
-	Clock  ghclient.Clock
+	Clock  collector.Clock
 	Logger *slog.Logger
 }
 
@@ -93,7 +94,7 @@ func (o *Options) setDefaults() {
 		o.Overlap = 10 * time.Minute
 	}
 	if o.Clock == nil {
-		o.Clock = ghclient.RealClock{}
+		o.Clock = collector.RealClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

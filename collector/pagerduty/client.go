@@ -35,7 +35,7 @@ const (
 // per-minute budget, the cap on requests in flight, and a pause that a 429
 // imposes on every request until its reset.
 type gate struct {
-	clock   Clock
+	clock   collector.Clock
 	limiter *rate.Limiter
 	sem     chan struct{}
 
@@ -43,7 +43,7 @@ type gate struct {
 	pauseUntil time.Time
 }
 
-func newGate(clock Clock, perMinute, inFlight int) *gate {
+func newGate(clock collector.Clock, perMinute, inFlight int) *gate {
 	return &gate{
 		clock: clock,
 		// Burst 1: requests are spaced evenly, so no sliding minute holds more

@@ -42,28 +42,6 @@ const (
 	maxWindow = 90 * 24 * time.Hour
 )
 
-// Clock is the source's time: Now, and a Sleep that returns early with ctx's
-// error. Tests inject a fake one so rate limits and backoff take no real time.
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Options configure a Source.
 type Options struct {
 	// BaseURL is the API root without trailing slash (EU: https://api.eu.pagerduty.com).
@@ -76,7 +54,7 @@ type Options struct {
 	// History is how far back the first sync reaches (default 365 days).
 	History time.Duration
 	// Clock defaults to the real one.
-	Clock Clock
+	Clock collector.Clock
 	// MaxInFlight caps concurrent requests (default 4).
 	MaxInFlight int
 	// RequestsPerMinute is the request budget (default and maximum 900).
@@ -128,7 +106,7 @@ func New(opts Options) (*Source, error) {
 		opts.History = DefaultHistory
 	}
 	if opts.Clock == nil {
-		opts.Clock = realClock{}
+		opts.Clock = collector.RealClock{}
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = DefaultMaxInFlight

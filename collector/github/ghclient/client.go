@@ -15,7 +15,6 @@
 package ghclient
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,35 +29,6 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
 )
-
-// Clock is the time source of the client; tests inject a fake that records sleeps.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx is done, whichever is first, and returns
-	// ctx.Err() in the latter case.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits for d or until ctx is done.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // ValidatorStore gives the stored HTTP validator (ETag, Last-Modified) of a request
 // key; storage satisfies it (collector.Sink has the same method).
@@ -95,7 +65,7 @@ type Options struct {
 	// Progress counts every HTTP attempt by status and reports rate-limit budgets.
 	Progress collector.Progress
 	// Clock defaults to RealClock.
-	Clock Clock
+	Clock collector.Clock
 	// Logger defaults to a logger that discards.
 	Logger *slog.Logger
 	// Rand returns a number in [0,1) for jitter; default math/rand/v2.Float64.
@@ -142,7 +112,7 @@ func New(opts Options) (*Client, error) {
 		opts.MaxRetries = 5
 	}
 	if opts.Clock == nil {
-		opts.Clock = RealClock{}
+		opts.Clock = collector.RealClock{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/collector"
 )
 
 // fakeClock records sleeps and advances its time by them; nothing really sleeps.
@@ -542,7 +543,7 @@ func TestSleepHonoursContext(t *testing.T) {
 	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "3600")
 		w.WriteHeader(http.StatusTooManyRequests)
-	}, func(o *Options) { o.Clock = RealClock{} })
+	}, func(o *Options) { o.Clock = collector.RealClock{} })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel/collector"
 	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
 )
 
-func newGraphQLClient(t *testing.T, s *Server, clock ghclient.Clock) *ghclient.Client {
+func newGraphQLClient(t *testing.T, s *Server, clock collector.Clock) *ghclient.Client {
 	t.Helper()
 	c, err := ghclient.New(ghclient.Options{BaseURL: s.RESTBaseURL(), Token: "t", Clock: clock, Rand: func() float64 { return 0 }})
 	if err != nil {
