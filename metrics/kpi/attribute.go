@@ -75,10 +75,10 @@ func (e *engine) resolveShas(need map[string]int32) {
 			}
 		}
 		for _, en := range e.inList.ents {
-			see(e.listSHA(en))
+			see(*en.s)
 		}
 		for _, en := range e.own.ents {
-			see(e.ownSHA(en))
+			see(*en.s)
 		}
 		for i := range e.chgs {
 			if e.chgs[i].dep >= 0 {

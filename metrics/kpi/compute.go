@@ -158,32 +158,27 @@ type engine struct {
 	// sha, own the earliest whose own sha it is (§4.1), ids every deployment
 	// finished before at by id (one record per id).
 	inList, own, ids *strIndex
-	depIn            []flywheel.Deployment
-	countIdx         []int32 // depIn index → deps index, or -1 (-2: not before at, or a duplicate)
+	countIdx         []int32 // input index → deps index, or -1 (-2: not before at, or a duplicate)
 
 	quality []DataQuality // per service
 }
 
-func (e *engine) listSHA(en strEnt) string { return e.deps[en.ref].d.Commits[en.sub] }
-func (e *engine) ownSHA(en strEnt) string  { return e.deps[en.ref].d.SHA }
-func (e *engine) depID(en strEnt) string   { return e.depIn[en.ref].ID }
-
 // firstInList returns the first counting deployment whose commit list holds sha.
 func (e *engine) firstInList(sha string) (int32, bool) {
-	en, ok := e.inList.find(sha, e.listSHA)
+	en, ok := e.inList.find(sha)
 	return en.ref, ok
 }
 
 // firstOwn returns the earliest counting deployment of sha.
 func (e *engine) firstOwn(sha string) (int32, bool) {
-	en, ok := e.own.find(sha, e.ownSHA)
+	en, ok := e.own.find(sha)
 	return en.ref, ok
 }
 
 // byID returns the counting deployment of id, or -1 when the deployment does
 // not count, and whether a deployment of id finished before at.
 func (e *engine) byID(id string) (int32, bool) {
-	en, ok := e.ids.find(id, e.depID)
+	en, ok := e.ids.find(id)
 	if !ok {
 		return -1, false
 	}
@@ -303,7 +298,6 @@ func (e *engine) prodRegexp(repo string) *regexp.Regexp {
 // loadDeployments keeps the deployments finished before at, decides which
 // count (SPEC §4) and orders the counting ones by finish then id.
 func (e *engine) loadDeployments(in []flywheel.Deployment) {
-	e.depIn = in
 	n := 0
 	for i := range in {
 		if beforeAt(in[i].FinishedAt, e.at) != none {
@@ -313,11 +307,11 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 	e.ids = newStrIndex(n)
 	for i := range in {
 		if beforeAt(in[i].FinishedAt, e.at) != none {
-			e.ids.add(in[i].ID, int32(i), 0)
+			e.ids.add(&in[i].ID, int32(i))
 		}
 	}
 	// a duplicate id: keep the later record by content, whatever the input order
-	e.ids.seal(e.depID, func(kept, later strEnt) bool { return depOrder(&in[kept.ref], &in[later.ref]) < 0 })
+	e.ids.seal(func(kept, later strEnt) bool { return depOrder(&in[kept.ref], &in[later.ref]) < 0 })
 	e.countIdx = make([]int32, len(in))
 	for j := range e.countIdx {
 		e.countIdx[j] = -2
@@ -445,13 +439,13 @@ func (e *engine) sequences() {
 	e.own = newStrIndex(len(e.deps))
 	for i := range e.deps {
 		d := e.deps[i].d
-		for k, c := range d.Commits {
-			e.inList.add(c, int32(i), int32(k))
+		for k := range d.Commits {
+			e.inList.add(&d.Commits[k], int32(i))
 		}
-		e.own.add(d.SHA, int32(i), 0)
+		e.own.add(&d.SHA, int32(i))
 	}
-	e.inList.seal(e.listSHA, nil)
-	e.own.seal(e.ownSHA, nil)
+	e.inList.seal(nil)
+	e.own.seal(nil)
 }
 
 // fallback lists of counting deployments without a commit list, in order.

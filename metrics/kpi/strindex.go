@@ -6,26 +6,26 @@ import (
 )
 
 // strIndex finds strings that live elsewhere (commit lists, shas, ids of the
-// input) through a sorted slice of their 64-bit hashes: 16 bytes per string,
-// where a map[string]int32 takes about 55 at a million commits. The caller
-// compares the strings of the entries a lookup returns, so hash collisions
-// cost a comparison, never a wrong answer.
+// input) through a slice sorted by a 32-bit hash: 16 bytes per string, where a
+// map[string]int32 takes about 55 at a million commits. Entries point at the
+// string itself, so that a lookup's comparison reads little besides the
+// string; a hash collision costs a comparison, never a wrong answer.
 type strIndex struct {
-	ents  []strEnt // by hash, then ref, then sub
+	ents  []strEnt // by hash, then ref
 	start []int32  // start[b] is the first entry whose hash's top bits are b
 	shift uint
 }
 
-// strEnt is one indexed string: ref and sub say where the owner keeps it.
+// strEnt is one indexed string and ref, what its owner calls it.
 type strEnt struct {
-	h   uint64
+	h   uint32
 	ref int32
-	sub int32
+	s   *string
 }
 
 // strHash is FNV-1a with splitmix64's finalizer, so that the top bits (the
 // bucket) depend on every byte. A fixed function keeps Compute reproducible.
-func strHash(s string) uint64 {
+func strHash(s string) uint32 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
@@ -36,13 +36,14 @@ func strHash(s string) uint64 {
 	h ^= h >> 27
 	h *= 0x94d049bb133111eb
 	h ^= h >> 31
-	return h
+	return uint32(h >> 32)
 }
 
 func newStrIndex(n int) *strIndex { return &strIndex{ents: make([]strEnt, 0, n)} }
 
-func (x *strIndex) add(s string, ref, sub int32) {
-	x.ents = append(x.ents, strEnt{h: strHash(s), ref: ref, sub: sub})
+// add indexes *s as ref; s must stay put until the index is dropped.
+func (x *strIndex) add(s *string, ref int32) {
+	x.ents = append(x.ents, strEnt{h: strHash(*s), ref: ref, s: s})
 }
 
 // sort orders the entries; runs of one hash are then contiguous.
@@ -51,18 +52,15 @@ func (x *strIndex) sort() {
 		if c := cmp.Compare(a.h, b.h); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.ref, b.ref); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.sub, b.sub)
+		return cmp.Compare(a.ref, b.ref)
 	})
 }
 
-// seal sorts the entries, keeps one per distinct string (str gives an
-// entry's string; of two with one string, the later replaces the kept one when
-// replace says so, else the lower ref stays) and builds the bucket table (about
+// seal sorts the entries, keeps one per distinct string (of two with one
+// string, the later replaces the kept one when replace says so, else the lower
+// ref stays) and builds the bucket table (about
 // four entries a bucket), after which find works.
-func (x *strIndex) seal(str func(strEnt) string, replace func(kept, later strEnt) bool) {
+func (x *strIndex) seal(replace func(kept, later strEnt) bool) {
 	x.sort()
 	out := 0
 	for i := 0; i < len(x.ents); {
@@ -73,10 +71,10 @@ func (x *strIndex) seal(str func(strEnt) string, replace func(kept, later strEnt
 		// one hash: usually one string, more only on a collision
 		first := out
 		for k := i; k < j; k++ {
-			en, s := x.ents[k], str(x.ents[k])
+			en := x.ents[k]
 			dup := false
 			for m := first; m < out; m++ {
-				if str(x.ents[m]) == s {
+				if *x.ents[m].s == *en.s {
 					if replace != nil && replace(x.ents[m], en) {
 						x.ents[m] = en
 					}
@@ -96,7 +94,7 @@ func (x *strIndex) seal(str func(strEnt) string, replace func(kept, later strEnt
 	for 4<<bits < len(x.ents) && bits < 24 {
 		bits++
 	}
-	x.shift = 64 - bits // a shift by 64 yields 0: one bucket
+	x.shift = 32 - bits // a shift by 32 yields 0: one bucket
 	x.start = make([]int32, 1<<bits+1)
 	for _, en := range x.ents {
 		x.start[en.h>>x.shift+1]++
@@ -106,8 +104,8 @@ func (x *strIndex) seal(str func(strEnt) string, replace func(kept, later strEnt
 	}
 }
 
-// find returns the entry of s, if indexed; str is seal's.
-func (x *strIndex) find(s string, str func(strEnt) string) (strEnt, bool) {
+// find returns the entry of s, if indexed.
+func (x *strIndex) find(s string) (strEnt, bool) {
 	if len(x.ents) == 0 {
 		return strEnt{}, false
 	}
@@ -124,7 +122,7 @@ func (x *strIndex) find(s string, str func(strEnt) string) (strEnt, bool) {
 		}
 	}
 	for ; lo < len(run) && run[lo].h == h; lo++ {
-		if str(run[lo]) == s {
+		if *run[lo].s == s {
 			return run[lo], true
 		}
 	}

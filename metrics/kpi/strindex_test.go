@@ -13,11 +13,10 @@ import (
 func TestStrIndex(t *testing.T) {
 	t.Parallel()
 	strs := []string{"b", "c", "a", "b", "a", "d"} // ref i holds strs[i]
-	str := func(en strEnt) string { return strs[en.ref] }
 	build := func(replace func(kept, later strEnt) bool) *strIndex {
 		x := newStrIndex(len(strs))
-		for i, s := range strs {
-			x.add(s, int32(i), 0)
+		for i := range strs {
+			x.add(&strs[i], int32(i))
 		}
 		// force collisions: b and c take a's hash, d keeps its own
 		for i := range x.ents {
@@ -25,7 +24,7 @@ func TestStrIndex(t *testing.T) {
 				x.ents[i].h = strHash("a")
 			}
 		}
-		x.seal(str, replace)
+		x.seal(replace)
 		return x
 	}
 	for _, c := range []struct {
@@ -45,7 +44,7 @@ func TestStrIndex(t *testing.T) {
 		slices.Sort(out)
 		out = append(out, "|")
 		for _, s := range []string{"a", "d", "e"} {
-			if en, ok := x.find(s, str); ok {
+			if en, ok := x.find(s); ok {
 				out = append(out, fmt.Sprint(en.ref))
 			} else {
 				out = append(out, "-")
@@ -64,30 +63,29 @@ func TestStrIndexFind(t *testing.T) {
 	for i := range 5000 {
 		strs = append(strs, fmt.Sprintf("%x", i*7919%3001)) // with duplicates
 	}
-	str := func(en strEnt) string { return strs[en.ref] }
 	x := newStrIndex(len(strs))
 	first := map[string]int32{}
 	for i, s := range strs {
-		x.add(s, int32(i), 0)
+		x.add(&strs[i], int32(i))
 		if _, ok := first[s]; !ok {
 			first[s] = int32(i)
 		}
 	}
-	x.seal(str, nil)
+	x.seal(nil)
 	if len(x.ents) != len(first) {
 		t.Fatalf("%d entries, want %d distinct", len(x.ents), len(first))
 	}
 	for s, want := range first {
-		if en, ok := x.find(s, str); !ok || en.ref != want {
+		if en, ok := x.find(s); !ok || en.ref != want {
 			t.Errorf("find(%q) = %d %v, want %d", s, en.ref, ok, want)
 		}
 	}
 	for _, s := range []string{"", "zz", "fffff"} {
-		if _, ok := x.find(s, str); ok {
+		if _, ok := x.find(s); ok {
 			t.Errorf("find(%q) found a string never added", s)
 		}
 	}
-	if _, ok := newStrIndex(0).find("a", str); ok {
+	if _, ok := newStrIndex(0).find("a"); ok {
 		t.Error("an empty index found a string")
 	}
 }
