@@ -260,12 +260,21 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	res := Result{
 		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
 	}
-	// the longest window first, so that the sample buffer is allocated once
-	ws := slices.Clone(e.opts.Windows)
-	slices.SortStableFunc(ws, func(a, b flywheel.Window) int { return cmp.Compare(b.Duration, a.Duration) })
+	// the longest window first, so that the sample buffer is allocated once;
+	// stored in the configured order (the last of a repeated name wins)
+	ws := e.opts.Windows
+	order := make([]int, len(ws))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(ws[b].Duration, ws[a].Duration) })
 	var smp [2]samples
-	for _, w := range ws {
-		res.Report.Windows[w.Name] = e.window(w, &smp[0])
+	reports := make([]WindowReport, len(ws))
+	for _, i := range order {
+		reports[i] = e.window(ws[i], &smp[0])
+	}
+	for i, w := range ws {
+		res.Report.Windows[w.Name] = reports[i]
 	}
 	res.Report.TuneUpImpact = e.impacts(&smp)
 	res.History = e.history()
