@@ -174,8 +174,17 @@ func assertOptions(t *testing.T, got, want kpi.Options) {
 			t.Errorf("RepoEnvironments[%s] = %s, want %s", k, str(got.RepoEnvironments[k]), str(re))
 		}
 	}
+	if len(got.SourceEnvironments) != len(want.SourceEnvironments) {
+		t.Errorf("SourceEnvironments = %v, want %v", got.SourceEnvironments, want.SourceEnvironments)
+	}
+	for k, re := range want.SourceEnvironments {
+		if str(got.SourceEnvironments[k]) != str(re) {
+			t.Errorf("SourceEnvironments[%s] = %s, want %s", k, str(got.SourceEnvironments[k]), str(re))
+		}
+	}
 	got.ProductionEnvironment, want.ProductionEnvironment = nil, nil
 	got.RepoEnvironments, want.RepoEnvironments = nil, nil
+	got.SourceEnvironments, want.SourceEnvironments = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("options:\n got %+v\nwant %+v", got, want)
 	}
@@ -246,9 +255,14 @@ func TestFullConfig(t *testing.T) {
 	want := kpi.Options{
 		Windows:               []flywheel.Window{{Name: "1d", Duration: flywheel.Day}, {Name: "4w", Duration: 28 * flywheel.Day}},
 		ProductionEnvironment: regexp.MustCompile("^(prod|production)$"),
-		// Only the repo with its own deployments environment; cart uses
-		// workflow runs and web releases.
-		RepoEnvironments:     map[string]*regexp.Regexp{"acme/checkout": regexp.MustCompile("^live$")},
+		// The repo with its own deployments environment, and cart (workflow
+		// runs) and web (releases), whose deployments the collector stores in
+		// environment "production", which production_environment need not match.
+		RepoEnvironments: map[string]*regexp.Regexp{
+			"acme/checkout": regexp.MustCompile("^live$"),
+			"acme/cart":     regexp.MustCompile("^production$"),
+			"acme/web":      regexp.MustCompile("^production$"),
+		},
 		AttributionWindow:    48 * time.Hour,
 		AttributionUrgencies: []string{"high", "P1"},
 		Classification: kpi.Classification{
@@ -366,5 +380,36 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := config.Load("testdata/nope.yml")
 	if err == nil || err.Error() != "read config: open testdata/nope.yml: no such file or directory" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Repos found by org discovery take github.defaults.deployments: its environment
+// (or "production" for workflow runs and releases) becomes the GitHub source's
+// rule, while imported deployments keep production_environment (SPEC §4).
+func TestKPIOptionsDiscoveredRepoEnvironments(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, defaults, want string
+	}{
+		{"environment", "source: deployments\n      environment: ^live-.*$", "^live-.*$"},
+		{"workflow runs", "source: workflow_runs\n      workflow: deploy.yml", "^production$"},
+		{"releases", "source: releases", "^production$"},
+		{"production_environment", "source: deployments", ""},
+	} {
+		c, err := config.Parse([]byte("github:\n  token_env: T\n  orgs: [{name: acme}]\n  defaults:\n    deployments:\n      " + tc.defaults + "\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		o, err := c.KPIOptions()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := ""
+		if re := o.SourceEnvironments[config.GitHubSourceName]; re != nil {
+			got = re.String()
+		}
+		if got != tc.want {
+			t.Errorf("%s: SourceEnvironments[github] = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -95,17 +95,20 @@ func (c *Config) kpiOptions(p *problems) kpi.Options {
 	}
 	if g := c.GitHub; g != nil {
 		for _, r := range g.Repos {
-			d := g.RepoDeployments(r)
-			if d.Source != SourceDeployments || d.Environment == "" || d.Environment == c.ProductionEnvironment {
-				continue
-			}
-			// An invalid regex is reported by validate, at the key that holds it.
-			if re, err := regexp.Compile(d.Environment); err == nil {
+			if re := c.repoEnvironment(g.RepoDeployments(r)); re != nil {
 				if o.RepoEnvironments == nil {
 					o.RepoEnvironments = map[string]*regexp.Regexp{}
 				}
 				o.RepoEnvironments[r.Name] = re
 			}
+		}
+		// Repos found by org discovery have the defaults only.
+		d := g.Defaults.Deployments
+		if d.Source == "" {
+			d.Source = DefaultDeploymentSource
+		}
+		if re := c.repoEnvironment(d); re != nil {
+			o.SourceEnvironments = map[string]*regexp.Regexp{GitHubSourceName: re}
 		}
 	}
 	o.AttributionWindow = duration(p, "change_failure.attribution_window", c.ChangeFailure.AttributionWindow, DefaultAttributionWindow)
@@ -120,6 +123,31 @@ func (c *Config) kpiOptions(p *problems) kpi.Options {
 	o.TuneUps = c.initiatives(p)
 	o.Thresholds = c.thresholds(p)
 	return o
+}
+
+// GitHubSourceName is the Deployment.Source of deployments the GitHub collector
+// stores, and githubEnvironment the environment it gives those from workflow runs
+// and releases, which have none of their own.
+const (
+	GitHubSourceName  = "github"
+	githubEnvironment = "production"
+)
+
+// repoEnvironment is the production-environment regex of a GitHub repo's
+// deployments when it differs from production_environment, else nil.
+func (c *Config) repoEnvironment(d Deployments) *regexp.Regexp {
+	if d.Source == SourceWorkflowRuns || d.Source == SourceReleases {
+		return regexp.MustCompile("^" + githubEnvironment + "$")
+	}
+	if d.Environment == "" || d.Environment == c.ProductionEnvironment {
+		return nil
+	}
+	// An invalid regex is reported by validate, at the key that holds it.
+	re, err := regexp.Compile(d.Environment)
+	if err != nil {
+		return nil
+	}
+	return re
 }
 
 func orDefault(s, def string) string {

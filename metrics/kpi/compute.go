@@ -299,8 +299,15 @@ func depOrder(a, b *flywheel.Deployment) int {
 	return cmp.Compare(len(a.Commits), len(b.Commits))
 }
 
-func (e *engine) prodRegexp(repo string) *regexp.Regexp {
+// prodRegexp is the production-environment regex of a deployment (SPEC §4): its
+// repo's own, else the default of the source that collected it (a repo found by
+// org discovery has only the defaults), else production_environment, which is
+// also the rule for imported deployments.
+func (e *engine) prodRegexp(repo, source string) *regexp.Regexp {
 	if re, ok := e.opts.RepoEnvironments[repo]; ok && re != nil {
+		return re
+	}
+	if re, ok := e.opts.SourceEnvironments[source]; ok && re != nil {
 		return re
 	}
 	return e.opts.ProductionEnvironment
@@ -330,7 +337,7 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 	for _, en := range e.ids.ents {
 		e.countIdx[en.ref] = -1
 	}
-	type envKey struct{ repo, env string }
+	type envKey struct{ repo, env, source string }
 	prod := map[envKey]bool{}
 	counting := make([]int32, 0, len(e.ids.ents))
 	for j := range in {
@@ -339,10 +346,10 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 		}
 		d := &in[j]
 		s := e.service(d.Service)
-		k := envKey{d.Repo, d.Environment}
+		k := envKey{d.Repo, d.Environment, d.Source}
 		p, ok := prod[k]
 		if !ok {
-			p = e.prodRegexp(d.Repo).MatchString(d.Environment)
+			p = e.prodRegexp(d.Repo, d.Source).MatchString(d.Environment)
 			prod[k] = p
 		}
 		if d.Status != flywheel.StatusSuccess || !p {

@@ -208,6 +208,34 @@ func TestProductionEnvironments(t *testing.T) {
 	}
 }
 
+// TestSourceEnvironments: a repo's own regex wins; a deployment a source
+// collected from a repo without one (org discovery) takes that source's default;
+// imported deployments keep production_environment even from the same repo.
+func TestSourceEnvironments(t *testing.T) {
+	t.Parallel()
+	mk := func(id, repo, env, source string) flywheel.Deployment {
+		d := dp(id, "svc", id, 1, nil)
+		d.Repo, d.Environment, d.Source = repo, env, source
+		return d
+	}
+	ev := flywheel.Events{Deployments: []flywheel.Deployment{
+		mk("1", "acme/found", "live-eu", "github"),    // counts: the GitHub default
+		mk("2", "acme/found", "production", "github"), // not under that default
+		mk("3", "acme/found", "production", "import"), // imported: production_environment
+		mk("4", "acme/found", "live-eu", "import"),    // imported: no
+		mk("5", "acme/listed", "blue", "github"),      // the repo's own regex wins
+		mk("6", "acme/listed", "live-eu", "github"),   // not the repo's
+	}}
+	r := compute(ev, func(o *Options) {
+		o.RepoEnvironments = map[string]*regexp.Regexp{"acme/listed": regexp.MustCompile(`^blue$`)}
+		o.SourceEnvironments = map[string]*regexp.Regexp{"github": regexp.MustCompile(`^live-`)}
+	})
+	eqInt(t, "deployments", w30(t, r, "svc").Deployments, 3)
+	if q := r.History.Services["svc"].Quality; q.NonCountingDeploys != 3 {
+		t.Errorf("non-counting = %d, want 3", q.NonCountingDeploys)
+	}
+}
+
 // TestRedeploySameShaBehind: a redeploy of the previous sha is never a rollback,
 // even with a (stale) "behind" compare status.
 func TestRedeploySameShaBehind(t *testing.T) {

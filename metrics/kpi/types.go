@@ -178,7 +178,11 @@ type Options struct {
 	// an override) are production (SPEC §3 production_environment).
 	ProductionEnvironment *regexp.Regexp
 	// RepoEnvironments overrides ProductionEnvironment per repo ("owner/name").
-	RepoEnvironments     map[string]*regexp.Regexp
+	RepoEnvironments map[string]*regexp.Regexp
+	// SourceEnvironments overrides ProductionEnvironment for deployments that a
+	// source collected (keyed by Deployment.Source, e.g. "github": the
+	// github.defaults.deployments rule) from a repo without its own entry.
+	SourceEnvironments   map[string]*regexp.Regexp
 	AttributionWindow    time.Duration // SPEC §4.4, default 72h
 	AttributionUrgencies []string      // nil: every urgency
 	Classification       Classification
