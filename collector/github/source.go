@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +27,6 @@ type Source struct {
 	restOnly bool
 	// teams maps a service to its team, from the last resolved repository list.
 	teams map[string]string
-	// envs maps a repository to its production-environment regex, likewise.
-	envs map[string]*regexp.Regexp
 }
 
 var _ collector.Source = (*Source)(nil)
@@ -73,35 +70,6 @@ func (s *Source) Teams() map[string]string {
 	return out
 }
 
-// productionOnly matches the environment of deployments from workflow runs and
-// releases.
-var productionOnly = regexp.MustCompile(`^` + productionEnvironment + `$`)
-
-// Environments maps each repository ("owner/name") of the last Sync (and the
-// listed ones before any) to the regex its counting deployments' environments
-// match, for the KPI engine's per-repo production environments (kpi.Options
-// RepoEnvironments): the repo's `environment` for the Deployments API, and
-// "production" for workflow runs and releases, which the source stores as such.
-func (s *Source) Environments() map[string]*regexp.Regexp {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]*regexp.Regexp{}
-	for _, r := range s.opts.Repos {
-		out[r.Owner+"/"+r.Name] = environmentOf(r.Settings)
-	}
-	for k, v := range s.envs {
-		out[k] = v
-	}
-	return out
-}
-
-func environmentOf(st RepoSettings) *regexp.Regexp {
-	if st.DeploymentSource == SourceWorkflowRuns || st.DeploymentSource == SourceReleases {
-		return productionOnly
-	}
-	return st.Environment
-}
-
 func serviceOf(service, name string) string {
 	if service != "" {
 		return service
@@ -127,15 +95,13 @@ func (s *Source) Sync(ctx context.Context, sink collector.Sink, p collector.Prog
 		return err
 	}
 	teams := map[string]string{}
-	envs := map[string]*regexp.Regexp{}
 	for _, r := range repos {
 		if r.Team != "" {
 			teams[r.Service] = r.Team
 		}
-		envs[r.FullName()] = environmentOf(r.Settings)
 	}
 	s.mu.Lock()
-	s.teams, s.envs = teams, envs
+	s.teams = teams
 	s.mu.Unlock()
 
 	p.Total(len(repos))
