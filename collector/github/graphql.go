@@ -245,7 +245,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 				return errorf("github: query %s: no releases in the answer", r.FullName())
 			}
 			for _, n := range repo.Releases.Nodes {
-				if n.CreatedAt.Before(rels.since.Add(-releaseCreatedLookback)) {
+				if n.CreatedAt.Before(s.releaseHorizon(rels.since)) {
 					rels.done = true
 					break
 				}

@@ -430,37 +430,63 @@ func runFromREST(run *gh.WorkflowRun) runData {
 		Status: run.GetStatus(), Conclusion: run.GetConclusion(), UpdatedAt: run.GetUpdatedAt().Time}
 }
 
-// releaseCreatedLookback bounds how much older than the cursor a release's
+// releaseCreatedLookback bounds how much older than the history horizon a release's
 // created_at (the date of its commit, API-NOTES pitfall 8) may be for the release to
 // be found: lists are ordered by it, not by publication.
 const releaseCreatedLookback = 30 * 24 * time.Hour
 
+// releaseHorizon is the created_at at which a releases pass stops reading. Since the
+// list is ordered by the commit's date, a draft published long after its commit sits
+// deep in the list, below anything near the cursor: every pass, incremental ones
+// included, reads back as far as a first sync does. That is cheap: on REST every
+// page is conditional (an unchanged page is a 304 that costs no budget), on GraphQL
+// a page of 100 releases costs one point.
+func (s *Source) releaseHorizon(since time.Time) time.Time {
+	h := s.opts.Clock.Now().Add(-s.opts.History)
+	if since.Before(h) {
+		h = since
+	}
+	return h.Add(-releaseCreatedLookback)
+}
+
 // releasesREST reads releases newest first; each published since the cursor has
-// its tag resolved to a commit (one request).
+// its tag resolved to a commit (one request). Every page's validator is stored
+// with the pass's cursor, so a 304 on a page proves it is as the last complete
+// pass saw it.
 func (s *Source) releasesREST(ctx context.Context, sink collector.Sink, p collector.Progress, r repoInfo) (deployPass, bool, error) {
 	since, cur, _, err := s.since(sink, r, "releases")
 	if err != nil {
 		return deployPass{}, false, err
 	}
+	horizon := s.releaseHorizon(since)
 	hw := highWater{t: cur, floor: since}
 	var dp deployPass
+	changed := false
 	rest := s.opts.Client.REST
 	opts := &gh.ListOptions{PerPage: perPage}
 	for page := 1; ; page++ {
 		rels, resp, err := rest.Repositories.ListReleases(ctx, r.Owner, r.Name, opts)
 		closeBody(resp)
-		if page == 1 && ghclient.IsNotModified(err) {
-			return deployPass{}, false, nil
+		if ghclient.IsNotModified(err) {
+			pageDone(p, r, "releases", page)
+			if resp.NextPage != 0 {
+				opts.Page = resp.NextPage
+				continue
+			}
+			if !changed {
+				return deployPass{}, false, nil
+			}
+			dp.cursors = hw.cursor(r, "releases")
+			return dp, true, nil
 		}
 		if err != nil {
-			return deployPass{}, false, errorf("github: list releases of %s: %w", r.FullName(), err)
+			return deployPass{}, false, errorf("github: list releases of %s page %d: %w", r.FullName(), page, err)
 		}
-		if page == 1 {
-			dp.validators = s.validator(resp)
-		}
+		changed = true
+		dp.validators = append(dp.validators, s.validator(resp)...)
 		done := resp.NextPage == 0
 		for _, rel := range rels {
-			if rel.GetCreatedAt().Time.Before(since.Add(-releaseCreatedLookback)) {
+			if rel.GetCreatedAt().Time.Before(horizon) {
 				done = true
 				break
 			}
