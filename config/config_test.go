@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -411,5 +412,44 @@ func TestKPIOptionsDiscoveredRepoEnvironments(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: SourceEnvironments[github] = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestBaseURLCredentials: a base URL carrying user info or a query (a token
+// pasted into it) is refused, and the problem does not repeat the secret.
+func TestBaseURLCredentials(t *testing.T) {
+	t.Parallel()
+	const secret = "ghp_s3cretTokenValue"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flywheel.yml")
+	yml := `github:
+  base_url: https://x-access-token:` + secret + `@ghe.example.com/api/v3/
+  token_env: GITHUB_TOKEN
+  repos: [{name: acme/checkout}]
+pagerduty:
+  base_url: https://api.pagerduty.com/?token=` + secret + `
+  token_env: PAGERDUTY_TOKEN
+  services: [{id: P1, service: checkout}]
+`
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(path)
+	var errs *config.Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Load = %v, want *config.Errors", err)
+	}
+	want := []string{
+		`pagerduty.base_url: URL "https://api.pagerduty.com/" must not carry credentials or a query (user info and query removed here): set token_file or token_env`,
+		`github.base_url: URL "https://ghe.example.com/api/v3/" must not carry credentials or a query (user info and query removed here): set token_file or token_env`,
+	}
+	got := strings.Split(errs.Error(), "\n")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("the error repeats the secret: %v", err)
 	}
 }

@@ -334,7 +334,17 @@ func checkSecret(p *problems, path string, s Secret, required bool) {
 
 func checkURL(p *problems, path, s string) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch {
+	case err != nil:
+		// url.Parse's error quotes the whole value, which may hold a secret.
+		p.add(path, "invalid URL: want an absolute http or https URL")
+	case u.User != nil || u.RawQuery != "":
+		// Credentials in a URL would be echoed by every error and log line that
+		// names a request (go-github prints request URLs with their user info).
+		c := *u
+		c.User, c.RawQuery = nil, ""
+		p.add(path, "URL %q must not carry credentials or a query (user info and query removed here): set token_file or token_env", c.String())
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		p.add(path, "invalid URL %q: want an absolute http or https URL", s)
 	}
 }
