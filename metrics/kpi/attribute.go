@@ -155,7 +155,8 @@ func (e *engine) attribute() {
 				x.started = e.deps[x.dep].fin
 			}
 		}
-		if x.dep < 0 && (urgencies == nil || urgencies[strings.ToLower(x.i.Urgency)]) {
+		// the urgency as reported (an incident without one has "unknown", §5)
+		if x.dep < 0 && (urgencies == nil || urgencies[strings.ToLower(e.urgNames[x.urg])]) {
 			t := x.started
 			if t == none {
 				t = x.trig

@@ -37,6 +37,13 @@ func TestClassify(t *testing.T) {
 		{"glob on root files", "update", nil, []string{"README.md", "Makefile", ".github/workflows/ci.yml"}, ClassTuneUp},
 		{"empty paths are unknown", "update", nil, []string{}, ClassUnclassified},
 		{"nothing matches", "Add wallet", nil, []string{"api/wallet.go"}, ClassUnclassified},
+		// SPEC §4.6 precedence: labels, then the title, then the paths
+		{"a label beats a Revert title", `Revert "x"`, []string{"feature"}, nil, ClassInnovation},
+		{"a title type beats tune-up paths", "feat: guide", nil, []string{"docs/guide.md"}, ClassInnovation},
+		{"Revert beats tune-up paths", `Revert "docs: x"`, nil, []string{"docs/x.md"}, ClassFix},
+		// a non-folder entry matches the whole path, not its last element
+		{"Makefile entry is the root Makefile only", "update", nil, []string{"sub/Makefile"}, ClassUnclassified},
+		{"a folder entry is not a prefix of a name", "update", nil, []string{"docsite/a.txt"}, ClassUnclassified},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -299,11 +299,19 @@ func depOrder(a, b *flywheel.Deployment) int {
 	return cmp.Compare(len(a.Commits), len(b.Commits))
 }
 
-// prodRegexp is the production-environment regex of a deployment (SPEC §4): its
-// repo's own, else the default of the source that collected it (a repo found by
-// org discovery has only the defaults), else production_environment, which is
-// also the rule for imported deployments.
+// importSources are the Deployment.Source values that flywheel import and
+// POST /api/v1/events record (cmd/flywheel's flywheel.DecodeEvents calls).
+var importSources = [...]string{"import", "api"}
+
+// prodRegexp is the production-environment regex of a deployment (SPEC §4): an
+// imported deployment's is always production_environment, whatever its repo;
+// a collected one's is its repo's own, else the default of the source that
+// collected it (a repo found by org discovery has only the defaults), else
+// production_environment.
 func (e *engine) prodRegexp(repo, source string) *regexp.Regexp {
+	if slices.Contains(importSources[:], source) {
+		return e.opts.ProductionEnvironment
+	}
 	if re, ok := e.opts.RepoEnvironments[repo]; ok && re != nil {
 		return re
 	}

@@ -177,7 +177,9 @@ type Options struct {
 	// ProductionEnvironment decides which imported deployments (and repos without
 	// an override) are production (SPEC §3 production_environment).
 	ProductionEnvironment *regexp.Regexp
-	// RepoEnvironments overrides ProductionEnvironment per repo ("owner/name").
+	// RepoEnvironments overrides ProductionEnvironment per repo ("owner/name")
+	// for collected deployments; imported ones (Source "import" or "api") keep
+	// ProductionEnvironment (SPEC §4).
 	RepoEnvironments map[string]*regexp.Regexp
 	// SourceEnvironments overrides ProductionEnvironment for deployments that a
 	// source collected (keyed by Deployment.Source, e.g. "github": the
