@@ -15,6 +15,7 @@
 package ghclient
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,8 +71,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Rand returns a number in [0,1) for jitter; default math/rand/v2.Float64.
 	Rand func() float64
-	// Transport is the base round tripper (default: a clone of http.DefaultTransport).
+	// Transport is the base round tripper (default: a clone of http.DefaultTransport
+	// with ResponseHeaderTimeout set).
 	Transport http.RoundTripper
+	// ResponseHeaderTimeout bounds the wait for a response's headers on the default
+	// transport (default 2 minutes): a server that accepts a request and never
+	// answers must fail the attempt (retried like any transport error), not hold
+	// the source's only sync forever.
+	ResponseHeaderTimeout time.Duration
 }
 
 // Client is a go-github v60 client whose transport handles auth, conditional
@@ -84,6 +91,10 @@ type Client struct {
 	graphqlURL string
 	t          *transport
 }
+
+// defaultResponseHeaderTimeout is Options.ResponseHeaderTimeout's default; GitHub
+// itself gives up on a GraphQL query after 10 seconds.
+const defaultResponseHeaderTimeout = 2 * time.Minute
 
 // New builds a Client. It starts nothing.
 func New(opts Options) (*Client, error) {
@@ -125,7 +136,9 @@ func New(opts Options) (*Client, error) {
 	}
 	inner := opts.Transport
 	if inner == nil {
-		inner = http.DefaultTransport.(*http.Transport).Clone()
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ResponseHeaderTimeout = cmp.Or(opts.ResponseHeaderTimeout, defaultResponseHeaderTimeout)
+		inner = tr
 	}
 	switch {
 	case opts.App != nil:
