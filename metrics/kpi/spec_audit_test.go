@@ -255,3 +255,40 @@ func TestImpactWindowBounds(t *testing.T) {
 		t.Errorf("range scope = %v, want [a b]", rg.Scope)
 	}
 }
+
+// TestInconsistentDataLeftOut: SPEC §4 "a lead time, recovery time or incident
+// duration that comes out negative is left out of its KPI and counted in the
+// data-quality metrics; only the four lead-time stages are clipped at 0".
+//
+//	d1 H10 (no list) ships PR1 (first commit H12 — after the deployment —,
+//	opened H5, merged H8) and PR2 (first H7, opened H7.5, merged H9)
+//	→ lead: PR1 −2h left out, PR2 3h; coding: PR1 5 − 12 < 0 clipped to 0, PR2
+//	30m → p50 900, p90 1620; deploy 2h and 1h → p50 5400, p90 6840
+//	n1 caused-by d2 (finished H30), triggered H20, resolved H25 → d2 failed;
+//	start H30: detect −10h and restore −5h left out; resolve 5h; d2's recovery
+//	−5h left out (no recovery value, so no recovery_time level)
+//
+// negative durations counted: PR1's lead, d2's recovery, n1's detect and restore = 4.
+func TestInconsistentDataLeftOut(t *testing.T) {
+	t.Parallel()
+	r := compute(flywheel.Events{
+		Deployments: []flywheel.Deployment{dp("d1", "s", "a", 10, nil), dp("d2", "s", "b", 30, []string{})},
+		Changes:     []flywheel.Change{pr("PR1", "s", "m1", 12, 5, U, 8), pr("PR2", "s", "m2", 7, 7.5, U, 9)},
+		Incidents:   []flywheel.Incident{incident("n1", "s", "high", U, 20, U, 25, "d2")},
+	}, nil)
+	k := w30(t, r, "s")
+	eqQ(t, "lead", k.LeadTimeSeconds, 10800, 10800, 1)
+	eqQ(t, "coding (clipped)", k.LeadTimeStageSeconds.Coding, 900, 1620, 2)
+	eqQ(t, "deploy", k.LeadTimeStageSeconds.Deploy, 5400, 6840, 2)
+	eqInt(t, "failed", k.FailedDeployments, 1)
+	absent(t, "recovery", k.FailedDeploymentRecoverySeconds)
+	absent(t, "detect", k.Incidents.TimeToDetect)
+	absent(t, "restore", k.Incidents.TimeToRestore)
+	eqQ(t, "resolve", k.Incidents.TimeToResolve, 18000, 18000, 1)
+	if k.DORALevel == nil || k.DORALevel.RecoveryTime != "" || k.DORALevel.LeadTime != Elite {
+		t.Errorf("levels = %+v, want lead time elite and no recovery level", k.DORALevel)
+	}
+	if got := r.History.Services["s"].Quality.NegativeDurations; got != 4 {
+		t.Errorf("negative durations = %d, want 4", got)
+	}
+}
