@@ -2,9 +2,13 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
+
+	gh "github.com/google/go-github/v60/github"
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
@@ -117,6 +121,15 @@ func (c *compareResolver) resolveRange(ctx context.Context, base, head string) (
 		return cr, nil
 	}
 	cr, err := c.s.compare(ctx, c.r, base, head)
+	if notFound(err) {
+		// A sha GitHub no longer has (a force-pushed or deleted branch) or histories
+		// without a common ancestor: the range is unknown for good, so the time
+		// fallback maps it (nil commits), as for a first deployment. Failing instead
+		// would fail every later sync of the repository's deployments.
+		c.s.opts.Logger.Warn("github: commit range unknown; mapping by time", "repo", c.r.FullName(),
+			"base", short(base), "head", short(head), "err", err)
+		cr, err = commitRange{}, nil
+	}
 	if err != nil {
 		return commitRange{}, err
 	}
@@ -237,4 +250,10 @@ type historyConn struct {
 type pageInfo struct {
 	HasNextPage bool   `json:"hasNextPage"`
 	EndCursor   string `json:"endCursor"`
+}
+
+// notFound reports a 404 answer from go-github.
+func notFound(err error) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound
 }
