@@ -92,7 +92,7 @@ func oracleEvents(seed uint64) flywheel.Events {
 		svc := []string{"a", "b"}[rng.IntN(2)]
 		d := flywheel.Deployment{ID: fmt.Sprintf("d%d", i), Service: svc, Repo: svcRepos[svc][rng.IntN(len(svcRepos[svc]))],
 			Environment: []string{"production", "production", "prod", "staging"}[rng.IntN(4)],
-			SHA: pool[rng.IntN(len(pool))], FinishedAt: hour(-100, 300), Status: "success"}
+			SHA:         pool[rng.IntN(len(pool))], FinishedAt: hour(-100, 300), Status: "success"}
 		if rng.IntN(8) == 0 {
 			d.Status = "failure"
 		}
