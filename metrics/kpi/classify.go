@@ -120,12 +120,17 @@ func (k *Classifier) Classify(c *flywheel.Change) Class {
 	return ClassUnclassified
 }
 
+// labelMatches says whether label matches one of the (lower-cased) label
+// rules: equal, or matched by the rule as a glob. A label is a flat name, not a
+// path, so '*' and '?' match '/' too (tuneup:* matches tuneup:ci/cd): path.Match
+// runs on both with '/' swapped for a byte labels do not hold.
 func labelMatches(rules []string, label string) bool {
+	flat := strings.ReplaceAll(label, "/", "\x00")
 	for _, r := range rules {
 		if r == label {
 			return true
 		}
-		if ok, err := path.Match(r, label); err == nil && ok {
+		if ok, err := path.Match(strings.ReplaceAll(r, "/", "\x00"), flat); err == nil && ok {
 			return true
 		}
 	}

@@ -19,6 +19,8 @@ func TestClassify(t *testing.T) {
 		{"label precedence: feature and bug is fix", "feat: new checkout", []string{"feature", "bug"}, nil, ClassFix},
 		{"label case-insensitive", "", []string{"Tech-Debt"}, nil, ClassTuneUp},
 		{"label glob", "feat: x", []string{"TuneUp:CI-Speedup"}, nil, ClassTuneUp},
+		{"a label glob's * matches /", "feat: x", []string{"tuneup:ci/cd"}, nil, ClassTuneUp},
+		{"a glob does not match a longer label", "feat: x", []string{"xtuneup:ci"}, nil, ClassInnovation},
 		{"tune-up label beats innovation label", "", []string{"enhancement", "performance"}, nil, ClassTuneUp},
 		{"unknown label falls to title", "fix: crash", []string{"area/api"}, nil, ClassFix},
 		{"conventional type", "feat: add wallet", nil, nil, ClassInnovation},
