@@ -63,7 +63,7 @@ func conventionalType(title string) (string, bool) {
 
 // Classifier applies SPEC §4.6's rules; build it once with NewClassifier.
 type Classifier struct {
-	labels [3][]string // fix, tune_up, innovation; lower-cased globs
+	labels [3][]string // fix, tune_up, innovation; flatLabel globs
 	types  [3][]string
 	paths  []string
 }
@@ -75,7 +75,7 @@ func NewClassifier(c Classification) *Classifier {
 	k := &Classifier{paths: c.TuneUpPaths}
 	for i, r := range []ClassRules{c.Fix, c.TuneUp, c.Innovation} {
 		for _, l := range r.Labels {
-			k.labels[i] = append(k.labels[i], strings.ToLower(l))
+			k.labels[i] = append(k.labels[i], flatLabel(l))
 		}
 		k.types[i] = r.Types
 	}
@@ -88,7 +88,7 @@ func NewClassifier(c Classification) *Classifier {
 func (k *Classifier) Classify(c *flywheel.Change) Class {
 	for i, rules := range k.labels {
 		for _, l := range c.Labels {
-			if labelMatches(rules, strings.ToLower(l)) {
+			if labelMatches(rules, flatLabel(l)) {
 				return classOrder[i]
 			}
 		}
@@ -120,17 +120,19 @@ func (k *Classifier) Classify(c *flywheel.Change) Class {
 	return ClassUnclassified
 }
 
-// labelMatches says whether label matches one of the (lower-cased) label
-// rules: equal, or matched by the rule as a glob. A label is a flat name, not a
-// path, so '*' and '?' match '/' too (tuneup:* matches tuneup:ci/cd): path.Match
-// runs on both with '/' swapped for a byte labels do not hold.
+// flatLabel lower-cases a label or label rule and swaps '/' for a byte labels
+// do not hold: a label is a flat name, not a path, so a rule's '*' and '?'
+// match '/' too under path.Match (tuneup:* matches tuneup:ci/cd).
+func flatLabel(l string) string { return strings.ReplaceAll(strings.ToLower(l), "/", "\x00") }
+
+// labelMatches says whether a flatLabel matches one of the flatLabel rules:
+// equal, or matched by the rule as a glob.
 func labelMatches(rules []string, label string) bool {
-	flat := strings.ReplaceAll(label, "/", "\x00")
 	for _, r := range rules {
 		if r == label {
 			return true
 		}
-		if ok, err := path.Match(strings.ReplaceAll(r, "/", "\x00"), flat); err == nil && ok {
+		if ok, err := path.Match(r, label); err == nil && ok {
 			return true
 		}
 	}
