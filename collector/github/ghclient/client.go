@@ -15,7 +15,6 @@
 package ghclient
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -71,14 +70,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Rand returns a number in [0,1) for jitter; default math/rand/v2.Float64.
 	Rand func() float64
-	// Transport is the base round tripper (default: a clone of http.DefaultTransport
-	// with ResponseHeaderTimeout set).
+	// Transport is the base round tripper (default: a clone of http.DefaultTransport).
 	Transport http.RoundTripper
-	// ResponseHeaderTimeout bounds the wait for a response's headers on the default
-	// transport (default 2 minutes): a server that accepts a request and never
-	// answers must fail the attempt (retried like any transport error), not hold
-	// the source's only sync forever.
-	ResponseHeaderTimeout time.Duration
+	// AttemptTimeout bounds one attempt, from sending the request to the end of
+	// its response body (default 2 minutes): a server that accepts a request and
+	// never answers, or stops sending a body half-way, must fail the attempt, not
+	// hold the source's only sync forever. Rate-limit and backoff waits are not
+	// part of an attempt.
+	AttemptTimeout time.Duration
 }
 
 // Client is a go-github v60 client whose transport handles auth, conditional
@@ -92,9 +91,9 @@ type Client struct {
 	t          *transport
 }
 
-// defaultResponseHeaderTimeout is Options.ResponseHeaderTimeout's default; GitHub
-// itself gives up on a GraphQL query after 10 seconds.
-const defaultResponseHeaderTimeout = 2 * time.Minute
+// defaultAttemptTimeout is Options.AttemptTimeout's default; GitHub itself gives
+// up on a GraphQL query after 10 seconds.
+const defaultAttemptTimeout = 2 * time.Minute
 
 // New builds a Client. It starts nothing.
 func New(opts Options) (*Client, error) {
@@ -136,9 +135,10 @@ func New(opts Options) (*Client, error) {
 	}
 	inner := opts.Transport
 	if inner == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.ResponseHeaderTimeout = cmp.Or(opts.ResponseHeaderTimeout, defaultResponseHeaderTimeout)
-		inner = tr
+		inner = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = defaultAttemptTimeout
 	}
 	switch {
 	case opts.App != nil:

@@ -164,12 +164,18 @@ func (t *transport) send(req *http.Request) (*http.Response, error) {
 	case <-req.Context().Done():
 		return nil, req.Context().Err()
 	}
-	resp, err := t.base.RoundTrip(req)
+	cause := fmt.Errorf("no complete answer within %s", t.opts.AttemptTimeout)
+	actx, cancel := context.WithTimeoutCause(req.Context(), t.opts.AttemptTimeout, cause)
+	resp, err := t.base.RoundTrip(req.WithContext(actx))
 	if err != nil {
+		if context.Cause(actx) == cause && req.Context().Err() == nil {
+			err = cause
+		}
+		cancel()
 		<-t.sem
 		return nil, err
 	}
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.sem }}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.sem; cancel() }}
 	return resp, nil
 }
 
