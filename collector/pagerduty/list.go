@@ -102,7 +102,7 @@ func listOnce[T any](ctx context.Context, s *Source, w window, fetch fetchFunc[T
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(s.opts.MaxInFlight)
 		for i, o := range offsets {
-			g.Go(func() error {
+			goRecover(g, func() error {
 				p, err := fetch(gctx, w, o, false)
 				pages[i] = p
 				return capHit(err, o)

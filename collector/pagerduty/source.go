@@ -270,11 +270,11 @@ func (s *Source) syncWindow(ctx context.Context, c *pagerduty.Client, sink colle
 	)
 	listIncidents := s.incidentsFetcher(c)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
+	goRecover(g, func() (err error) {
 		entries, err = listWindow(gctx, s, w, logFetcher(c))
 		return callErr("list log entries "+w.String(), err)
 	})
-	g.Go(func() (err error) {
+	goRecover(g, func() (err error) {
 		check, err = listIncidents(gctx, w, 0, true)
 		return callErr("list incidents "+w.String(), err)
 	})
@@ -453,7 +453,7 @@ func (s *Source) refetch(ctx context.Context, c *pagerduty.Client, ids []string)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.MaxInFlight)
 	for i, id := range ids {
-		g.Go(func() error {
+		goRecover(g, func() error {
 			inc, err := c.GetIncidentWithContext(gctx, id)
 			if err != nil {
 				var ae pagerduty.APIError
@@ -491,7 +491,7 @@ func (s *Source) readNotes(ctx context.Context, c *pagerduty.Client, recs map[st
 		if !r.needsNotes() {
 			continue
 		}
-		g.Go(func() error {
+		goRecover(g, func() error {
 			notes, err := c.ListIncidentNotesWithContext(gctx, id)
 			if err != nil {
 				return callErr("list notes of incident "+id, err)
@@ -534,4 +534,18 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("pagerduty: sync interrupted: %w", ctx.Err())
 	}
 	return err
+}
+
+// goRecover runs f in g and turns a panic into an error, so that a bug met on one
+// page fails this sync, which the scheduler records, instead of ending the process
+// (the scheduler recovers only the sync's own goroutine).
+func goRecover(g *errgroup.Group, f func() error) {
+	g.Go(func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("pagerduty: panic: %v", r)
+			}
+		}()
+		return f()
+	})
 }
