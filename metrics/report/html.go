@@ -122,11 +122,11 @@ func htmlKeyCards(k *kpi.KPIs) []htmlKeyCard {
 		{Title: "Deployment frequency", Value: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
 			Detail: htmlCountDetail(k.Deployments, "deployment")},
 		{Title: "Lead time for changes", Value: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime,
-			Detail: htmlQuantileDetail(k.LeadTimeSeconds, "change")},
+			Detail: htmlQuantileDetail(k.LeadTimeSeconds, "change", "changes")},
 		{Title: "Change failure rate", Value: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate,
 			Detail: htmlCountDetail(k.FailedDeployments, "failed deployment")},
 		{Title: "Failed deployment recovery", Value: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime,
-			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery")},
+			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery", "recoveries")},
 		{Title: "Rework rate", Value: htmlRatio(k.ReworkRatio), Detail: htmlCountDetail(k.ReworkDeployments, "rework deployment")},
 	}
 	return cards
@@ -142,11 +142,17 @@ func htmlCountDetail(n *int, what string) string {
 	return fmt.Sprintf("%d %ss", *n, what)
 }
 
-func htmlQuantileDetail(q *kpi.Quantiles, what string) string {
+// htmlQuantileDetail describes a quantile card's sample; one and many name the
+// sample's unit ("change", "changes").
+func htmlQuantileDetail(q *kpi.Quantiles, one, many string) string {
 	if q == nil {
 		return "no data"
 	}
-	return fmt.Sprintf("median · p90 %s · %d %ss", FormatDuration(q.P90), q.Count, what)
+	unit := many
+	if q.Count == 1 {
+		unit = one
+	}
+	return fmt.Sprintf("median · p90 %s · %d %s", FormatDuration(q.P90), q.Count, unit)
 }
 
 func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {

@@ -128,6 +128,7 @@ func TestWriteHTMLContent(t *testing.T) {
 		"ci-speedup", "2026-04-11 → 2026-05-11", "checkout, payments",
 		"Lead time p50 (n 61 → 70)", "-52%", "p &lt; 0.001", "p = 0.41",
 		"no data", // recovery after
+		"40 changes", "8 recoveries", // card details, plural by count
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
