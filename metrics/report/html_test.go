@@ -127,7 +127,7 @@ func TestWriteHTMLContent(t *testing.T) {
 		"Innovation and tune-up",
 		"ci-speedup", "2026-04-11 → 2026-05-11", "checkout, payments",
 		"Lead time p50 (n 61 → 70)", "-52%", "p &lt; 0.001", "p = 0.41",
-		"no data", // recovery after
+		"no data",                    // recovery after
 		"40 changes", "8 recoveries", // card details, plural by count
 	} {
 		if !strings.Contains(out, want) {
