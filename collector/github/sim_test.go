@@ -3,7 +3,6 @@ package github
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -420,6 +419,3 @@ func (h *harness) mustSync() {
 		h.t.Fatalf("sync: %v", err)
 	}
 }
-
-// errorsIs is errors.Is, shortened for table tests.
-var errorsIs = errors.Is
