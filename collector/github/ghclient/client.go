@@ -182,9 +182,6 @@ func DeriveGraphQLURL(base *url.URL) string {
 // GraphQLURL is the endpoint GraphQL queries go to.
 func (c *Client) GraphQLURL() string { return c.graphqlURL }
 
-// HTTPClient is the underlying client (auth, retries, in-flight cap included).
-func (c *Client) HTTPClient() *http.Client { return c.http }
-
 // IsNotModified reports whether err is go-github v60's error for a 304 Not Modified
 // (v60's CheckResponse treats every non-2xx, 304 included, as an *ErrorResponse).
 func IsNotModified(err error) bool {
@@ -254,26 +251,6 @@ type Stats struct {
 	Retries int64
 	// Waited is the total time slept before retries and for spent budgets.
 	Waited time.Duration
-}
-
-// Total is the number of HTTP attempts.
-func (s Stats) Total() int64 {
-	var n int64
-	for _, v := range s.Requests {
-		n += v
-	}
-	return n
-}
-
-// MinRemaining is the smallest remaining budget across resources, or -1 if unknown.
-func (s Stats) MinRemaining() int {
-	m := -1
-	for _, r := range s.RateLimits {
-		if m < 0 || r.Remaining < m {
-			m = r.Remaining
-		}
-	}
-	return m
 }
 
 // Stats returns a copy of the counters.
