@@ -8,9 +8,8 @@ import (
 
 // index is the derived lookup structure of an Org, rebuilt on every Update.
 type index struct {
-	repos  map[string]*repoIndex // by lower-case "owner/name"
-	byOrg  []*repoIndex          // in Org.Repos order
-	nextID int64
+	repos map[string]*repoIndex // by lower-case "owner/name"
+	byOrg []*repoIndex          // in Org.Repos order
 }
 
 type repoIndex struct {
@@ -27,53 +26,16 @@ type repoIndex struct {
 // buildIndex assigns missing IDs and defaults in place and indexes the org.
 func buildIndex(org *Org) *index {
 	ix := &index{repos: map[string]*repoIndex{}}
+	// IDs given by the test stay; missing ones count up from the largest given.
 	var maxID int64 = 1000
-	see := func(id int64) {
-		if id > maxID {
-			maxID = id
-		}
-	}
-	for _, r := range org.Repos {
-		see(r.ID)
-		for _, p := range r.Pulls {
-			see(p.ID)
-			for _, rv := range p.Reviews {
-				see(rv.ID)
-			}
-		}
-		for _, d := range r.Deployments {
-			see(d.ID)
-			for _, st := range d.Statuses {
-				see(st.ID)
-			}
-		}
-		for _, x := range r.Runs {
-			see(x.ID)
-		}
-		for _, x := range r.Releases {
-			see(x.ID)
-		}
-		for _, x := range r.Workflows {
-			see(x.ID)
-		}
-		for _, is := range r.Issues {
-			see(is.ID)
-			for _, c := range is.Comments {
-				see(c.ID)
-			}
-			for _, e := range is.Events {
-				see(e.ID)
-			}
-		}
-	}
-	next := func(id *int64) {
+	eachID(org, func(id *int64) { maxID = max(maxID, *id) })
+	eachID(org, func(id *int64) {
 		if *id == 0 {
 			maxID++
 			*id = maxID
 		}
-	}
+	})
 	for _, r := range org.Repos {
-		next(&r.ID)
 		if r.Owner == "" {
 			r.Owner = org.Name
 		}
@@ -87,46 +49,61 @@ func buildIndex(org *Org) *index {
 			ri.commits[c.SHA] = c
 		}
 		for _, p := range r.Pulls {
-			next(&p.ID)
-			for i := range p.Reviews {
-				next(&p.Reviews[i].ID)
-			}
 			ri.pulls[p.Number] = p
 		}
 		for _, d := range r.Deployments {
-			next(&d.ID)
-			for i := range d.Statuses {
-				next(&d.Statuses[i].ID)
-			}
 			ri.deploys[d.ID] = d
 		}
 		for _, w := range r.Workflows {
-			next(&w.ID)
 			ri.wfByID[w.ID] = w
 			ri.wfByFile[w.Path[strings.LastIndex(w.Path, "/")+1:]] = w
 		}
-		for _, x := range r.Runs {
-			next(&x.ID)
-		}
-		for _, x := range r.Releases {
-			next(&x.ID)
-		}
 		for _, is := range r.Issues {
-			next(&is.ID)
-			for i := range is.Comments {
-				next(&is.Comments[i].ID)
-			}
-			for i := range is.Events {
-				next(&is.Events[i].ID)
-			}
 			ri.issues[is.Number] = is
 		}
 		ri.computeGenerations()
 		ix.repos[strings.ToLower(r.FullName())] = ri
 		ix.byOrg = append(ix.byOrg, ri)
 	}
-	ix.nextID = maxID + 1
 	return ix
+}
+
+// eachID calls f on every ID field of org, in a fixed order (which decides the
+// IDs given to items without one).
+func eachID(org *Org, f func(*int64)) {
+	for _, r := range org.Repos {
+		f(&r.ID)
+		for _, p := range r.Pulls {
+			f(&p.ID)
+			for i := range p.Reviews {
+				f(&p.Reviews[i].ID)
+			}
+		}
+		for _, d := range r.Deployments {
+			f(&d.ID)
+			for i := range d.Statuses {
+				f(&d.Statuses[i].ID)
+			}
+		}
+		for _, w := range r.Workflows {
+			f(&w.ID)
+		}
+		for _, x := range r.Runs {
+			f(&x.ID)
+		}
+		for _, x := range r.Releases {
+			f(&x.ID)
+		}
+		for _, is := range r.Issues {
+			f(&is.ID)
+			for i := range is.Comments {
+				f(&is.Comments[i].ID)
+			}
+			for i := range is.Events {
+				f(&is.Events[i].ID)
+			}
+		}
+	}
 }
 
 func (ix *index) repo(owner, name string) *repoIndex {

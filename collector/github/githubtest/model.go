@@ -101,10 +101,9 @@ type DeploymentStatus struct {
 
 // Workflow is an Actions workflow; runs refer to it by ID.
 type Workflow struct {
-	ID    int64
-	Name  string
-	Path  string // ".github/workflows/deploy.yml"; the file name is its last element
-	State string // "active" if empty
+	ID   int64
+	Name string
+	Path string // ".github/workflows/deploy.yml"; the file name is its last element
 }
 
 // WorkflowRun is an Actions workflow run.

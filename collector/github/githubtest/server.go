@@ -208,14 +208,6 @@ func (s *Server) Reset() {
 	s.mu.Unlock()
 }
 
-// ResetBudgets refills the REST and GraphQL budgets.
-func (s *Server) ResetBudgets() {
-	s.mu.Lock()
-	s.restUsed, s.gqlUsed = 0, 0
-	s.restWindow, s.gqlWindow = time.Time{}, time.Time{}
-	s.mu.Unlock()
-}
-
 // SetFault installs f (nil removes it): for every request f returns non-nil for, the
 // fault is written instead of the real answer.
 func (s *Server) SetFault(f func(r *http.Request) *Fault) {
