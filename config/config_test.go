@@ -236,11 +236,12 @@ func TestFullConfig(t *testing.T) {
 	if d := g.RepoDeployments(g.Repos[0]); d != (config.Deployments{Source: "deployments", Environment: "^live$", Branch: "main"}) {
 		t.Errorf("RepoDeployments(checkout) = %+v", d)
 	}
-	if l := g.RepoIncidentLabels(g.Repos[1]); !reflect.DeepEqual(l, []string{"incident", "outage"}) {
-		t.Errorf("RepoIncidentLabels(cart) = %v", l)
+	// cart has no list of its own, so the defaults' list applies to it.
+	if l := g.Defaults.IncidentLabels; !reflect.DeepEqual(l, []string{"incident", "outage"}) || g.Repos[1].IncidentLabels != nil {
+		t.Errorf("incident labels: defaults %v, cart %v", l, g.Repos[1].IncidentLabels)
 	}
-	if l := g.RepoIncidentLabels(g.Repos[0]); !reflect.DeepEqual(l, []string{"sev1", "sev2"}) {
-		t.Errorf("RepoIncidentLabels(checkout) = %v", l)
+	if l := g.Repos[0].IncidentLabels; !reflect.DeepEqual(l, []string{"sev1", "sev2"}) {
+		t.Errorf("incident labels of checkout = %v", l)
 	}
 	if g.Repos[2].Service != "web" {
 		t.Errorf("default service of acme/web = %q", g.Repos[2].Service)

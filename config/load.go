@@ -181,18 +181,6 @@ func (g *GitHub) RepoDeployments(r Repo) Deployments {
 	return d
 }
 
-// RepoIncidentLabels is a listed repo's incident labels: its own list if given,
-// else github.defaults.incident_labels.
-func (g *GitHub) RepoIncidentLabels(r Repo) []string {
-	if r.IncidentLabels != nil {
-		return r.IncidentLabels
-	}
-	if g.Defaults.IncidentLabels != nil {
-		return g.Defaults.IncidentLabels
-	}
-	return DefaultIncidentLabels()
-}
-
 var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // validate records every problem of a decoded, defaulted configuration.
