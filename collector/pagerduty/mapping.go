@@ -16,7 +16,6 @@ import (
 // though the OpenAPI schema spells it acknowledgement_log_entry (API-NOTES §5.2);
 // both are accepted.
 const (
-	typeTrigger     = "trigger_log_entry"
 	typeAcknowledge = "acknowledge_log_entry"
 	typeAckSpec     = "acknowledgement_log_entry"
 	typeResolve     = "resolve_log_entry"
