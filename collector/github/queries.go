@@ -134,11 +134,3 @@ const historyQuery = `query FlywheelHistory($owner: String!, $name: String!, $re
     }
   }
 }`
-
-// allQueries lists every query for the schema test.
-var allQueries = map[string]string{
-	"repoQuery":          repoQuery,
-	"pullMoreQuery":      pullMoreQuery,
-	"issueCommentsQuery": issueCommentsQuery,
-	"historyQuery":       historyQuery,
-}

@@ -6,6 +6,14 @@ import (
 	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
 )
 
+// allQueries lists every query the source sends.
+var allQueries = map[string]string{
+	"repoQuery":          repoQuery,
+	"pullMoreQuery":      pullMoreQuery,
+	"issueCommentsQuery": issueCommentsQuery,
+	"historyQuery":       historyQuery,
+}
+
 // TestQueriesValidateAgainstGitHubSchema validates every query the source sends
 // against GitHub's public schema (githubtest/testdata/schema.graphql, whose README
 // names its source).
