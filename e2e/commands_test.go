@@ -63,7 +63,7 @@ func TestBackfillWritesOpenMetrics(t *testing.T) {
 	// 3 at 2026-10-10T00:00Z (1.7915904e+09 s).
 	if !strings.Contains(text, `flywheel_deployments_total{service_name="checkout",team="unknown"} 0.0 1.7908128e+09`) ||
 		!strings.Contains(text, `flywheel_deployments_total{service_name="checkout",team="unknown"} 3.0 1.7915904e+09`) {
-		t.Errorf("backfill output lacks checkout's 3 deployments at 2026-10-10:\n%s", grepLines(text, "flywheel_deployments_total"))
+		t.Errorf("backfill output lacks checkout's 3 deployments at 2026-10-10:\n%s", grep(text, "flywheel_deployments_total"))
 	}
 	if promtool, err := exec.LookPath("promtool"); err == nil {
 		tsdb := filepath.Join(dir, "tsdb")
@@ -79,8 +79,6 @@ func TestBackfillWritesOpenMetrics(t *testing.T) {
 		t.Errorf("backfill with from after to: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
-
-func grepLines(s, sub string) string { return grep(s, sub) }
 
 func TestReportFormats(t *testing.T) {
 	t.Parallel()

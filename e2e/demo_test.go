@@ -50,18 +50,7 @@ func TestDemo(t *testing.T) {
 // file and tokens from environment variables, then reports from the store.
 func TestCollect(t *testing.T) {
 	t.Parallel()
-	env, err := demo.Start(context.Background(), 7, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "flywheel.yml")
-	writeFile(t, cfg, env.ConfigYAML+"storage:\n  path: "+filepath.Join(dir, "flywheel.db")+"\n")
-	tokens := []string{
-		demo.GitHubTokenEnv + "=" + env.Getenv(demo.GitHubTokenEnv),
-		demo.PagerDutyTokenEnv + "=" + env.Getenv(demo.PagerDutyTokenEnv),
-	}
+	env, cfg, tokens := startDemoAPIs(t, 7)
 
 	r := runFlywheel(t, tokens, "--config.file", cfg, "collect", "--source", "pagerduty")
 	if r.Code != 0 {
@@ -109,18 +98,7 @@ func TestCollect(t *testing.T) {
 // the store opens again with whole batches only.
 func TestServeStopsDuringSync(t *testing.T) {
 	t.Parallel()
-	env, err := demo.Start(context.Background(), 3, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "flywheel.yml")
-	writeFile(t, cfg, env.ConfigYAML+"storage:\n  path: "+filepath.Join(dir, "flywheel.db")+"\n")
-	tokens := []string{
-		demo.GitHubTokenEnv + "=" + env.Getenv(demo.GitHubTokenEnv),
-		demo.PagerDutyTokenEnv + "=" + env.Getenv(demo.PagerDutyTokenEnv),
-	}
+	_, cfg, tokens := startDemoAPIs(t, 3)
 	addr := freePort(t)
 	p := startFlywheel(t, tokens, "--config.file", cfg, "serve", "--web.listen-address", addr)
 	// Wait until the GitHub sync has made a few requests (the collector-health
@@ -166,4 +144,24 @@ func TestServeStopsDuringSync(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, `"deployments"`) {
 		t.Errorf("report after collect: exit %d\n%s", r.Code, r.Stderr)
 	}
+}
+
+// startDemoAPIs starts the simulated GitHub and PagerDuty APIs of demo seed seed
+// and writes a config file for them with the store in a temporary directory; it
+// returns the environment, the config file and the token variables.
+func startDemoAPIs(t *testing.T, seed int64) (*demo.Env, string, []string) {
+	t.Helper()
+	env, err := demo.Start(context.Background(), seed, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "flywheel.yml")
+	writeFile(t, cfg, env.ConfigYAML+"storage:\n  path: "+filepath.Join(dir, "flywheel.db")+"\n")
+	tokens := []string{
+		demo.GitHubTokenEnv + "=" + env.Getenv(demo.GitHubTokenEnv),
+		demo.PagerDutyTokenEnv + "=" + env.Getenv(demo.PagerDutyTokenEnv),
+	}
+	return env, cfg, tokens
 }
