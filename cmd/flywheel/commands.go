@@ -44,22 +44,16 @@ func (a *app) commands(k *kingpin.Application) []command {
 // loadConfig reads --config.file, or the defaults of SPEC §3 without one. A
 // config error prints every problem as "path: message".
 func (a *app) loadConfig() (*config.Config, error) {
-	cfg, err := config.Load(a.flags.configFile)
-	if err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return config.Load(a.flags.configFile)
 }
 
-// storagePath is --storage.path, else the config's storage.path.
+// storagePath is --storage.path, else the config's storage.path (which
+// config.Load defaults).
 func (a *app) storagePath(cfg *config.Config) string {
 	if a.flags.storagePath != "" {
 		return a.flags.storagePath
 	}
-	if cfg.Storage.Path != "" {
-		return cfg.Storage.Path
-	}
-	return "flywheel.db"
+	return cfg.Storage.Path
 }
 
 // openStore opens the store named by flags and config.

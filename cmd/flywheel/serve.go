@@ -39,8 +39,6 @@ const (
 	httpShutdownWait = 5 * time.Second
 	// maxConcurrentReports bounds the report computations running at once.
 	maxConcurrentReports = 2
-	// defaultMaxBody caps POST /api/v1/events when api.max_body_bytes is unset.
-	defaultMaxBody = 10 << 20
 )
 
 // webOptions are the exporter-convention web flags of serve and demo (SPEC §2).
@@ -258,13 +256,9 @@ func (a *app) ingestOptions(cfg *config.Config, st *storage.Store, snap *metrics
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}
-	maxBody := cfg.API.MaxBodyBytes
-	if maxBody <= 0 {
-		maxBody = defaultMaxBody
-	}
 	return &ingestOptions{
 		tokenHash: sha256.Sum256([]byte(token)),
-		maxBody:   maxBody,
+		maxBody:   cfg.API.MaxBodyBytes, // config.Load defaults it and refuses ≤ 0
 		write: func(ctx context.Context, ev flywheel.Events) error {
 			if err := st.WriteBatch(ctx, flywheel.Batch{Events: ev}); err != nil {
 				return err
