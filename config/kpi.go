@@ -55,11 +55,7 @@ func (c *Config) ServiceTeams() map[string]string {
 	}
 	if c.GitHub != nil {
 		for _, r := range c.GitHub.Repos {
-			svc := r.Service
-			if svc == "" {
-				_, svc, _ = strings.Cut(r.Name, "/")
-			}
-			set(svc, r.Team)
+			set(r.Service, r.Team) // applyDefaults gave every repo its service
 		}
 	}
 	return m
