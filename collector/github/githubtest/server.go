@@ -121,8 +121,8 @@ func (s *Server) issueAppToken(w http.ResponseWriter, r *http.Request) {
 	a := r.Header.Get("Authorization")
 	jwt, ok := strings.CutPrefix(a, "Bearer ")
 	if !ok || strings.Count(jwt, ".") != 2 {
-		writeJSONStatus(w, http.StatusUnauthorized, `{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}`)
 		s.count(r.Method, appTokenRoute, http.StatusUnauthorized)
+		writeJSONStatus(w, http.StatusUnauthorized, `{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}`)
 		return
 	}
 	id := strings.Split(strings.TrimPrefix(r.URL.Path, "/app/installations/"), "/")[0]
@@ -136,9 +136,9 @@ func (s *Server) issueAppToken(w http.ResponseWriter, r *http.Request) {
 	body := fmt.Sprintf(`{"token":%q,"expires_at":%q,"permissions":{"actions":"read","contents":"read","deployments":"read","issues":"read","metadata":"read","pull_requests":"read"},"repository_selection":"all"}`,
 		tok, s.opts.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	s.count(r.Method, appTokenRoute, http.StatusCreated)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(body))
-	s.count(r.Method, appTokenRoute, http.StatusCreated)
 }
 
 // NewServer starts a server on 127.0.0.1 serving org. The org is normalised
@@ -355,8 +355,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := r.Header.Get("X-GitHub-Api-Version"); v != "" && v != "2022-11-28" && v != "2026-03-10" {
-		writeJSONStatus(w, http.StatusBadRequest, `{"message":"Unsupported 'X-GitHub-Api-Version' header: `+strings.ReplaceAll(v, `"`, "")+`","documentation_url":"https://docs.github.com/rest/overview/api-versions"}`)
 		s.count(r.Method, route, http.StatusBadRequest)
+		writeJSONStatus(w, http.StatusBadRequest, `{"message":"Unsupported 'X-GitHub-Api-Version' header: `+strings.ReplaceAll(v, `"`, "")+`","documentation_url":"https://docs.github.com/rest/overview/api-versions"}`)
 		return
 	}
 	if s.opts.Token != "" {
@@ -366,8 +366,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		issued := s.appTokens[tok]
 		s.mu.Unlock()
 		if a != "Bearer "+s.opts.Token && a != "token "+s.opts.Token && !issued {
-			writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
 			s.count(r.Method, route, http.StatusUnauthorized)
+			writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
 			return
 		}
 	}
@@ -380,19 +380,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if w.Header().Get("Content-Type") == "" {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		}
+		s.count(r.Method, route, f.Status)
 		w.WriteHeader(f.Status)
 		_, _ = w.Write([]byte(f.Body))
-		s.count(r.Method, route, f.Status)
 		return
 	}
 	if graphql {
 		if s.opts.DisableGraphQL {
-			writeJSONStatus(w, http.StatusNotFound, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
 			s.count(r.Method, route, http.StatusNotFound)
+			writeJSONStatus(w, http.StatusNotFound, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}`)
 			return
 		}
-		s.gql.serveHTTP(w, r)
 		s.count(r.Method, route, http.StatusOK)
+		s.gql.serveHTTP(w, r)
 		return
 	}
 	rec := &recorder{header: http.Header{}}
@@ -420,8 +420,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if etagMatch(r.Header.Get("If-None-Match"), etag) {
 			s.rateHeaders(h, false)
 			h.Del("Content-Type")
-			w.WriteHeader(http.StatusNotModified)
 			s.count(r.Method, route, http.StatusNotModified)
+			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 	}
@@ -429,15 +429,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.rateHeaders(h, false)
 		h.Del("ETag")
 		h.Del("Link")
+		s.count(r.Method, route, http.StatusForbidden)
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`))
-		s.count(r.Method, route, http.StatusForbidden)
 		return
 	}
 	s.rateHeaders(h, false)
+	s.count(r.Method, route, status)
 	w.WriteHeader(status)
 	_, _ = w.Write(rec.body.Bytes())
-	s.count(r.Method, route, status)
 }
 
 func etagMatch(header, etag string) bool {
