@@ -230,7 +230,6 @@ func validatorOf(resp *http.Response) (flywheel.Validator, bool) {
 type RateLimit struct {
 	Limit     int
 	Remaining int
-	Used      int
 	Reset     time.Time
 }
 
@@ -249,8 +248,6 @@ type Stats struct {
 	GraphQLPoints int64
 	// Retries is the number of attempts repeated after a limit, 5xx or transport error.
 	Retries int64
-	// Waited is the total time slept before retries and for spent budgets.
-	Waited time.Duration
 }
 
 // Stats returns a copy of the counters.

@@ -42,7 +42,6 @@ type transport struct {
 	holdUntil time.Time            // after a secondary limit, nobody sends before this
 	requests  map[int]int64
 	retries   int64
-	waited    time.Duration
 	gqlCount  int64
 	gqlPoints int64
 }
@@ -51,7 +50,7 @@ func (t *transport) stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := Stats{Requests: map[int]int64{}, RateLimits: map[string]RateLimit{},
-		Retries: t.retries, Waited: t.waited, GraphQLQueries: t.gqlCount, GraphQLPoints: t.gqlPoints}
+		Retries: t.retries, GraphQLQueries: t.gqlCount, GraphQLPoints: t.gqlPoints}
 	for k, v := range t.requests {
 		s.Requests[k] = v
 	}
@@ -221,7 +220,6 @@ func (t *transport) observeRate(resp *http.Response, guess string) (RateLimit, b
 	}
 	rl := RateLimit{Remaining: rem}
 	rl.Limit, _ = strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Limit")))
-	rl.Used, _ = strconv.Atoi(strings.TrimSpace(h.Get("X-RateLimit-Used")))
 	if s, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil {
 		rl.Reset = time.Unix(s, 0)
 	}
@@ -367,11 +365,10 @@ func (t *transport) waitForBudget(ctx context.Context, resource string) error {
 }
 
 func (t *transport) sleep(ctx context.Context, d time.Duration, retry bool) error {
-	t.mu.Lock()
-	t.waited += d
 	if retry {
+		t.mu.Lock()
 		t.retries++
+		t.mu.Unlock()
 	}
-	t.mu.Unlock()
 	return t.opts.Clock.Sleep(ctx, d)
 }
