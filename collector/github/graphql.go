@@ -329,7 +329,6 @@ func (s *Source) prFromGraphQL(ctx context.Context, r repoInfo, n prNode) (prDat
 		Title:     n.Title,
 		BaseRef:   n.BaseRefName,
 		CreatedAt: n.CreatedAt,
-		UpdatedAt: n.UpdatedAt,
 	}
 	if n.Author != nil {
 		d.Author = n.Author.Login
@@ -414,7 +413,6 @@ func (s *Source) issueFromGraphQL(ctx context.Context, r repoInfo, n issueNode) 
 		Title:     n.Title,
 		Body:      n.Body,
 		CreatedAt: n.CreatedAt,
-		UpdatedAt: n.UpdatedAt,
 		Open:      strings.EqualFold(n.State, "OPEN"),
 	}
 	if n.Author != nil {
@@ -516,7 +514,7 @@ type deploymentNode struct {
 }
 
 func (n deploymentNode) data() deploymentData {
-	d := deploymentData{ID: n.DatabaseID, SHA: n.CommitOID, Environment: n.Environment, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt}
+	d := deploymentData{ID: n.DatabaseID, SHA: n.CommitOID, Environment: n.Environment, CreatedAt: n.CreatedAt}
 	for _, st := range n.Statuses.Nodes {
 		d.Statuses = append(d.Statuses, status{State: strings.ToLower(st.State), CreatedAt: st.CreatedAt})
 	}

@@ -52,7 +52,6 @@ type deploymentData struct {
 	SHA         string
 	Environment string
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
 	Statuses    []status
 }
 
@@ -182,7 +181,6 @@ type prData struct {
 	Labels    []string
 	BaseRef   string
 	CreatedAt time.Time
-	UpdatedAt time.Time
 	MergedAt  time.Time // zero: not merged
 	// MergeSHA is the merge commit; GitHub fills it for unmerged PRs too (a test
 	// merge, API-NOTES pitfall 5), so it is used only when MergedAt is set.
@@ -252,7 +250,6 @@ type issueData struct {
 	Author        string
 	Labels        []string
 	CreatedAt     time.Time
-	UpdatedAt     time.Time
 	Open          bool
 	ClosedAt      time.Time // the last close; GitHub's closed_at is that of the final close
 	IsPullRequest bool

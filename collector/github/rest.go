@@ -134,7 +134,6 @@ func prFromREST(pr *gh.PullRequest, commits []*gh.RepositoryCommit, reviews []*g
 		Author:    pr.GetUser().GetLogin(),
 		BaseRef:   pr.GetBase().GetRef(),
 		CreatedAt: pr.GetCreatedAt().Time,
-		UpdatedAt: pr.GetUpdatedAt().Time,
 		MergeSHA:  pr.GetMergeCommitSHA(),
 	}
 	if pr.MergedAt != nil {
@@ -300,7 +299,6 @@ func issueFromREST(is *gh.Issue, comments []*gh.IssueComment, events []*gh.Issue
 		Body:          is.GetBody(),
 		Author:        is.GetUser().GetLogin(),
 		CreatedAt:     is.GetCreatedAt().Time,
-		UpdatedAt:     is.GetUpdatedAt().Time,
 		Open:          is.GetState() == "open",
 		ClosedAt:      is.GetClosedAt().Time,
 		IsPullRequest: is.IsPullRequest(),
@@ -372,7 +370,7 @@ func (s *Source) deploymentsREST(ctx context.Context, sink collector.Sink, p col
 // deploymentFromREST converts a REST deployment and its statuses.
 func deploymentFromREST(d *gh.Deployment, sts []*gh.DeploymentStatus) deploymentData {
 	out := deploymentData{ID: d.GetID(), SHA: d.GetSHA(), Environment: d.GetEnvironment(),
-		CreatedAt: d.GetCreatedAt().Time, UpdatedAt: d.GetUpdatedAt().Time}
+		CreatedAt: d.GetCreatedAt().Time}
 	for _, st := range sts {
 		out.Statuses = append(out.Statuses, status{State: st.GetState(), CreatedAt: st.GetCreatedAt().Time})
 	}
