@@ -53,9 +53,9 @@ const (
 
 // Env is a running demo: the simulated APIs and a configuration pointing at them.
 type Env struct {
-	// GitHubURL is the REST base URL (ends in "/"); GraphQLURL is GitHub's GraphQL
-	// endpoint, which the GitHub client derives from GitHubURL by itself.
-	GitHubURL, GraphQLURL string
+	// GitHubURL is the REST base URL (ends in "/"); the GitHub client derives the
+	// GraphQL endpoint from it.
+	GitHubURL string
 	// PagerDutyURL is the PagerDuty REST base URL (no trailing slash).
 	PagerDutyURL string
 	// Config is the demo configuration: every repo with its service and team,
@@ -65,8 +65,6 @@ type Env struct {
 	ConfigYAML string
 	// Getenv resolves the config's token_env names (see the package doc).
 	Getenv func(string) string
-	// Org is the generated organisation the servers hold.
-	Org *Org
 	// GitHub and PagerDuty are the running servers (their request counters show
 	// what a sync cost).
 	GitHub    *githubtest.Server
@@ -90,8 +88,8 @@ func Start(ctx context.Context, seed int64, now time.Time) (*Env, error) {
 	})
 	pd := pagerdutytest.NewServer(org.PagerDuty, pagerdutytest.Options{Token: pagerdutyToken, Now: clock})
 	env := &Env{
-		GitHubURL: gh.RESTBaseURL(), GraphQLURL: gh.GraphQLURL(), PagerDutyURL: pd.URL,
-		Org: org, GitHub: gh, PagerDuty: pd,
+		GitHubURL: gh.RESTBaseURL(), PagerDutyURL: pd.URL,
+		GitHub: gh, PagerDuty: pd,
 		Getenv: func(name string) string {
 			switch name {
 			case GitHubTokenEnv:

@@ -262,7 +262,7 @@ func TestStartServesTheOrganisation(t *testing.T) {
 	}
 	defer env.Close()
 
-	for _, u := range []string{env.GitHubURL, env.GraphQLURL, env.PagerDutyURL} {
+	for _, u := range []string{env.GitHubURL, env.PagerDutyURL} {
 		if !strings.HasPrefix(u, "http://127.0.0.1:") {
 			t.Errorf("%s is not on loopback", u)
 		}
