@@ -70,25 +70,6 @@ func (s *Store) Close() error {
 // Path is the file's path as given to Open.
 func (s *Store) Path() string { return s.path }
 
-// Check runs bbolt's consistency check over the whole file and returns every
-// problem found, joined.
-func (s *Store) Check() error {
-	var errs []error
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for e := range tx.Check() {
-			errs = append(errs, e)
-		}
-		return nil
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("check store %s: %w", s.path, err)
-	}
-	return nil
-}
-
 func putUint64(b *bolt.Bucket, key []byte, v uint64) error {
 	return b.Put(key, binary.BigEndian.AppendUint64(nil, v))
 }
