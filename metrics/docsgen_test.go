@@ -26,7 +26,8 @@ var docGroups = []struct {
 }
 
 // WriteDocs writes docs/metrics.md: every metric family of SPEC §6 with its type,
-// labels and HELP text, from the same table the exporter uses.
+// labels and HELP text, from the same table the exporter uses. Only TestDocs
+// runs it, so it is test code.
 func WriteDocs(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString(`# Flywheel metrics
