@@ -175,22 +175,29 @@ func (s *Server) ResetStats() {
 	s.requests, s.times, s.maxIn = map[string]map[int]int{}, nil, 0
 }
 
+// statusWriter calls started once, with the status, when the response begins:
+// before any byte reaches the client, so a client that has read an answer always
+// finds it counted (a JSON decoder may stop reading before the handler returns).
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	started func(status int)
+}
+
+func (w *statusWriter) start(c int) {
+	if w.status == 0 {
+		w.status = c
+		w.started(c)
+	}
 }
 
 func (w *statusWriter) WriteHeader(c int) {
-	if w.status == 0 {
-		w.status = c
-	}
+	w.start(c)
 	w.ResponseWriter.WriteHeader(c)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.start(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -206,16 +213,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.times = append(s.times, now)
 	fault := s.fault
 	s.smu.Unlock()
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
+	// A request stops being in flight, and is counted, when its answer starts.
+	sw := &statusWriter{ResponseWriter: w, started: func(status int) {
 		s.smu.Lock()
 		s.inFlight--
 		if s.requests[route] == nil {
 			s.requests[route] = map[int]int{}
 		}
-		s.requests[route][sw.status]++
+		s.requests[route][status]++
 		s.smu.Unlock()
-	}()
+	}}
+	defer sw.start(http.StatusOK) // a handler that wrote nothing answered 200
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
