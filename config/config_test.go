@@ -454,3 +454,30 @@ pagerduty:
 		t.Errorf("the error repeats the secret: %v", err)
 	}
 }
+
+// PathRules agrees with the tune-up paths KPIOptions builds: the defaults, a
+// replacement list, or an explicit empty list that turns rule 3 off.
+func TestPathRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, yaml string
+		want       bool
+	}{
+		{"defaults", "{}", true},
+		{"replaced", "classification:\n  tune_up:\n    paths: [docs/]\n", true},
+		{"turned off", "classification:\n  tune_up:\n    paths: []\n", false},
+		{"labels only", "classification:\n  tune_up:\n    labels: [x]\n", true},
+	} {
+		c, err := config.Parse([]byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		o, err := c.KPIOptions()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.PathRules(); got != tc.want || got != (len(o.Classification.TuneUpPaths) > 0) {
+			t.Errorf("%s: PathRules = %v, want %v (KPIOptions paths %v)", tc.name, got, tc.want, o.Classification.TuneUpPaths)
+		}
+	}
+}

@@ -161,6 +161,16 @@ func duration(p *problems, path, s, def string) time.Duration {
 	return d
 }
 
+// PathRules reports whether tune-up path rules apply (SPEC §4.6 rule 3): the
+// defaults unless classification.tune_up.paths replaces them, possibly with an
+// empty list. Sources fetch changed paths only when this is true.
+func (c *Config) PathRules() bool {
+	if t := c.Classification.TuneUp; t != nil && t.Paths != nil {
+		return len(t.Paths) > 0
+	}
+	return len(kpi.DefaultClassification().TuneUpPaths) > 0
+}
+
 // classification applies the overrides: each list given replaces the default
 // list (SPEC §4.6); paths exist only for tune_up.
 func (c *Config) classification(p *problems) kpi.Classification {

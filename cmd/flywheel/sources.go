@@ -74,11 +74,7 @@ func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStor
 	if err != nil {
 		return nil, err
 	}
-	kopts, err := cfg.KPIOptions()
-	if err != nil {
-		return nil, err
-	}
-	opts, err := githubOptions(g, client, cfg.HistoryDuration(), cfg.ProductionEnvironment, len(kopts.Classification.TuneUpPaths) > 0)
+	opts, err := githubOptions(g, client, cfg.HistoryDuration(), cfg.ProductionEnvironment, cfg.PathRules())
 	if err != nil {
 		return nil, err
 	}
