@@ -4,6 +4,7 @@
 package flywheel
 
 import (
+	"slices"
 	"time"
 )
 
@@ -97,6 +98,37 @@ type Events struct {
 
 // Len is the number of events of all kinds.
 func (e Events) Len() int { return len(e.Deployments) + len(e.Changes) + len(e.Incidents) }
+
+// EventSink takes events one at a time, as a store's scan reads them, so that a
+// reader can keep less than whole records (the KPI engine keeps a PR's class,
+// not its title, labels and paths). The record passed is the caller's again
+// once the call returns and may be reused for the next: a sink copies what it
+// keeps. The strings and slices inside a record are never changed afterwards
+// and may be kept.
+type EventSink interface {
+	// Grow is told, before any record, about how many of each kind will come
+	// (a hint), so that the sink can allocate once.
+	Grow(deployments, changes, incidents int)
+	AddDeployment(*Deployment)
+	AddChange(*Change)
+	AddIncident(*Incident)
+}
+
+// Grow makes room for that many more events of each kind.
+func (e *Events) Grow(deployments, changes, incidents int) {
+	e.Deployments = slices.Grow(e.Deployments, deployments)
+	e.Changes = slices.Grow(e.Changes, changes)
+	e.Incidents = slices.Grow(e.Incidents, incidents)
+}
+
+// AddDeployment appends a copy of d: *Events is the sink that keeps everything.
+func (e *Events) AddDeployment(d *Deployment) { e.Deployments = append(e.Deployments, *d) }
+
+// AddChange appends a copy of c.
+func (e *Events) AddChange(c *Change) { e.Changes = append(e.Changes, *c) }
+
+// AddIncident appends a copy of x.
+func (e *Events) AddIncident(x *Incident) { e.Incidents = append(e.Incidents, *x) }
 
 // Cursor is a source's sync position for one key (a repo, a PagerDuty window…). It
 // is written in the same transaction as the events it covers, so a cursor never

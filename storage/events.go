@@ -282,35 +282,54 @@ func scan[T any](tx *bolt.Tx, k kind[T], q flywheel.Query) ([]T, error) {
 // Events returns every stored event, each kind in time order.
 func (s *Store) Events() (flywheel.Events, error) {
 	var ev flywheel.Events
-	err := s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		var err error
-		if ev.Deployments, err = all(tx, deployments, int(getUint64(meta, countKey(flywheel.KindDeployment)))); err != nil {
-			return err
-		}
-		if ev.Changes, err = all(tx, changes, int(getUint64(meta, countKey(flywheel.KindChange)))); err != nil {
-			return err
-		}
-		ev.Incidents, err = all(tx, incidents, int(getUint64(meta, countKey(flywheel.KindIncident))))
-		return err
-	})
+	err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, &ev) })
 	if err != nil {
 		return flywheel.Events{}, fmt.Errorf("store %s: read events: %w", s.path, err)
 	}
 	return ev, nil
 }
 
-func all[T any](tx *bolt.Tx, k kind[T], n int) ([]T, error) {
-	out := make([]T, 0, n)
+// Scan passes every stored event to sink in one read transaction: the
+// deployments, then the changes, then the incidents, each kind in time order.
+// Unlike Events it never holds more than one record at a time, so a sink that
+// keeps less than whole records (kpi.Input) needs less memory than the store's
+// contents. The record passed is reused for the next one (flywheel.EventSink).
+func (s *Store) Scan(sink flywheel.EventSink) error {
+	if err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, sink) }); err != nil {
+		return fmt.Errorf("store %s: scan events: %w", s.path, err)
+	}
+	return nil
+}
+
+func scanAll(tx *bolt.Tx, sink flywheel.EventSink) error {
+	meta := tx.Bucket(bucketMeta)
+	sink.Grow(int(getUint64(meta, countKey(flywheel.KindDeployment))),
+		int(getUint64(meta, countKey(flywheel.KindChange))), int(getUint64(meta, countKey(flywheel.KindIncident))))
+	if err := each(tx, deployments, sink.AddDeployment); err != nil {
+		return err
+	}
+	if err := each(tx, changes, sink.AddChange); err != nil {
+		return err
+	}
+	return each(tx, incidents, sink.AddIncident)
+}
+
+// each decodes every record of one kind in time order into one reused value.
+// Each kind has its own arena, so a sink that keeps one kind's strings does not
+// keep the chunks of another's.
+func each[T any](tx *bolt.Tx, k kind[T], fn func(*T)) error {
 	in := newArena()
+	var v T
 	c := tx.Bucket(k.bucket).Bucket(bucketByTime).Cursor()
 	for key, val := c.First(); key != nil; key, val = c.Next() {
-		out = append(out, *new(T))
-		if err := k.decode(val, in, &out[len(out)-1]); err != nil {
-			return nil, fmt.Errorf("%s %q: %w", k.name, key[timeKeyLen:], err)
+		// zeroed, so that no field of one record can show through in the next
+		v = *new(T)
+		if err := k.decode(val, in, &v); err != nil {
+			return fmt.Errorf("%s %q: %w", k.name, key[timeKeyLen:], err)
 		}
+		fn(&v)
 	}
-	return out, nil
+	return nil
 }
 
 // Counts are the numbers of stored records per kind.
