@@ -61,18 +61,26 @@ func conventionalType(title string) (string, bool) {
 	return "", false
 }
 
-// Classifier applies SPEC §4.6's rules; build it once with NewClassifier.
+// Classifier applies SPEC §4.6's rules; build it once with NewClassifier. It
+// remembers which rule each label it has seen matches, so it is not safe for
+// concurrent use.
 type Classifier struct {
 	labels [3][]string // fix, tune_up, innovation; flatLabel globs
 	types  [3][]string
 	paths  []string
+	// ruleOf memoises labelRule: a store holds a few hundred distinct labels
+	// on a million PRs, and matching globs was most of classifying them.
+	ruleOf map[string]int
 }
+
+// maxMemoLabels bounds Classifier.ruleOf, should labels be unique per PR.
+const maxMemoLabels = 1 << 14
 
 var classOrder = [3]Class{ClassFix, ClassTuneUp, ClassInnovation}
 
 // NewClassifier prepares the rules of c.
 func NewClassifier(c Classification) *Classifier {
-	k := &Classifier{paths: c.TuneUpPaths}
+	k := &Classifier{paths: c.TuneUpPaths, ruleOf: map[string]int{}}
 	for i, r := range []ClassRules{c.Fix, c.TuneUp, c.Innovation} {
 		for _, l := range r.Labels {
 			k.labels[i] = append(k.labels[i], flatLabel(l))
@@ -86,12 +94,13 @@ func NewClassifier(c Classification) *Classifier {
 // innovation), then the title, then the changed paths; the first rule that
 // matches wins.
 func (k *Classifier) Classify(c *flywheel.Change) Class {
-	for i, rules := range k.labels {
-		for _, l := range c.Labels {
-			if labelMatches(rules, flatLabel(l)) {
-				return classOrder[i]
-			}
-		}
+	// the first rule set that any label matches
+	best := len(k.labels)
+	for _, l := range c.Labels {
+		best = min(best, k.labelRule(l))
+	}
+	if best < len(k.labels) {
+		return classOrder[best]
 	}
 	if strings.HasPrefix(c.Title, `Revert "`) {
 		return ClassFix
@@ -118,6 +127,25 @@ func (k *Classifier) Classify(c *flywheel.Change) Class {
 		}
 	}
 	return ClassUnclassified
+}
+
+// labelRule returns the index of the first of k.labels that label matches, or
+// len(k.labels) when none does.
+func (k *Classifier) labelRule(label string) int {
+	if r, ok := k.ruleOf[label]; ok {
+		return r
+	}
+	flat, r := flatLabel(label), len(k.labels)
+	for i, rules := range k.labels {
+		if labelMatches(rules, flat) {
+			r = i
+			break
+		}
+	}
+	if len(k.ruleOf) < maxMemoLabels {
+		k.ruleOf[label] = r
+	}
+	return r
 }
 
 // flatLabel lower-cases a label or label rule and swaps '/' for a byte labels

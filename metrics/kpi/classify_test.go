@@ -1,6 +1,7 @@
 package kpi
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/flywheel-metrics/flywheel"
@@ -47,13 +48,34 @@ func TestClassify(t *testing.T) {
 		{"Makefile entry is the root Makefile only", "update", nil, []string{"sub/Makefile"}, ClassUnclassified},
 		{"a folder entry is not a prefix of a name", "update", nil, []string{"docsite/a.txt"}, ClassUnclassified},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got := k.Classify(&flywheel.Change{Title: c.title, Labels: c.labels, Paths: c.paths})
-			if got != c.want {
-				t.Errorf("class = %s, want %s", got, c.want)
-			}
-		})
+	// the second pass finds every label in the classifier's memo
+	for _, pass := range []string{"first", "memo"} {
+		for _, c := range cases {
+			t.Run(pass+"/"+c.name, func(t *testing.T) {
+				got := k.Classify(&flywheel.Change{Title: c.title, Labels: c.labels, Paths: c.paths})
+				if got != c.want {
+					t.Errorf("class = %s, want %s", got, c.want)
+				}
+			})
+		}
+	}
+}
+
+// TestClassifyMemoBound: past maxMemoLabels distinct labels the classifier
+// stops remembering and still classifies.
+func TestClassifyMemoBound(t *testing.T) {
+	t.Parallel()
+	k := NewClassifier(DefaultClassification())
+	for i := range maxMemoLabels + 10 {
+		if got := k.Classify(&flywheel.Change{Labels: []string{fmt.Sprintf("area-%d", i)}}); got != ClassUnclassified {
+			t.Fatalf("label area-%d: class %s", i, got)
+		}
+	}
+	if len(k.ruleOf) != maxMemoLabels {
+		t.Errorf("memo holds %d labels, want the bound %d", len(k.ruleOf), maxMemoLabels)
+	}
+	if got := k.Classify(&flywheel.Change{Labels: []string{"area-1", "Bug"}}); got != ClassFix {
+		t.Errorf("past the bound, bug = %s, want fix", got)
 	}
 }
 
