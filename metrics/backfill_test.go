@@ -17,8 +17,7 @@ import (
 
 func TestWriteOpenMetricsShape(t *testing.T) {
 	t.Parallel()
-	ev := loadEvents(t)
-	points, err := ComputeSnapshots(ev, fixtureAt.Add(-3*24*time.Hour), fixtureAt, 24*time.Hour, fixtureOptions())
+	points, err := ComputeSnapshots(fixtureInput(t, fixtureOptions()), fixtureAt.Add(-3*24*time.Hour), fixtureAt, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,10 +84,10 @@ func TestWriteOpenMetricsShape(t *testing.T) {
 
 func TestComputeSnapshotsErrors(t *testing.T) {
 	t.Parallel()
-	if _, err := ComputeSnapshots(loadEvents(t), fixtureAt, fixtureAt, time.Hour, kpi.DefaultOptions()); err == nil {
+	if _, err := ComputeSnapshots(fixtureInput(t, kpi.DefaultOptions()), fixtureAt, fixtureAt, time.Hour); err == nil {
 		t.Error("from == to accepted")
 	}
-	if _, err := ComputeSnapshots(loadEvents(t), fixtureAt, fixtureAt.Add(time.Hour), 0, kpi.DefaultOptions()); err == nil {
+	if _, err := ComputeSnapshots(fixtureInput(t, kpi.DefaultOptions()), fixtureAt, fixtureAt.Add(time.Hour), 0); err == nil {
 		t.Error("zero step accepted")
 	}
 }
@@ -104,9 +103,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	t.Parallel()
 	promtool := promtest.NeedTool(t, "promtool")
 
-	ev := loadEvents(t)
 	from := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
-	points, err := ComputeSnapshots(ev, from, fixtureAt, 24*time.Hour, fixtureOptions())
+	points, err := ComputeSnapshots(fixtureInput(t, fixtureOptions()), from, fixtureAt, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

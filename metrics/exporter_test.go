@@ -42,6 +42,13 @@ func loadEvents(t testing.TB) flywheel.Events {
 	return ev
 }
 
+// fixtureInput is testdata/events.jsonl as the KPI engine's input for opts.
+func fixtureInput(t testing.TB, opts kpi.Options) *kpi.Input {
+	in := kpi.NewInput(opts)
+	in.Add(loadEvents(t))
+	return in
+}
+
 func fixtureOptions() kpi.Options {
 	o := kpi.DefaultOptions()
 	o.TuneUps = []kpi.Initiative{{Name: "ci-speedup", Label: "tuneup:ci-speedup"}}

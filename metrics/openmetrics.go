@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -89,10 +88,10 @@ func labelKey(m *dto.Metric) string {
 	return b.String()
 }
 
-// ComputeSnapshots computes a snapshot as of from, from+step, … up to but not
-// including to, with the same engine as `report --at` (SPEC §2 backfill). Each
-// point sees only what had happened before it (SPEC §4 "as of at").
-func ComputeSnapshots(ev flywheel.Events, from, to time.Time, step time.Duration, opts kpi.Options) ([]Snapshot, error) {
+// ComputeSnapshots computes a snapshot of in's events as of from, from+step, …
+// up to but not including to, with the same engine as `report --at` (SPEC §2
+// backfill). Each point sees only what had happened before it (SPEC §4 "as of at").
+func ComputeSnapshots(in *kpi.Input, from, to time.Time, step time.Duration) ([]Snapshot, error) {
 	if step <= 0 {
 		return nil, fmt.Errorf("backfill: step %v: must be positive", step)
 	}
@@ -102,29 +101,10 @@ func ComputeSnapshots(ev flywheel.Events, from, to time.Time, step time.Duration
 	var out []Snapshot
 	for at := from; at.Before(to); at = at.Add(step) {
 		start := time.Now()
-		res := kpi.Compute(ev, at, opts)
-		out = append(out, Snapshot{At: at, Result: res, Counts: countBefore(ev, at), ComputeDuration: time.Since(start)})
+		res := in.Compute(at)
+		var c Counts
+		c.Deployments, c.Changes, c.Incidents = in.Counts(at)
+		out = append(out, Snapshot{At: at, Result: res, Counts: c, ComputeDuration: time.Since(start)})
 	}
 	return out, nil
-}
-
-// countBefore counts the events that had happened before at, each by its own clock.
-func countBefore(ev flywheel.Events, at time.Time) Counts {
-	var c Counts
-	for _, d := range ev.Deployments {
-		if d.FinishedAt.Before(at) {
-			c.Deployments++
-		}
-	}
-	for _, ch := range ev.Changes {
-		if ch.OpenedAt.Before(at) {
-			c.Changes++
-		}
-	}
-	for _, i := range ev.Incidents {
-		if i.TriggeredAt.Before(at) {
-			c.Incidents++
-		}
-	}
-	return c
 }

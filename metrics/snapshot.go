@@ -45,9 +45,10 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 	return &s, nil
 }
 
-// EventReader loads every stored event; *storage.Store satisfies it.
+// EventReader passes every stored event to a sink; *storage.Store satisfies it.
+// A recompute scans into a kpi.Input, which keeps only what the KPIs read.
 type EventReader interface {
-	Events() (flywheel.Events, error)
+	Scan(flywheel.EventSink) error
 }
 
 // SnapshotStore persists snapshots by evaluation time; *storage.Store satisfies it.
@@ -141,11 +142,12 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 		return errors.New("metrics: recompute: no event reader")
 	}
 	start := time.Now()
-	ev, err := s.o.Events.Events()
-	if err != nil {
+	in := kpi.NewInput(s.o.KPI)
+	if err := s.o.Events.Scan(in); err != nil {
 		return fmt.Errorf("metrics: recompute: load events: %w", err)
 	}
-	counts := Counts{Deployments: len(ev.Deployments), Changes: len(ev.Changes), Incidents: len(ev.Incidents)}
+	var counts Counts
+	counts.Deployments, counts.Changes, counts.Incidents = in.Len()
 	if s.o.Counts != nil {
 		d, c, i, err := s.o.Counts()
 		if err != nil {
@@ -154,13 +156,14 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 		counts = Counts{Deployments: d, Changes: c, Incidents: i}
 	}
 	at := s.o.Now()
-	res, err := compute(ev, at, s.o.KPI)
+	res, err := compute(in, at)
 	if err != nil {
 		return fmt.Errorf("metrics: recompute as of %s: %w", at.UTC().Format(time.RFC3339), err)
 	}
 	snap := &Snapshot{At: at, Result: res, Counts: counts, ComputeDuration: time.Since(start)}
 	s.swap(snap)
-	s.o.Logger.Debug("KPI snapshot computed", "at", at, "events", ev.Len(), "duration", snap.ComputeDuration)
+	s.o.Logger.Debug("KPI snapshot computed", "at", at,
+		"events", counts.Deployments+counts.Changes+counts.Incidents, "duration", snap.ComputeDuration)
 	if s.o.Store == nil {
 		return nil
 	}
@@ -176,13 +179,13 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 
 // compute runs the engine; a panic (a bug on some odd data) becomes an error so
 // the last snapshot stays served rather than the process dying.
-func compute(ev flywheel.Events, at time.Time, opts kpi.Options) (res kpi.Result, err error) {
+func compute(in *kpi.Input, at time.Time) (res kpi.Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("KPI engine panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
-	return kpi.Compute(ev, at, opts), nil
+	return in.Compute(at), nil
 }
 
 // Trigger asks Run for a recompute without blocking; requests made while one is

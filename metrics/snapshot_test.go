@@ -26,11 +26,27 @@ type memStore struct {
 	putErr    error
 }
 
-func (m *memStore) Events() (flywheel.Events, error) {
+// Scan passes one reused record per kind, as storage.Store does.
+func (m *memStore) Scan(sink flywheel.EventSink) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loads++
-	return m.ev, nil
+	sink.Grow(len(m.ev.Deployments), len(m.ev.Changes), len(m.ev.Incidents))
+	var (
+		d flywheel.Deployment
+		c flywheel.Change
+		x flywheel.Incident
+	)
+	for _, d = range m.ev.Deployments {
+		sink.AddDeployment(&d)
+	}
+	for _, c = range m.ev.Changes {
+		sink.AddChange(&c)
+	}
+	for _, x = range m.ev.Incidents {
+		sink.AddIncident(&x)
+	}
+	return nil
 }
 
 func (m *memStore) PutSnapshot(at time.Time, data []byte) error {

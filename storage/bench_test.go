@@ -13,53 +13,62 @@ import (
 	"github.com/flywheel-metrics/flywheel/storage"
 )
 
-// The benchmark store (issue 2's size: 1M changes, 200k deployments, 50k
-// incidents) takes a while to build, so it is built once per test binary.
-var benchStore struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
+// The benchmark stores take a while to build, so each size is built once per
+// test binary, in one temporary directory removed by TestMain.
+var benchStores struct {
+	mu    sync.Mutex
+	dir   string
+	paths map[int]string
 }
 
 func removeBenchStore() {
-	if benchStore.dir != "" {
-		os.RemoveAll(benchStore.dir)
+	benchStores.mu.Lock()
+	defer benchStores.mu.Unlock()
+	if benchStores.dir != "" {
+		os.RemoveAll(benchStores.dir)
+		benchStores.dir, benchStores.paths = "", nil
 	}
 }
 
+// Issue 2's and issue 3's size: 1M changes, 200k deployments, 50k incidents.
 const (
 	benchChanges     = 1_000_000
-	benchDeployments = 200_000
-	benchIncidents   = 50_000
+	benchDeployments = benchChanges / 5
+	benchIncidents   = benchChanges / 20
 )
 
-func bigStore(b *testing.B) string {
-	benchStore.once.Do(func() {
-		benchStore.dir, benchStore.err = os.MkdirTemp("", "flywheel-bench-")
-		if benchStore.err != nil {
-			return
-		}
-		benchStore.path = filepath.Join(benchStore.dir, "flywheel.db")
-		benchStore.err = fillStore(benchStore.path)
-	})
-	if benchStore.err != nil {
-		b.Fatal(benchStore.err)
+// bigStore is the store of issue 3's size.
+func bigStore(b *testing.B) string { return benchStore(b, benchChanges) }
+
+// benchStore returns a store of realisticEvents(changes), built on first use.
+func benchStore(b *testing.B, changes int) string {
+	benchStores.mu.Lock()
+	defer benchStores.mu.Unlock()
+	if p, ok := benchStores.paths[changes]; ok {
+		return p
 	}
-	return benchStore.path
+	if benchStores.dir == "" {
+		dir, err := os.MkdirTemp("", "flywheel-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchStores.dir, benchStores.paths = dir, map[int]string{}
+	}
+	p := filepath.Join(benchStores.dir, fmt.Sprintf("flywheel-%d.db", changes))
+	if err := fillStore(p, changes); err != nil {
+		b.Fatal(err)
+	}
+	benchStores.paths[changes] = p
+	return p
 }
 
-// fillStore writes realistic records in batches of 5000, like an import.
-func fillStore(path string) error {
+// fillStore writes realisticEvents(changes) in batches of 5000, like an import.
+func fillStore(path string, changes int) error {
 	s, err := storage.Open(path, storage.Options{})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	year := 365 * 24 * time.Hour
-	at := func(i, n int) time.Time { return start.Add(time.Duration(int64(year) / int64(n) * int64(i))) }
-	svc := func(i int) string { return fmt.Sprintf("service-%02d", i%40) }
 	const batch = 5000
 	var b flywheel.Batch
 	flush := func() error {
@@ -67,48 +76,107 @@ func fillStore(path string) error {
 		b = flywheel.Batch{}
 		return err
 	}
-	for i := range benchChanges {
-		b.Changes = append(b.Changes, flywheel.Change{
+	full := func() bool { return b.Len() >= batch }
+	return realisticEvents(changes, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
+		switch {
+		case d != nil:
+			b.Deployments = append(b.Deployments, *d)
+		case c != nil:
+			b.Changes = append(b.Changes, *c)
+		case x != nil:
+			b.Incidents = append(b.Incidents, *x)
+		default:
+			return flush()
+		}
+		if full() {
+			return flush()
+		}
+		return nil
+	})
+}
+
+// Varied records, so that classification, the time fallback, attribution and
+// the data-quality counts all have work: conventional and plain titles, a long
+// tail of labels and paths, unmerged PRs, deployments without commit lists or
+// not counting, open incidents and explicit caused-by values.
+var (
+	benchTitles = []string{"feat: add wallet %d", "fix(api): nil map in %d", "refactor!: split module %d",
+		"chore(deps): bump lib to v%d", "docs: guide %d", `Revert "feat: add wallet %d"`, "Update handler %d"}
+	benchLabels = [][]string{nil, {"feature"}, {"bug"}, {"tech-debt"}, {"tuneup:ci-speedup", "team-x"}, nil, {"feature", "bug"}}
+	benchPaths  = [][]string{{"api/handler.go", "api/handler_test.go"}, {"docs/guide.md"}, {".github/workflows/ci.yml"},
+		nil, {"README.md", "Makefile"}}
+)
+
+// realisticEvents generates a year of events — changes PRs, a fifth as many
+// deployments and a twentieth as many incidents over 40 services — and passes
+// each to emit (exactly one of the three set), then nil, nil, nil at the end.
+func realisticEvents(changes int, emit func(*flywheel.Deployment, *flywheel.Change, *flywheel.Incident) error) error {
+	deploys, incs := changes/5, changes/20
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	year := 365 * 24 * time.Hour
+	at := func(i, n int) time.Time { return start.Add(time.Duration(int64(year) / int64(n) * int64(i))) }
+	svc := func(i int) string { return fmt.Sprintf("service-%02d", i%40) }
+	for i := range changes {
+		c := flywheel.Change{
 			ID: fmt.Sprintf("acme/%s#%d", svc(i), i), Service: svc(i), Repo: "acme/" + svc(i),
-			Title: fmt.Sprintf("feat: change number %d of the benchmark", i), Labels: []string{"feature", "team-x"},
-			Author: fmt.Sprintf("dev-%d", i%300), FirstCommitAt: at(i, benchChanges).Add(-30 * time.Hour),
-			OpenedAt: at(i, benchChanges).Add(-20 * time.Hour), FirstReviewAt: at(i, benchChanges).Add(-10 * time.Hour),
-			MergedAt: at(i, benchChanges), MergeSHA: fmt.Sprintf("%040x", i), Paths: []string{"api/handler.go", "api/handler_test.go"},
+			Title: fmt.Sprintf(benchTitles[i%len(benchTitles)], i), Labels: benchLabels[i%len(benchLabels)],
+			Author: fmt.Sprintf("dev-%d", i%300), FirstCommitAt: at(i, changes).Add(-30 * time.Hour),
+			OpenedAt: at(i, changes).Add(-20 * time.Hour), FirstReviewAt: at(i, changes).Add(-10 * time.Hour),
+			MergedAt: at(i, changes), MergeSHA: fmt.Sprintf("%040x", i), Paths: benchPaths[i%len(benchPaths)],
 			Source: "github",
-		})
-		if len(b.Changes) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
+		}
+		switch {
+		case i%20 == 7: // never merged
+			c.MergedAt, c.MergeSHA = time.Time{}, ""
+		case i%11 == 3: // a long tail of labels and paths
+			c.Labels = []string{fmt.Sprintf("area/%d", i%500)}
+			c.Paths = []string{fmt.Sprintf("pkg/%d/file.go", i%5000)}
+		}
+		if err := emit(nil, &c, nil); err != nil {
+			return err
 		}
 	}
-	for i := range benchDeployments {
-		b.Deployments = append(b.Deployments, flywheel.Deployment{
+	for i := range deploys {
+		d := flywheel.Deployment{
 			ID: fmt.Sprintf("%d", 1_000_000_000+i), Service: svc(i), Repo: "acme/" + svc(i), Environment: "production",
-			SHA: fmt.Sprintf("%040x", i), FinishedAt: at(i, benchDeployments), Status: "success",
-			Commits: []string{fmt.Sprintf("%040x", 5*i), fmt.Sprintf("%040x", 5*i+1), fmt.Sprintf("%040x", 5*i+2)},
-			Source:  "github", CompareStatus: "ahead",
-		})
-		if len(b.Deployments) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
+			// just before the next deployment: it ships the PRs merged since its own slot began
+			SHA: fmt.Sprintf("%040x", 5*i+4), FinishedAt: at(i+1, deploys).Add(-time.Minute), Status: "success",
+			Commits: []string{fmt.Sprintf("%040x", 5*i), fmt.Sprintf("%040x", 5*i+1), fmt.Sprintf("%040x", 5*i+2),
+				fmt.Sprintf("%040x", 5*i+3), fmt.Sprintf("%040x", 5*i+4)},
+			Source: "github", CompareStatus: "ahead",
+		}
+		switch {
+		case i%10 == 1: // no commit list: the time fallback
+			d.Commits, d.CompareStatus = nil, ""
+		case i%25 == 2:
+			d.Environment = "staging"
+		case i%30 == 4:
+			d.Status = "failure"
+		}
+		if err := emit(&d, nil, nil); err != nil {
+			return err
 		}
 	}
-	for i := range benchIncidents {
-		t := at(i, benchIncidents)
-		b.Incidents = append(b.Incidents, flywheel.Incident{
-			ID: fmt.Sprintf("Q%010d", i), Service: svc(i), Urgency: "high", Priority: "P2", Title: "checkout latency above SLO",
-			StartedAt: t.Add(-5 * time.Minute), TriggeredAt: t, AcknowledgedAt: t.Add(3 * time.Minute), ResolvedAt: t.Add(time.Hour),
-			Source: "pagerduty",
-		})
-		if len(b.Incidents) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
+	for i := range incs {
+		t := at(i, incs)
+		x := flywheel.Incident{
+			ID: fmt.Sprintf("Q%010d", i), Service: svc(i), Urgency: []string{"high", "low"}[i%2], Priority: "P2",
+			Title: "checkout latency above SLO", StartedAt: t.Add(-5 * time.Minute), TriggeredAt: t,
+			AcknowledgedAt: t.Add(3 * time.Minute), ResolvedAt: t.Add(time.Hour), Source: "pagerduty",
+		}
+		switch {
+		case i%10 == 5:
+			x.ResolvedAt = time.Time{}
+		case i%7 == 0:
+			x.CausedBy = fmt.Sprintf("%d", 1_000_000_000+4*i)
+		case i%13 == 0:
+			x.CausedBy = flywheel.CausedByNone
+		}
+		if err := emit(nil, nil, &x); err != nil {
+			return err
 		}
 	}
-	return flush()
+	return emit(nil, nil, nil)
 }
 
 // BenchmarkEvents reads every event of the big store, as each KPI computation does.

@@ -3,7 +3,6 @@ package main
 import (
 	"time"
 
-	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/metrics"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 )
@@ -23,21 +22,19 @@ func backfillPoints(st reportStore, from, to time.Time, step time.Duration, opts
 			byTime[s.At.UnixNano()] = snap
 		}
 	}
-	var ev *flywheel.Events
+	var in *kpi.Input
 	for at := from; at.Before(to); at = at.Add(step) {
 		if snap, ok := byTime[at.UnixNano()]; ok {
 			points = append(points, *snap)
 			stored++
 			continue
 		}
-		if ev == nil {
-			all, err := st.Events()
-			if err != nil {
+		if in == nil {
+			if in, err = loadInput(st, opts); err != nil {
 				return nil, 0, err
 			}
-			ev = &all
 		}
-		one, err := metrics.ComputeSnapshots(*ev, at, at.Add(step), step, opts)
+		one, err := metrics.ComputeSnapshots(in, at, at.Add(step), step)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -18,15 +18,25 @@ import (
 
 // reportStore is what a report reads: every event, and the daily snapshots.
 type reportStore interface {
-	Events() (flywheel.Events, error)
+	Scan(flywheel.EventSink) error
 	Snapshots(from, to time.Time) ([]storage.Snapshot, error)
+}
+
+// loadInput scans every stored event into a kpi.Input for opts: the engine's
+// compact form, so that a report never holds the store's whole records.
+func loadInput(st reportStore, opts kpi.Options) (*kpi.Input, error) {
+	in := kpi.NewInput(opts)
+	if err := st.Scan(in); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 // buildReport answers a report query, shared by `flywheel report` and GET
 // /api/v1/report so that both return the same document (SPEC §7):
 //   - as of now with a served snapshot (serve): that snapshot's report;
 //   - a stored daily snapshot computed at exactly q.At: its report;
-//   - else kpi.Compute over every stored event as of q.At.
+//   - else the KPI engine over every stored event as of q.At.
 //
 // A window that is not configured is computed on its own.
 func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts kpi.Options, now func() time.Time) (kpi.Report, error) {
@@ -66,14 +76,14 @@ func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts 
 		}
 	}
 	if rep == nil {
-		ev, err := st.Events()
-		if err != nil {
-			return kpi.Report{}, err
-		}
 		if win != nil && !slices.ContainsFunc(opts.Windows, func(w flywheel.Window) bool { return w.Name == win.Name }) {
 			opts.Windows = []flywheel.Window{*win}
 		}
-		r := kpi.Compute(ev, at, opts).Report
+		in, err := loadInput(st, opts)
+		if err != nil {
+			return kpi.Report{}, err
+		}
+		r := in.Compute(at).Report
 		rep = &r
 	}
 	return filterReport(*rep, q.Window, q.Service)
@@ -149,12 +159,12 @@ const htmlHistoryWeeks = 12
 // reportHistory computes weekly reports before at, oldest first, for the HTML
 // report's charts over time.
 func reportHistory(st reportStore, at time.Time, q reportQuery, opts kpi.Options) ([]kpi.Report, error) {
-	ev, err := st.Events()
+	in, err := loadInput(st, opts)
 	if err != nil {
 		return nil, err
 	}
 	week := 7 * flywheel.Day
-	snaps, err := metrics.ComputeSnapshots(ev, at.Add(-htmlHistoryWeeks*week), at, week, opts)
+	snaps, err := metrics.ComputeSnapshots(in, at.Add(-htmlHistoryWeeks*week), at, week)
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,8 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if r.dep < 0 {
 			continue
 		}
-		if _, ok := viaMerge[e.change(r).MergeSHA]; ok {
-			exactMerge[e.change(r).MergeSHA] = true
+		if _, ok := viaMerge[e.change(r).mergeSHA]; ok {
+			exactMerge[e.change(r).mergeSHA] = true
 		}
 	}
 	// prefixes: find the distinct shas each one starts
@@ -82,7 +82,7 @@ func (e *engine) resolveShas(need map[string]int32) {
 		}
 		for i := range e.chgs {
 			if e.chgs[i].dep >= 0 {
-				see(e.change(&e.chgs[i]).MergeSHA)
+				see(e.change(&e.chgs[i]).mergeSHA)
 			}
 		}
 	}
@@ -104,7 +104,7 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if r.dep < 0 {
 			continue
 		}
-		for _, s := range viaMerge[e.change(r).MergeSHA] {
+		for _, s := range viaMerge[e.change(r).mergeSHA] {
 			// several PRs with one merge sha: the earliest deployment wins
 			if cur := need[s]; cur < 0 || r.dep < cur {
 				need[s] = r.dep

@@ -28,13 +28,18 @@ func ns(t time.Time) int64 {
 
 // beforeAt returns t's instant when it happened before at, else none: SPEC §4
 // "as of at", a time after at inside an event has not happened yet.
-func beforeAt(t time.Time, at int64) int64 {
-	v := ns(t)
+func beforeAt(t time.Time, at int64) int64 { return nsBefore(ns(t), at) }
+
+// nsBefore is beforeAt of an instant already in Unix nanoseconds (or none).
+func nsBefore(v, at int64) int64 {
 	if v == none || v >= at {
 		return none
 	}
 	return v
 }
+
+// before is nsBefore as of the engine's evaluation time.
+func (e *engine) before(v int64) int64 { return nsBefore(v, e.at) }
 
 func seconds(d int64) float64 { return float64(d) / 1e9 }
 
@@ -77,14 +82,14 @@ const (
 // Whatever else it needs is derived from the input when needed.
 type chg struct {
 	merged int64
-	idx    int32 // index into the input changes
+	idx    int32 // index into the Input's changes
 	dep    int32 // shipping deployment (index into e.deps), or -1
 	svc    int32
 	cls    Class
 	flags  uint8
 }
 
-func (e *engine) change(r *chg) *flywheel.Change { return &e.chgIn[r.idx] }
+func (e *engine) change(r *chg) *change { return &e.in.chgs[r.idx] }
 
 // deployed returns when the PR was deployed, or none.
 func (e *engine) deployed(r *chg) int64 {
@@ -100,7 +105,7 @@ func (e *engine) lead(r *chg) (int64, bool) {
 	if r.flags&hasLead == 0 {
 		return 0, false
 	}
-	return e.deployed(r) - e.change(r).FirstCommitAt.UnixNano(), true
+	return e.deployed(r) - e.change(r).first, true
 }
 
 // stages returns a deployed PR's four lead-time stages (SPEC §4.2), each
@@ -109,7 +114,7 @@ func (e *engine) lead(r *chg) (int64, bool) {
 // rather than stored, to keep a million PRs small.
 func (e *engine) stages(r *chg) (st [4]float64, has [4]bool) {
 	c := e.change(r)
-	first, opened, review := beforeAt(c.FirstCommitAt, e.at), beforeAt(c.OpenedAt, e.at), beforeAt(c.FirstReviewAt, e.at)
+	first, opened, review := e.before(c.first), e.before(c.opened), e.before(c.review)
 	if first != none && opened != none {
 		st[0], has[0] = clip(seconds(opened-first)), true
 	}
@@ -139,6 +144,7 @@ type inc struct {
 type engine struct {
 	opts Options
 	at   int64
+	in   *Input
 
 	svcIdx   map[string]int32
 	svcNames []string
@@ -148,7 +154,6 @@ type engine struct {
 	deps    []dep // counting deployments, ordered by finish then id
 	depsSvc [][]int32
 	chgs    []chg // merged PRs
-	chgIn   []flywheel.Change
 	incs    []inc // ordered by trigger then id
 
 	// everCounting[s] says whether service s has a counting deployment before at.
@@ -238,20 +243,34 @@ func withDefaults(o Options) Options {
 // not depend on the order of the input events. Ids are expected to be unique per
 // kind (the store and flywheel.DecodeEvents guarantee it); duplicate deployment
 // ids are nevertheless reduced to one record, chosen by content. Zero fields of
-// opts take SPEC §3's defaults. It never copies ev: its records point into
-// it (ev must not change during the call), so that a million events need
-// about 80 MiB besides their own ~400 (docs/benchmarks.md).
+// opts take SPEC §3's defaults. Its working state points into ev's deployments
+// and incidents rather than copying them (ev must not change during the call);
+// callers that read a store scan into an Input instead, which never holds whole
+// PRs (docs/benchmarks.md).
 func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
+	in := newInput(opts, false)
+	in.deps, in.incs = ev.Deployments, ev.Incidents
+	in.chgs = make([]change, 0, len(ev.Changes))
+	for i := range ev.Changes {
+		in.AddChange(&ev.Changes[i])
+	}
+	return in.Compute(at)
+}
+
+// Compute is the package's Compute over the Input's events. It does not change
+// the Input.
+func (in *Input) Compute(at time.Time) Result {
 	e := &engine{
-		opts:   withDefaults(opts),
+		opts:   in.opts,
 		at:     at.UnixNano(),
+		in:     in,
 		svcIdx: map[string]int32{},
 		urgIdx: map[string]int32{},
 	}
-	e.loadDeployments(ev.Deployments)
+	e.loadDeployments(in.deps)
 	e.sequences()
-	e.loadChanges(ev.Changes)
-	e.loadIncidents(ev.Incidents)
+	e.loadChanges()
+	e.loadIncidents(in.incs)
 	e.attribute()
 	e.failures()
 	// the sha and id indexes are done with: let the garbage collector have them
@@ -509,39 +528,39 @@ func (e *engine) firstAtOrAfter(list []int32, t int64) int32 {
 }
 
 // loadChanges maps every PR merged before at to the deployment that shipped it
-// (SPEC §4.1), classifies it (§4.6) and computes its lead time and stages (§4.2).
-func (e *engine) loadChanges(in []flywheel.Change) {
+// (SPEC §4.1) and marks what its lead time (§4.2) needs; its class (§4.6) was
+// decided when it was added.
+func (e *engine) loadChanges() {
 	fb := e.fallbacks()
-	cls := NewClassifier(e.opts.Classification)
-	e.chgIn = in
+	in := e.in.chgs
 	n := 0
 	for i := range in {
-		if beforeAt(in[i].MergedAt, e.at) != none {
+		if e.before(in[i].merged) != none {
 			n++
 		}
 	}
 	e.chgs = make([]chg, 0, n)
 	for i := range in {
 		c := &in[i]
-		opened := beforeAt(c.OpenedAt, e.at)
-		merged := beforeAt(c.MergedAt, e.at)
+		opened := e.before(c.opened)
+		merged := e.before(c.merged)
 		if opened == none && merged == none {
 			continue // not yet opened as of at (or no time at all)
 		}
-		s := e.service(c.Service)
+		s := e.service(c.svc)
 		if merged == none {
 			continue
 		}
-		r := chg{idx: int32(i), svc: s, cls: cls.Classify(c), dep: -1, merged: merged}
-		if c.MergeSHA != "" {
-			if j, ok := e.firstInList(c.MergeSHA); ok {
+		r := chg{idx: int32(i), svc: s, cls: c.cls, dep: -1, merged: merged}
+		if c.mergeSHA != "" {
+			if j, ok := e.firstInList(c.mergeSHA); ok {
 				r.dep = j
 			}
 		}
 		if r.dep < 0 {
 			var cand int32 = -1
-			if c.Repo != "" {
-				cand = e.firstAtOrAfter(fb.byRepo[c.Repo], merged)
+			if c.repo != "" {
+				cand = e.firstAtOrAfter(fb.byRepo[c.repo], merged)
 				if int(s) < len(fb.byServiceBare) {
 					if b := e.firstAtOrAfter(fb.byServiceBare[s], merged); b >= 0 && (cand < 0 || b < cand) {
 						cand = b
@@ -561,7 +580,7 @@ func (e *engine) loadChanges(in []flywheel.Change) {
 			if r.cls == ClassFix {
 				d.rework = true
 			}
-			if beforeAt(c.FirstCommitAt, e.at) != none {
+			if e.before(c.first) != none {
 				r.flags |= hasLead
 			}
 		}

@@ -27,7 +27,7 @@ func (e *engine) impact(in Initiative, smp *[2]samples) (Impact, bool) {
 		first, lastMerge, lastDeploy := int64(forever), int64(none), int64(none)
 		for i := range e.chgs {
 			r := &e.chgs[i]
-			if !slices.ContainsFunc(e.change(r).Labels, func(l string) bool { return strings.EqualFold(l, in.Label) }) {
+			if !slices.ContainsFunc(e.in.labelled[r.idx], func(l string) bool { return strings.EqualFold(l, in.Label) }) {
 				continue
 			}
 			scope[r.svc] = true
