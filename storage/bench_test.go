@@ -237,3 +237,52 @@ func BenchmarkWriteBatch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImportBatch writes one import-sized batch — 100,000 changes over 40
+// services, 20,000 deployments and 5,000 incidents, all of it or nothing — into
+// a new store, and then again over itself (every record replaced).
+func BenchmarkImportBatch(b *testing.B) {
+	var batch flywheel.Batch
+	err := realisticEvents(100_000, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
+		switch {
+		case d != nil:
+			batch.Deployments = append(batch.Deployments, *d)
+		case c != nil:
+			batch.Changes = append(batch.Changes, *c)
+		case x != nil:
+			batch.Incidents = append(batch.Incidents, *x)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, replace := range []bool{false, true} {
+		name := "new"
+		if replace {
+			name = "replace"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				s, err := storage.Open(filepath.Join(b.TempDir(), "import.db"), storage.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if replace {
+					if err := s.WriteBatch(context.Background(), batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				if err := s.WriteBatch(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(batch.Len())/b.Elapsed().Seconds()*float64(b.N), "events/s")
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -65,7 +66,14 @@ func cursorKey(source, key string) []byte {
 }
 
 // upsertAll writes records of one kind. Index entries of a replaced record are
-// deleted first, because its time, service or repo may have changed.
+// deleted, because its time, service or repo may have changed. A batch holding
+// one id twice stores the later record, as two batches in a row would.
+//
+// The deletions and writes are made bucket by bucket in key order, not record by
+// record: bbolt keeps a transaction's new keys in one growing slice per node and
+// inserts by copying the tail, so a large batch in arrival order (an import of a
+// year of PRs across many services and ids) cost quadratic time: 2.5 minutes for
+// 250,000 changes. In key order each insert lands at or near a node's end.
 func upsertAll[T any](tx *bolt.Tx, k kind[T], records []T) error {
 	if len(records) == 0 {
 		return nil
@@ -76,19 +84,28 @@ func upsertAll[T any](tx *bolt.Tx, k kind[T], records []T) error {
 	if k.repo != nil {
 		byRepo = kb.Bucket(bucketByRepo)
 	}
+	last := make(map[string]int, len(records))
+	for i := range records {
+		id := k.id(&records[i])
+		if id == "" {
+			return fmt.Errorf("%s #%d of the batch has an empty id", k.name, i+1)
+		}
+		last[id] = i
+	}
 	meta := tx.Bucket(bucketMeta)
 	count := getUint64(meta, countKey(k.name))
+	// Every slice handed to bbolt is its own: bbolt keeps them until the
+	// transaction ends.
 	var (
-		old  T
-		buf  []byte
-		key  []byte
-		ikey []byte
+		byTimeW, idsW, svcW, repoW writes
+		byTimeD, svcD, repoD       [][]byte
+		old                        T
 	)
 	for i := range records {
 		r := &records[i]
 		id := k.id(r)
-		if id == "" {
-			return fmt.Errorf("%s #%d of the batch has an empty id", k.name, i+1)
+		if last[id] != i {
+			continue
 		}
 		if oldTime := ids.Get([]byte(id)); oldTime != nil {
 			oldKey := append(append([]byte(nil), oldTime...), id...)
@@ -96,43 +113,63 @@ func upsertAll[T any](tx *bolt.Tx, k kind[T], records []T) error {
 				if err := k.decode(raw, nil, &old); err != nil {
 					return fmt.Errorf("%s %q: %w", k.name, id, err)
 				}
-				if err := bySvc.Delete(append(appendStrKey(nil, k.service(&old)), oldKey...)); err != nil {
-					return err
-				}
+				svcD = append(svcD, append(appendStrKey(nil, k.service(&old)), oldKey...))
 				if byRepo != nil {
-					if err := byRepo.Delete(append(appendStrKey(nil, k.repo(&old)), oldKey...)); err != nil {
-						return err
-					}
+					repoD = append(repoD, append(appendStrKey(nil, k.repo(&old)), oldKey...))
 				}
-				if err := byTime.Delete(oldKey); err != nil {
-					return err
-				}
+				byTimeD = append(byTimeD, oldKey)
 			}
 		} else {
 			count++
 		}
-		key = append(appendTimeKey(key[:0], k.time(r)), id...)
-		buf = k.encode(buf[:0], r)
-		// bbolt keeps the slices passed to Put until the transaction ends, so
-		// each Put gets its own copy.
-		if err := byTime.Put(bytes.Clone(key), bytes.Clone(buf)); err != nil {
-			return fmt.Errorf("%s %q: %w", k.name, id, err)
-		}
-		if err := ids.Put([]byte(id), bytes.Clone(key[:timeKeyLen])); err != nil {
-			return fmt.Errorf("%s %q: %w", k.name, id, err)
-		}
-		ikey = append(appendStrKey(ikey[:0], k.service(r)), key...)
-		if err := bySvc.Put(bytes.Clone(ikey), nil); err != nil {
-			return fmt.Errorf("%s %q: %w", k.name, id, err)
-		}
+		key := append(appendTimeKey(nil, k.time(r)), id...)
+		byTimeW.add(key, k.encode(nil, r), id)
+		idsW.add([]byte(id), key[:timeKeyLen:timeKeyLen], id)
+		svcW.add(append(appendStrKey(nil, k.service(r)), key...), nil, id)
 		if byRepo != nil {
-			ikey = append(appendStrKey(ikey[:0], k.repo(r)), key...)
-			if err := byRepo.Put(bytes.Clone(ikey), nil); err != nil {
-				return fmt.Errorf("%s %q: %w", k.name, id, err)
+			repoW.add(append(appendStrKey(nil, k.repo(r)), key...), nil, id)
+		}
+	}
+	for _, d := range []struct {
+		b    *bolt.Bucket
+		keys [][]byte
+	}{{bySvc, svcD}, {byRepo, repoD}, {byTime, byTimeD}} {
+		slices.SortFunc(d.keys, bytes.Compare)
+		for _, key := range d.keys {
+			if err := d.b.Delete(key); err != nil {
+				return err
 			}
 		}
 	}
+	for _, w := range []struct {
+		b *bolt.Bucket
+		w writes
+	}{{byTime, byTimeW}, {ids, idsW}, {bySvc, svcW}, {byRepo, repoW}} {
+		if err := w.w.put(w.b, k.name); err != nil {
+			return err
+		}
+	}
 	return putUint64(meta, countKey(k.name), count)
+}
+
+// writes are one bucket's puts of a batch, applied in key order.
+type writes []write
+
+type write struct {
+	key, val []byte
+	id       string // the record's, for errors
+}
+
+func (w *writes) add(key, val []byte, id string) { *w = append(*w, write{key, val, id}) }
+
+func (w writes) put(b *bolt.Bucket, kind flywheel.Kind) error {
+	slices.SortFunc(w, func(x, y write) int { return bytes.Compare(x.key, y.key) })
+	for _, e := range w {
+		if err := b.Put(e.key, e.val); err != nil {
+			return fmt.Errorf("%s %q: %w", kind, e.id, err)
+		}
+	}
+	return nil
 }
 
 // Cursor returns the stored value of a source's cursor, or "" if none.

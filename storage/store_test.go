@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -469,5 +470,62 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 	}
 	if c, _ := s.Counts(); c.Changes != 100 {
 		t.Errorf("counts = %+v, want 100 changes", c)
+	}
+}
+
+// TestLargeBatchesMatchRecordByRecord: batches written in key order per bucket
+// (upsertAll) leave the store exactly as writing their records one at a time
+// does — records, counts and every index — with new records, replacements that
+// move in time, service and repo, and ids repeated within a batch.
+func TestLargeBatchesMatchRecordByRecord(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 5))
+	svcs := []string{"checkout", "payments", "search", "cart", "auth"}
+	var batches [][]flywheel.Change
+	for range 4 {
+		var b []flywheel.Change
+		for range 600 {
+			svc := svcs[rng.IntN(len(svcs))]
+			c := flywheel.Change{ID: fmt.Sprintf("pr-%d", rng.IntN(1500)), Service: svc, Repo: "acme/" + svc,
+				Title: "t", OpenedAt: hours(rng.IntN(5000))}
+			if rng.IntN(2) == 0 {
+				c.MergedAt = c.OpenedAt.Add(time.Duration(rng.IntN(100)) * time.Hour)
+			}
+			b = append(b, c)
+		}
+		batches = append(batches, b)
+	}
+	big, one := openTemp(t), openTemp(t)
+	for _, b := range batches {
+		write(t, big, flywheel.Batch{Events: flywheel.Events{Changes: b}})
+		for _, c := range b {
+			write(t, one, flywheel.Batch{Events: flywheel.Events{Changes: []flywheel.Change{c}}})
+		}
+	}
+	queries := []flywheel.Query{{}, {From: hours(1000), To: hours(3000)}}
+	for _, svc := range svcs {
+		queries = append(queries, flywheel.Query{Service: svc}, flywheel.Query{Repo: "acme/" + svc},
+			flywheel.Query{Service: svc, From: hours(2000)})
+	}
+	for _, q := range queries {
+		got, err := big.Changes(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := one.Changes(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("query %+v: %d changes from large batches, %d written one by one", q, len(got), len(want))
+		}
+	}
+	gc, _ := big.Counts()
+	wc, _ := one.Counts()
+	if gc != wc {
+		t.Errorf("counts %+v from large batches, %+v one by one", gc, wc)
+	}
+	if err := big.Check(); err != nil {
+		t.Error(err)
 	}
 }
