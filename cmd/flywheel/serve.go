@@ -168,8 +168,9 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		maxRequests:   w.maxRequests,
 		ready:         func() bool { return snap.Current() != nil },
 		report: func(ctx context.Context, q reportQuery) (kpi.Report, error) {
-			// A report at another time loads every event and computes; cap how
-			// many run at once so that a burst of requests cannot exhaust memory.
+			// A report at another time scans every event and computes (about as
+			// much memory as a snapshot recompute); cap how many run at once so
+			// that a burst of requests cannot exhaust memory.
 			select {
 			case reportSlots <- struct{}{}:
 				defer func() { <-reportSlots }()
