@@ -2,7 +2,9 @@ package kpi
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +68,19 @@ func TestInputComputesAtManyTimes(t *testing.T) {
 		want := mustJSON(t, Compute(ev, when, propertyOptions()))
 		if got := mustJSON(t, in.Compute(when)); !bytes.Equal(got, want) {
 			t.Fatalf("as of %s, the shared Input differs from a fresh computation", when)
+		}
+	}
+	// Compute only reads the Input, so computations may share it (-race checks)
+	want := mustJSON(t, in.Compute(at))
+	var wg sync.WaitGroup
+	got := make([][]byte, 3)
+	for i := range got {
+		wg.Go(func() { got[i], _ = json.Marshal(in.Compute(at)) })
+	}
+	wg.Wait()
+	for i := range got {
+		if !bytes.Equal(got[i], want) {
+			t.Fatalf("concurrent computation %d differs", i)
 		}
 	}
 }
