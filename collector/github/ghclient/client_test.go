@@ -325,6 +325,11 @@ func Test429Variants(t *testing.T) {
 		want    time.Duration
 	}{
 		{"retry-after", map[string]string{"Retry-After": "5"}, `{"message":"Too Many Requests"}`, 5 * time.Second},
+		// an HTTP-date is read against the injected clock, not the wall clock
+		{"retry-after date", map[string]string{"Retry-After": now.Add(2 * time.Minute).Format(http.TimeFormat)},
+			`{"message":"Too Many Requests"}`, 2 * time.Minute},
+		{"retry-after date past", map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)},
+			`{"message":"Too Many Requests"}`, 0},
 		{"primary spent", map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "5000",
 			"X-RateLimit-Reset": strconv.FormatInt(now.Add(90*time.Second).Unix(), 10)}, `{"message":"API rate limit exceeded"}`, 91 * time.Second},
 		{"bare", nil, ``, 75 * time.Second}, // 60s backoff + 0.5 × 50% jitter

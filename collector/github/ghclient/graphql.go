@@ -103,7 +103,7 @@ func (c *Client) GraphQL(ctx context.Context, query string, vars map[string]any,
 			// with a 200 whose errors say so.
 			var wait time.Duration
 			rl, ok := t.observeRate(resp, "graphql")
-			switch ra := retryAfter(resp); {
+			switch ra := t.retryAfter(resp); {
 			case ra >= 0:
 				wait = ra
 			case ok && !rl.Reset.IsZero() && (rl.Remaining == 0 || gerr.HasType("RATE_LIMITED")):

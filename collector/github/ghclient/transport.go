@@ -248,7 +248,7 @@ func (t *transport) classify(resp *http.Response, rl RateLimit, hasRate bool, at
 	if !spent && !secondary && code == http.StatusForbidden {
 		return 0, false // a permission error: retrying cannot help
 	}
-	if ra := retryAfter(resp); ra >= 0 {
+	if ra := t.retryAfter(resp); ra >= 0 {
 		if secondary {
 			t.hold(ra)
 		}
@@ -287,7 +287,7 @@ func isSecondary(resp *http.Response) bool {
 }
 
 // retryAfter returns the Retry-After delay (seconds or HTTP date), or -1 if absent.
-func retryAfter(resp *http.Response) time.Duration {
+func (t *transport) retryAfter(resp *http.Response) time.Duration {
 	v := strings.TrimSpace(resp.Header.Get("Retry-After"))
 	if v == "" {
 		return -1
@@ -296,7 +296,8 @@ func retryAfter(resp *http.Response) time.Duration {
 		return time.Duration(s) * time.Second
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		if d := time.Until(at); d > 0 {
+		// on the injected clock, like every other wait
+		if d := at.Sub(t.opts.Clock.Now()); d > 0 {
 			return d
 		}
 		return 0
