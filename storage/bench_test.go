@@ -18,7 +18,7 @@ import (
 var benchStores struct {
 	mu    sync.Mutex
 	dir   string
-	paths map[int]string
+	paths map[[2]int]string
 }
 
 func removeBenchStore() {
@@ -38,13 +38,15 @@ const (
 )
 
 // bigStore is the store of issue 3's size.
-func bigStore(b *testing.B) string { return benchStore(b, benchChanges) }
+func bigStore(b *testing.B) string { return benchStore(b, benchChanges, 0) }
 
-// benchStore returns a store of realisticEvents(changes), built on first use.
-func benchStore(b *testing.B, changes int) string {
+// benchStore returns a store of realisticEvents(changes, branchCommits), built
+// on first use.
+func benchStore(b *testing.B, changes, branchCommits int) string {
 	benchStores.mu.Lock()
 	defer benchStores.mu.Unlock()
-	if p, ok := benchStores.paths[changes]; ok {
+	key := [2]int{changes, branchCommits}
+	if p, ok := benchStores.paths[key]; ok {
 		return p
 	}
 	if benchStores.dir == "" {
@@ -52,18 +54,18 @@ func benchStore(b *testing.B, changes int) string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		benchStores.dir, benchStores.paths = dir, map[int]string{}
+		benchStores.dir, benchStores.paths = dir, map[[2]int]string{}
 	}
-	p := filepath.Join(benchStores.dir, fmt.Sprintf("flywheel-%d.db", changes))
-	if err := fillStore(p, changes); err != nil {
+	p := filepath.Join(benchStores.dir, fmt.Sprintf("flywheel-%d-%d.db", changes, branchCommits))
+	if err := fillStore(p, changes, branchCommits); err != nil {
 		b.Fatal(err)
 	}
-	benchStores.paths[changes] = p
+	benchStores.paths[key] = p
 	return p
 }
 
-// fillStore writes realisticEvents(changes) in batches of 5000, like an import.
-func fillStore(path string, changes int) error {
+// fillStore writes realisticEvents in batches of 5000, like an import.
+func fillStore(path string, changes, branchCommits int) error {
 	s, err := storage.Open(path, storage.Options{})
 	if err != nil {
 		return err
@@ -77,7 +79,7 @@ func fillStore(path string, changes int) error {
 		return err
 	}
 	full := func() bool { return b.Len() >= batch }
-	return realisticEvents(changes, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
+	return realisticEvents(changes, branchCommits, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
 		switch {
 		case d != nil:
 			b.Deployments = append(b.Deployments, *d)
@@ -110,7 +112,10 @@ var (
 // realisticEvents generates a year of events — changes PRs, a fifth as many
 // deployments and a twentieth as many incidents over 40 services — and passes
 // each to emit (exactly one of the three set), then nil, nil, nil at the end.
-func realisticEvents(changes int, emit func(*flywheel.Deployment, *flywheel.Change, *flywheel.Incident) error) error {
+// A deployment's commit list holds the merge shas of the five PRs it ships
+// (squash merges) and, with branchCommits > 0, as many branch commits per PR
+// besides (merge commits: the range holds every commit of every branch).
+func realisticEvents(changes, branchCommits int, emit func(*flywheel.Deployment, *flywheel.Change, *flywheel.Incident) error) error {
 	deploys, incs := changes/5, changes/20
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	year := 365 * 24 * time.Hour
@@ -144,6 +149,9 @@ func realisticEvents(changes int, emit func(*flywheel.Deployment, *flywheel.Chan
 			Commits: []string{fmt.Sprintf("%040x", 5*i), fmt.Sprintf("%040x", 5*i+1), fmt.Sprintf("%040x", 5*i+2),
 				fmt.Sprintf("%040x", 5*i+3), fmt.Sprintf("%040x", 5*i+4)},
 			Source: "github", CompareStatus: "ahead",
+		}
+		for k := range 5 * branchCommits {
+			d.Commits = append(d.Commits, fmt.Sprintf("f%039x", 5*branchCommits*i+k))
 		}
 		switch {
 		case i%10 == 1: // no commit list: the time fallback
@@ -243,7 +251,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 // a new store, and then again over itself (every record replaced).
 func BenchmarkImportBatch(b *testing.B) {
 	var batch flywheel.Batch
-	err := realisticEvents(100_000, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
+	err := realisticEvents(100_000, 0, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
 		switch {
 		case d != nil:
 			batch.Deployments = append(batch.Deployments, *d)

@@ -13,7 +13,9 @@ import (
 // BenchmarkRecomputeFromStore is what serve, report and backfill do for every
 // computation — scan every event from the store into a kpi.Input, then compute —
 // up to issue 3's size (1M changes, 200k deployments, 50k incidents) with
-// realistic records (realisticEvents). The "events" variant loads whole
+// realistic records (realisticEvents): squash merges, so five shas to a commit
+// list, and "merge-commits", eight commits to a PR and forty to a list. The
+// "events" variant loads whole
 // records with Store.Events and calls kpi.Compute, the path they used before
 // the Input existed, for comparison. It lives in the external test package
 // because it wires two packages that must not import each other; the non-test
@@ -23,17 +25,19 @@ func BenchmarkRecomputeFromStore(b *testing.B) {
 	opts := kpi.DefaultOptions()
 	opts.TuneUps = []kpi.Initiative{{Name: "ci-speedup", Label: "tuneup:ci-speedup"}}
 	for _, c := range []struct {
-		name    string
-		changes int
-		events  bool
+		name                   string
+		changes, branchCommits int
+		events                 bool
 	}{
-		{"scan/10k", 10_000, false},
-		{"scan/100k", 100_000, false},
-		{"scan/1M", benchChanges, false},
-		{"events/1M", benchChanges, true},
+		{"scan/10k", 10_000, 0, false},
+		{"scan/100k", 100_000, 0, false},
+		{"scan/1M", benchChanges, 0, false},
+		{"events/1M", benchChanges, 0, true},
+		// merge commits: 8 commits a PR, 40-sha commit lists
+		{"scan/1M-merge-commits", benchChanges, 7, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			s, err := storage.Open(benchStore(b, c.changes), storage.Options{})
+			s, err := storage.Open(benchStore(b, c.changes, c.branchCommits), storage.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -18,7 +18,7 @@ func TestScanIntoInputMatchesEvents(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	var b flywheel.Batch
-	err := realisticEvents(4000, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
+	err := realisticEvents(4000, 2, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
 		switch {
 		case d != nil:
 			b.Deployments = append(b.Deployments, *d)

@@ -26,12 +26,13 @@ func isHex(s string) bool {
 // characters stands for the one sha it starts, if unique among those shas.
 // need's values are set to the deployment index, or stay -1.
 func (e *engine) resolveShas(need map[string]int32) {
+	lists := e.scanLists(need)
 	// full shas to look up among merge shas, and the caused-by values they answer
 	viaMerge := map[string][]string{}
 	// prefix candidates, bucketed by their first 7 characters
 	buckets := map[string][]string{}
 	for s := range need {
-		if j, ok := e.firstInList(s); ok {
+		if j, ok := lists.exact[s]; ok {
 			need[s] = j
 			continue
 		}
@@ -55,10 +56,18 @@ func (e *engine) resolveShas(need map[string]int32) {
 			exactMerge[e.change(r).mergeSHA] = true
 		}
 	}
-	// prefixes: find the distinct shas each one starts
+	// prefixes: find the distinct shas each one starts, the listed ones first
 	match := map[string]string{}
 	ambiguous := map[string]bool{}
 	if len(buckets) > 0 {
+		for _, ps := range buckets {
+			for _, p := range ps {
+				if h := lists.prefix[p]; h != nil && !exactMerge[p] {
+					match[p] = h.sha
+					ambiguous[p] = h.ambiguous
+				}
+			}
+		}
 		see := func(sha string) {
 			if len(sha) < minPrefix {
 				return
@@ -74,9 +83,6 @@ func (e *engine) resolveShas(need map[string]int32) {
 				}
 			}
 		}
-		for _, en := range e.inList.ents {
-			see(*en.s)
-		}
 		for _, en := range e.own.ents {
 			see(*en.s)
 		}
@@ -91,8 +97,9 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if ambiguous[p] {
 			continue
 		}
-		if j, ok := e.firstInList(sha); ok {
-			need[p] = j
+		// a listed sha starting with p is lists.prefix[p]'s, or p is ambiguous
+		if h := lists.prefix[p]; h != nil && h.sha == sha {
+			need[p] = h.dep
 		} else if j, ok := e.firstOwn(sha); ok {
 			need[p] = j
 		} else {
@@ -111,6 +118,57 @@ func (e *engine) resolveShas(need map[string]int32) {
 			}
 		}
 	}
+}
+
+// listHits is what one ordered pass over the commit lists found for the
+// caused-by values of need (scanLists).
+type listHits struct {
+	// exact maps a value to the first counting deployment listing it.
+	exact map[string]int32
+	// prefix maps each value that may be a sha prefix (7 or more hex
+	// characters) to the first listed sha it starts, and its first deployment.
+	prefix map[string]*prefixHit
+}
+
+type prefixHit struct {
+	sha       string
+	dep       int32
+	ambiguous bool // the value starts another listed sha too
+}
+
+func (e *engine) scanLists(need map[string]int32) listHits {
+	h := listHits{exact: map[string]int32{}, prefix: map[string]*prefixHit{}}
+	byFirst := map[string][]string{} // possible prefixes by their first 7 characters
+	for s := range need {
+		if len(s) >= minPrefix && isHex(s) {
+			byFirst[s[:minPrefix]] = append(byFirst[s[:minPrefix]], s)
+		}
+	}
+	var buf [shaLen]byte
+	for i := range e.deps {
+		e.in.eachListed(e.deps[i].j, &buf, func(sha string) {
+			if _, ok := need[sha]; ok {
+				if _, seen := h.exact[sha]; !seen {
+					h.exact[strings.Clone(sha)] = int32(i)
+				}
+			}
+			if len(byFirst) == 0 || len(sha) < minPrefix {
+				return
+			}
+			for _, p := range byFirst[sha[:minPrefix]] {
+				if !strings.HasPrefix(sha, p) {
+					continue
+				}
+				switch hit := h.prefix[p]; {
+				case hit == nil:
+					h.prefix[p] = &prefixHit{sha: strings.Clone(sha), dep: int32(i)}
+				case hit.sha != sha:
+					hit.ambiguous = true
+				}
+			}
+		})
+	}
+	return h
 }
 
 // attribute pins incidents to deployments (SPEC §4.4 rules 1 and 2) and

@@ -43,9 +43,10 @@ func (e *engine) before(v int64) int64 { return nsBefore(v, e.at) }
 
 func seconds(d int64) float64 { return float64(d) / 1e9 }
 
-// dep is one counting deployment as of at (32 bytes).
+// dep is one counting deployment as of at (40 bytes).
 type dep struct {
 	d   *flywheel.Deployment
+	j   int32 // its index in the Input, for its commit list
 	fin int64
 	// end is the finish of the rollback that failed it, or, once incidents are
 	// attributed to it (§4.4), the latest resolution among them; none when neither.
@@ -159,19 +160,37 @@ type engine struct {
 	// everCounting[s] says whether service s has a counting deployment before at.
 	everCounting []bool
 
-	// inList finds the first counting deployment whose commit list holds a
-	// sha, own the earliest whose own sha it is (§4.1), ids every deployment
-	// finished before at by id (one record per id).
-	inList, own, ids *strIndex
-	countIdx         []int32 // input index → deps index, or -1 (-2: not before at, or a duplicate)
+	// own finds the earliest counting deployment whose own sha a sha is
+	// (§4.1), ids every deployment finished before at by id (one record per
+	// id). Commit lists have no index: they are scanned in deployment order for
+	// the shas asked of them (mapShas), which is what keeps their memory small.
+	own, ids *strIndex
+	countIdx []int32 // input index → deps index, or -1 (-2: not before at, or a duplicate)
 
 	quality []DataQuality // per service
 }
 
-// firstInList returns the first counting deployment whose commit list holds sha.
-func (e *engine) firstInList(sha string) (int32, bool) {
-	en, ok := e.inList.find(sha)
-	return en.ref, ok
+// inLists returns, for each distinct string of the sealed index q, the first
+// counting deployment whose commit list holds it, or -1 (SPEC §4.1 "the first
+// deployment whose commit list contains it"): one pass over the lists in
+// deployment order, a lookup per listed sha.
+func (e *engine) inLists(q *strIndex) []int32 {
+	first := make([]int32, len(q.ents))
+	for k := range first {
+		first[k] = -1
+	}
+	if len(q.ents) == 0 {
+		return first
+	}
+	var buf [shaLen]byte
+	for i := range e.deps {
+		e.in.eachListed(e.deps[i].j, &buf, func(sha string) {
+			if k := q.index(sha); k >= 0 && first[k] < 0 {
+				first[k] = int32(i)
+			}
+		})
+	}
+	return first
 }
 
 // firstOwn returns the earliest counting deployment of sha.
@@ -244,12 +263,17 @@ func withDefaults(o Options) Options {
 // kind (the store and flywheel.DecodeEvents guarantee it); duplicate deployment
 // ids are nevertheless reduced to one record, chosen by content. Zero fields of
 // opts take SPEC §3's defaults. Its working state points into ev's deployments
-// and incidents rather than copying them (ev must not change during the call);
+// (but for their packed commit lists) and incidents rather than copying them (ev
+// must not change during the call);
 // callers that read a store scan into an Input instead, which never holds whole
 // PRs (docs/benchmarks.md).
 func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 	in := newInput(opts, false)
 	in.deps, in.incs = ev.Deployments, ev.Incidents
+	in.lists = make([]commitList, len(ev.Deployments))
+	for i := range ev.Deployments {
+		in.lists[i] = in.addList(ev.Deployments[i].Commits)
+	}
 	in.chgs = make([]change, 0, len(ev.Changes))
 	for i := range ev.Changes {
 		in.AddChange(&ev.Changes[i])
@@ -274,7 +298,7 @@ func (in *Input) Compute(at time.Time) Result {
 	e.attribute()
 	e.failures()
 	// the sha and id indexes are done with: let the garbage collector have them
-	e.inList, e.own, e.ids, e.countIdx = nil, nil, nil, nil
+	e.own, e.ids, e.countIdx = nil, nil, nil
 
 	res := Result{
 		Report: Report{At: at.UTC(), Windows: map[string]WindowReport{}},
@@ -300,9 +324,11 @@ func (in *Input) Compute(at time.Time) Result {
 	return res
 }
 
-// depOrder orders deployments by finish, then id, then content (for duplicate
-// ids only) so that every choice below is independent of input order.
-func depOrder(a, b *flywheel.Deployment) int {
+// depOrder orders the Input's deployments i and j by finish, then id, then
+// content (for duplicate ids only) so that every choice below is independent
+// of input order.
+func (in *Input) depOrder(i, j int32) int {
+	a, b := &in.deps[i], &in.deps[j]
 	if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {
 		return c
 	}
@@ -315,7 +341,7 @@ func depOrder(a, b *flywheel.Deployment) int {
 			return c
 		}
 	}
-	return cmp.Compare(len(a.Commits), len(b.Commits))
+	return cmp.Compare(in.lists[i].len(), in.lists[j].len())
 }
 
 // importSources are the Deployment.Source values that flywheel import and
@@ -356,7 +382,7 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 		}
 	}
 	// a duplicate id: keep the later record by content, whatever the input order
-	e.ids.seal(func(kept, later strEnt) bool { return depOrder(&in[kept.ref], &in[later.ref]) < 0 })
+	e.ids.seal(func(kept, later strEnt) bool { return e.in.depOrder(kept.ref, later.ref) < 0 })
 	e.countIdx = make([]int32, len(in))
 	for j := range e.countIdx {
 		e.countIdx[j] = -2
@@ -385,13 +411,13 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 		}
 		counting = append(counting, int32(j))
 	}
-	slices.SortFunc(counting, func(a, b int32) int { return depOrder(&in[a], &in[b]) })
+	slices.SortFunc(counting, e.in.depOrder)
 	e.deps = make([]dep, len(counting))
 	e.everCounting = make([]bool, len(e.svcNames))
 	perSvc := make([]int32, len(e.svcNames))
 	for i, j := range counting {
 		s := e.svcIdx[in[j].Service]
-		e.deps[i] = dep{d: &in[j], fin: in[j].FinishedAt.UnixNano(), svc: s, end: none}
+		e.deps[i] = dep{d: &in[j], j: j, fin: in[j].FinishedAt.UnixNano(), svc: s, end: none}
 		e.countIdx[j] = int32(i)
 		perSvc[s]++
 	}
@@ -459,10 +485,8 @@ func (e *engine) sequences() {
 	for q := range prev {
 		prev[q] = -1
 	}
-	listed := 0
 	for i := range e.deps {
 		d := &e.deps[i]
-		listed += len(d.d.Commits)
 		if pi := prev[seq[i]]; pi >= 0 {
 			p := &e.deps[pi]
 			// redeploying the previous deployment's own sha is never a rollback;
@@ -480,16 +504,10 @@ func (e *engine) sequences() {
 		}
 		prev[seq[i]] = int32(i)
 	}
-	e.inList = newStrIndex(listed)
 	e.own = newStrIndex(len(e.deps))
 	for i := range e.deps {
-		d := e.deps[i].d
-		for k := range d.Commits {
-			e.inList.add(&d.Commits[k], int32(i))
-		}
-		e.own.add(&d.SHA, int32(i))
+		e.own.add(&e.deps[i].d.SHA, int32(i))
 	}
-	e.inList.seal(nil)
 	e.own.seal(nil)
 }
 
@@ -505,7 +523,7 @@ func (e *engine) fallbacks() fallbacks {
 		byServiceBare: make([][]int32, len(e.svcNames)), byService: make([][]int32, len(e.svcNames))}
 	for i := range e.deps {
 		d := &e.deps[i]
-		if d.d.Commits != nil {
+		if e.in.lists[d.j].known {
 			continue
 		}
 		if d.d.Repo != "" {
@@ -540,6 +558,16 @@ func (e *engine) loadChanges() {
 		}
 	}
 	e.chgs = make([]chg, 0, n)
+	// the merge shas of the PRs merged before at, and the first deployment
+	// listing each
+	merges := newStrIndex(n)
+	for i := range in {
+		if c := &in[i]; c.mergeSHA != "" && e.before(c.merged) != none {
+			merges.add(&c.mergeSHA, int32(i))
+		}
+	}
+	merges.seal(nil)
+	listedIn := e.inLists(merges)
 	for i := range in {
 		c := &in[i]
 		opened := e.before(c.opened)
@@ -553,9 +581,7 @@ func (e *engine) loadChanges() {
 		}
 		r := chg{idx: int32(i), svc: s, cls: c.cls, dep: -1, merged: merged}
 		if c.mergeSHA != "" {
-			if j, ok := e.firstInList(c.mergeSHA); ok {
-				r.dep = j
-			}
+			r.dep = listedIn[merges.index(c.mergeSHA)]
 		}
 		if r.dep < 0 {
 			var cand int32 = -1

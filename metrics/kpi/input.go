@@ -1,9 +1,11 @@
 package kpi
 
 import (
+	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/flywheel-metrics/flywheel"
 )
@@ -16,6 +18,11 @@ import (
 // initiative (§4.7). A full recompute over a million stored PRs therefore never
 // holds a million whole records (issue 3's 512 MiB budget, docs/benchmarks.md).
 //
+// A deployment's commit list is kept packed: a sha of 40 lowercase hex digits
+// in 20 bytes, where a string takes 56 (header and bytes). Lists hold every
+// commit of a range, so with merge commits they are several times as long as
+// the PRs are many, and they were the part of the input that grew fastest.
+//
 // An Input is not safe for concurrent use while events are added; Compute only
 // reads it, so several computations may share one.
 type Input struct {
@@ -23,11 +30,19 @@ type Input struct {
 	cls  *Classifier
 	// initiativeLabels are the labels of opts.TuneUps, for labelled below.
 	initiativeLabels []string
-	// cloneSHAs: a merge sha is copied rather than kept, because a store's
-	// strings share memory with the titles and ids the Input drops.
-	cloneSHAs bool
+	// clone: the strings kept of a PR (its merge sha) and of a deployment (id
+	// and sha) are copied, because a store's strings share memory with what
+	// the Input drops (titles, paths, commit lists). Compute over whole records
+	// in memory has no need to.
+	clone bool
 
-	deps []flywheel.Deployment
+	deps []flywheel.Deployment // their Commits are in lists, not here
+	// lists[i] is deps[i]'s commit list: shas packed in one chunk of packed
+	// (chunks are never copied to grow), any other sha in odd.
+	lists  []commitList
+	packed [][]byte
+	odd    []string
+
 	chgs []change
 	incs []flywheel.Incident
 	// labelled holds, by index into chgs, the labels of the PRs that carry an
@@ -43,13 +58,111 @@ type change struct {
 	cls                           Class
 }
 
+// commitList locates a deployment's commit list: n packed shas of chunk
+// packed[chunk] from byte off, oddN strings of odd from oddOff. known is false
+// for a deployment without a list (nil Commits: the time fallback of §4.1),
+// true for a known empty one.
+type commitList struct {
+	chunk, off, n, oddOff, oddN int32
+	known                       bool
+}
+
+// len is the number of shas listed.
+func (l *commitList) len() int { return int(l.n + l.oddN) }
+
+// shaLen is the length of a packable sha's hex form, shaBytes its packed one.
+const (
+	shaLen   = 40
+	shaBytes = shaLen / 2
+)
+
+// maxShaChunk is the largest chunk of Input.packed; chunks grow from 1 KiB so
+// that a small Input stays small.
+const maxShaChunk = 1 << 20
+
+// packable says whether a sha round-trips through 20 bytes: 40 lowercase hex
+// digits, as Git and GitHub write them. Any other string is kept as it is, so
+// that shas compare exactly as strings, whatever their form.
+func packable(s string) bool {
+	if len(s) != shaLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// addList packs a deployment's commit list and returns where it is.
+func (in *Input) addList(commits []string) commitList {
+	l := commitList{oddOff: int32(len(in.odd)), known: commits != nil}
+	n := 0
+	for _, c := range commits {
+		if packable(c) {
+			n++
+		} else {
+			in.odd = append(in.odd, strings.Clone(c))
+			l.oddN++
+		}
+	}
+	if n == 0 {
+		return l
+	}
+	// a list is never split across chunks
+	if len(in.packed) == 0 || cap(in.packed[len(in.packed)-1])-len(in.packed[len(in.packed)-1]) < n*shaBytes {
+		size := 1 << 10
+		if len(in.packed) > 0 {
+			size = min(2*cap(in.packed[len(in.packed)-1]), maxShaChunk)
+		}
+		in.packed = append(in.packed, make([]byte, 0, max(size, n*shaBytes)))
+	}
+	l.chunk = int32(len(in.packed) - 1)
+	chunk := &in.packed[l.chunk]
+	l.off, l.n = int32(len(*chunk)), int32(n)
+	for _, c := range commits {
+		if packable(c) {
+			for i := 0; i < shaLen; i += 2 {
+				*chunk = append(*chunk, unhex(c[i])<<4|unhex(c[i+1]))
+			}
+		}
+	}
+	return l
+}
+
+// unhex is the value of a lowercase hex digit.
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'a' + 10
+}
+
+// eachListed calls fn with every sha of deployments[j]'s commit list, in no
+// particular order. A packed sha is passed as its hex form in buf, overwritten
+// for the next: fn must copy a sha it keeps (strings.Clone).
+func (in *Input) eachListed(j int32, buf *[shaLen]byte, fn func(sha string)) {
+	l := &in.lists[j]
+	if l.n > 0 {
+		packed := in.packed[l.chunk][l.off : l.off+l.n*shaBytes]
+		for k := 0; k < len(packed); k += shaBytes {
+			hex.Encode(buf[:], packed[k:k+shaBytes])
+			fn(unsafe.String(&buf[0], shaLen))
+		}
+	}
+	for _, s := range in.odd[l.oddOff : l.oddOff+l.oddN] {
+		fn(s)
+	}
+}
+
 // NewInput returns an empty Input for opts; zero fields of opts take SPEC §3's
 // defaults.
 func NewInput(opts Options) *Input { return newInput(opts, true) }
 
-func newInput(opts Options, cloneSHAs bool) *Input {
+func newInput(opts Options, clone bool) *Input {
 	o := withDefaults(opts)
-	in := &Input{opts: o, cls: NewClassifier(o.Classification), cloneSHAs: cloneSHAs}
+	in := &Input{opts: o, cls: NewClassifier(o.Classification), clone: clone}
 	for _, t := range o.TuneUps {
 		if t.Label != "" {
 			in.initiativeLabels = append(in.initiativeLabels, t.Label)
@@ -75,12 +188,21 @@ func (in *Input) Add(ev flywheel.Events) {
 // Grow makes room for that many more events of each kind.
 func (in *Input) Grow(deployments, changes, incidents int) {
 	in.deps = slices.Grow(in.deps, deployments)
+	in.lists = slices.Grow(in.lists, deployments)
 	in.chgs = slices.Grow(in.chgs, changes)
 	in.incs = slices.Grow(in.incs, incidents)
 }
 
-// AddDeployment adds a copy of d.
-func (in *Input) AddDeployment(d *flywheel.Deployment) { in.deps = append(in.deps, *d) }
+// AddDeployment adds a copy of d, its commit list packed.
+func (in *Input) AddDeployment(d *flywheel.Deployment) {
+	in.lists = append(in.lists, in.addList(d.Commits))
+	in.deps = append(in.deps, *d)
+	c := &in.deps[len(in.deps)-1]
+	c.Commits = nil
+	if in.clone {
+		c.ID, c.SHA = strings.Clone(c.ID), strings.Clone(c.SHA)
+	}
+}
 
 // AddIncident adds a copy of x.
 func (in *Input) AddIncident(x *flywheel.Incident) { in.incs = append(in.incs, *x) }
@@ -88,7 +210,7 @@ func (in *Input) AddIncident(x *flywheel.Incident) { in.incs = append(in.incs, *
 // AddChange classifies c and keeps what the KPIs read of it.
 func (in *Input) AddChange(c *flywheel.Change) {
 	sha := c.MergeSHA
-	if in.cloneSHAs {
+	if in.clone {
 		sha = strings.Clone(sha)
 	}
 	in.chgs = append(in.chgs, change{

@@ -20,7 +20,7 @@ import (
 // recovery, lead time, deploy stage and incident block.
 func TestOracle(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(300) {
+	for seed := range uint64(1000) {
 		ev := oracleEvents(seed)
 		urg := []string{"high"}
 		if seed%2 == 0 {
@@ -84,7 +84,13 @@ func oracleView(k *KPIs) oracleKPIs {
 
 func oracleEvents(seed uint64) flywheel.Events {
 	rng := rand.New(rand.NewPCG(seed, 99))
-	pool := []string{"aaaaaaa111", "aaaaaaa222", "bbbbbbb333", "ccccccc444", "ddddddd555", "eeeeeee666", "fffffff777"}
+	// short shas (kept as strings by the Input), full lowercase ones (packed
+	// into 20 bytes) sharing their prefixes, and an upper-case one (a string
+	// again, distinct from its lower-case twin)
+	full := func(prefix, fill string) string { return prefix + strings.Repeat(fill, 40-len(prefix)) }
+	pool := []string{"aaaaaaa111", "aaaaaaa222", "bbbbbbb333", "ccccccc444", "ddddddd555", "eeeeeee666", "fffffff777",
+		full("aaaaaaa", "1"), full("bbbbbbb", "3"), full("ccccccc", "4"), full("1234567", "8"), full("1234567", "9"),
+		full("ABCDEF1", "2"), full("abcdef1", "2")}
 	hour := func(lo, hi int) time.Time { return H(float64(lo+rng.IntN(hi-lo)) + float64(rng.IntN(4))/4) }
 	svcRepos := map[string][]string{"a": {"acme/a", "acme/a2", ""}, "b": {"acme/b", ""}}
 	var ev flywheel.Events

@@ -106,25 +106,32 @@ func (x *strIndex) seal(replace func(kept, later strEnt) bool) {
 
 // find returns the entry of s, if indexed.
 func (x *strIndex) find(s string) (strEnt, bool) {
+	if k := x.index(s); k >= 0 {
+		return x.ents[k], true
+	}
+	return strEnt{}, false
+}
+
+// index returns the position of s's entry in x.ents, or -1.
+func (x *strIndex) index(s string) int {
 	if len(x.ents) == 0 {
-		return strEnt{}, false
+		return -1
 	}
 	h := strHash(s)
 	b := h >> x.shift
-	run := x.ents[x.start[b]:x.start[b+1]]
-	lo, hi := 0, len(run)
+	lo, hi := int(x.start[b]), int(x.start[b+1])
 	for lo < hi { // the first entry with hash ≥ h
 		m := int(uint(lo+hi) >> 1)
-		if run[m].h < h {
+		if x.ents[m].h < h {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	for ; lo < len(run) && run[lo].h == h; lo++ {
-		if *run[lo].s == s {
-			return run[lo], true
+	for end := int(x.start[b+1]); lo < end && x.ents[lo].h == h; lo++ {
+		if *x.ents[lo].s == s {
+			return lo
 		}
 	}
-	return strEnt{}, false
+	return -1
 }
