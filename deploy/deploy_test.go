@@ -178,6 +178,9 @@ func TestKubernetesManifests(t *testing.T) {
 	if get(c, "resources", "limits", "memory") == nil {
 		t.Error("container has no memory limit")
 	}
+	if get(c, "env", "0", "name") != "GOMEMLIMIT" || get(c, "env", "0", "valueFrom", "resourceFieldRef", "resource") != "limits.memory" {
+		t.Errorf("container env %v: want GOMEMLIMIT from limits.memory", get(c, "env"))
+	}
 	args, _ := get(c, "args").([]any)
 	if !slices.Contains(args, any("serve")) || !slices.Contains(args, any("--storage.path=/data/flywheel.db")) {
 		t.Errorf("container args %v: want serve with --storage.path=/data/flywheel.db", args)

@@ -70,7 +70,7 @@ type commitList struct {
 // len is the number of shas listed.
 func (l *commitList) len() int { return int(l.n + l.oddN) }
 
-// shaLen is the length of a packable sha's hex form, shaBytes its packed one.
+// shaLen is the length of a packed sha's hex form, shaBytes its packed one.
 const (
 	shaLen   = 40
 	shaBytes = shaLen / 2
@@ -80,63 +80,64 @@ const (
 // that a small Input stays small.
 const maxShaChunk = 1 << 20
 
-// packable says whether a sha round-trips through 20 bytes: 40 lowercase hex
-// digits, as Git and GitHub write them. Any other string is kept as it is, so
-// that shas compare exactly as strings, whatever their form.
-func packable(s string) bool {
-	if len(s) != shaLen {
-		return false
+// packSha appends the 20 bytes of sha to dst if sha round-trips through them —
+// 40 lowercase hex digits, as Git and GitHub write them — and reports whether it
+// did. Any other string is kept as it is, so that shas compare exactly as
+// strings, whatever their form.
+func packSha(dst []byte, sha string) ([]byte, bool) {
+	if len(sha) != shaLen {
+		return dst, false
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
+	n := len(dst)
+	for i := 0; i < shaLen; i += 2 {
+		hi, lo := unhex(sha[i]), unhex(sha[i+1])
+		if hi|lo > 0xf {
+			return dst[:n], false
 		}
+		dst = append(dst, hi<<4|lo)
 	}
-	return true
+	return dst, true
+}
+
+// unhex is the value of a lowercase hex digit, or 0xff.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
 }
 
 // addList packs a deployment's commit list and returns where it is.
 func (in *Input) addList(commits []string) commitList {
 	l := commitList{oddOff: int32(len(in.odd)), known: commits != nil}
-	n := 0
+	if len(commits) == 0 {
+		return l
+	}
+	// room for the whole list in the last chunk: a list is never split
+	need := len(commits) * shaBytes
+	if len(in.packed) == 0 || cap(in.packed[len(in.packed)-1])-len(in.packed[len(in.packed)-1]) < need {
+		size := 1 << 10
+		if len(in.packed) > 0 {
+			size = min(2*cap(in.packed[len(in.packed)-1]), maxShaChunk)
+		}
+		in.packed = append(in.packed, make([]byte, 0, max(size, need)))
+	}
+	l.chunk = int32(len(in.packed) - 1)
+	chunk := &in.packed[l.chunk]
+	l.off = int32(len(*chunk))
 	for _, c := range commits {
-		if packable(c) {
-			n++
+		var ok bool
+		if *chunk, ok = packSha(*chunk, c); ok {
+			l.n++
 		} else {
 			in.odd = append(in.odd, strings.Clone(c))
 			l.oddN++
 		}
 	}
-	if n == 0 {
-		return l
-	}
-	// a list is never split across chunks
-	if len(in.packed) == 0 || cap(in.packed[len(in.packed)-1])-len(in.packed[len(in.packed)-1]) < n*shaBytes {
-		size := 1 << 10
-		if len(in.packed) > 0 {
-			size = min(2*cap(in.packed[len(in.packed)-1]), maxShaChunk)
-		}
-		in.packed = append(in.packed, make([]byte, 0, max(size, n*shaBytes)))
-	}
-	l.chunk = int32(len(in.packed) - 1)
-	chunk := &in.packed[l.chunk]
-	l.off, l.n = int32(len(*chunk)), int32(n)
-	for _, c := range commits {
-		if packable(c) {
-			for i := 0; i < shaLen; i += 2 {
-				*chunk = append(*chunk, unhex(c[i])<<4|unhex(c[i+1]))
-			}
-		}
-	}
 	return l
-}
-
-// unhex is the value of a lowercase hex digit.
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
 }
 
 // eachListed calls fn with every sha of deployments[j]'s commit list, in no
