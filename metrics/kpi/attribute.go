@@ -46,14 +46,16 @@ func (e *engine) resolveShas(need map[string]int32) {
 		}
 	}
 	// an exact match among merge shas of shipped PRs
+	var buf [shaLen]byte
 	exactMerge := map[string]bool{}
 	for i := range e.chgs {
 		r := &e.chgs[i]
 		if r.dep < 0 {
 			continue
 		}
-		if _, ok := viaMerge[e.change(r).mergeSHA]; ok {
-			exactMerge[e.change(r).mergeSHA] = true
+		m := e.in.mergeSHA(e.change(r), &buf)
+		if _, ok := viaMerge[m]; ok {
+			exactMerge[strings.Clone(m)] = true
 		}
 	}
 	// prefixes: find the distinct shas each one starts, the listed ones first
@@ -77,18 +79,18 @@ func (e *engine) resolveShas(need map[string]int32) {
 					continue
 				}
 				if m, ok := match[p]; !ok {
-					match[p] = sha
+					match[p] = strings.Clone(sha)
 				} else if m != sha {
 					ambiguous[p] = true
 				}
 			}
 		}
 		for _, en := range e.own.ents {
-			see(*en.s)
+			see(e.deps[en.ref].d.SHA)
 		}
 		for i := range e.chgs {
 			if e.chgs[i].dep >= 0 {
-				see(e.change(&e.chgs[i]).mergeSHA)
+				see(e.in.mergeSHA(e.change(&e.chgs[i]), &buf))
 			}
 		}
 	}
@@ -111,7 +113,7 @@ func (e *engine) resolveShas(need map[string]int32) {
 		if r.dep < 0 {
 			continue
 		}
-		for _, s := range viaMerge[e.change(r).mergeSHA] {
+		for _, s := range viaMerge[e.in.mergeSHA(e.change(r), &buf)] {
 			// several PRs with one merge sha: the earliest deployment wins
 			if cur := need[s]; cur < 0 || r.dep < cur {
 				need[s] = r.dep

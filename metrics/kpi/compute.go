@@ -170,43 +170,52 @@ type engine struct {
 	quality []DataQuality // per service
 }
 
-// inLists returns, for each distinct string of the sealed index q, the first
-// counting deployment whose commit list holds it, or -1 (SPEC §4.1 "the first
-// deployment whose commit list contains it"): one pass over the lists in
-// deployment order, a lookup per listed sha.
-func (e *engine) inLists(q *strIndex) []int32 {
-	first := make([]int32, len(q.ents))
-	for k := range first {
-		first[k] = -1
+// inLists returns, for each distinct sha of the sealed indexes packed and odd,
+// the first counting deployment whose commit list holds it, or -1 (SPEC §4.1
+// "the first deployment whose commit list contains it"): one pass over the
+// lists in deployment order, a lookup per listed sha. A packed sha can only
+// equal a packed one, as their strings are equal only then.
+func (e *engine) inLists(packed *shaIndex, odd *strIndex) (firstPacked, firstOdd []int32) {
+	minus := func(n int) []int32 {
+		s := make([]int32, n)
+		for k := range s {
+			s[k] = -1
+		}
+		return s
 	}
-	if len(q.ents) == 0 {
-		return first
+	firstPacked, firstOdd = minus(len(packed.ents)), minus(len(odd.ents))
+	if len(packed.ents)+len(odd.ents) == 0 {
+		return firstPacked, firstOdd
 	}
-	var buf [shaLen]byte
 	for i := range e.deps {
-		e.in.eachListed(e.deps[i].j, &buf, func(sha string) {
-			if k := q.index(sha); k >= 0 && first[k] < 0 {
-				first[k] = int32(i)
+		shas, others := e.in.list(e.deps[i].j)
+		for k := 0; k < len(shas); k += shaBytes {
+			if x := packed.index([shaBytes]byte(shas[k : k+shaBytes])); x >= 0 && firstPacked[x] < 0 {
+				firstPacked[x] = int32(i)
 			}
-		})
+		}
+		for _, sha := range others {
+			if x := odd.index(sha); x >= 0 && firstOdd[x] < 0 {
+				firstOdd[x] = int32(i)
+			}
+		}
 	}
-	return first
+	return firstPacked, firstOdd
 }
 
 // firstOwn returns the earliest counting deployment of sha.
 func (e *engine) firstOwn(sha string) (int32, bool) {
-	en, ok := e.own.find(sha)
-	return en.ref, ok
+	return e.own.find(sha)
 }
 
 // byID returns the counting deployment of id, or -1 when the deployment does
 // not count, and whether a deployment of id finished before at.
 func (e *engine) byID(id string) (int32, bool) {
-	en, ok := e.ids.find(id)
+	ref, ok := e.ids.find(id)
 	if !ok {
 		return -1, false
 	}
-	return e.countIdx[en.ref], true
+	return e.countIdx[ref], true
 }
 
 func (e *engine) service(name string) int32 {
@@ -375,14 +384,14 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 			n++
 		}
 	}
-	e.ids = newStrIndex(n)
+	e.ids = newStrIndex(n, func(ref int32) string { return in[ref].ID })
 	for i := range in {
 		if beforeAt(in[i].FinishedAt, e.at) != none {
-			e.ids.add(&in[i].ID, int32(i))
+			e.ids.add(int32(i))
 		}
 	}
 	// a duplicate id: keep the later record by content, whatever the input order
-	e.ids.seal(func(kept, later strEnt) bool { return e.in.depOrder(kept.ref, later.ref) < 0 })
+	e.ids.seal(func(kept, later int32) bool { return e.in.depOrder(kept, later) < 0 })
 	e.countIdx = make([]int32, len(in))
 	for j := range e.countIdx {
 		e.countIdx[j] = -2
@@ -504,9 +513,9 @@ func (e *engine) sequences() {
 		}
 		prev[seq[i]] = int32(i)
 	}
-	e.own = newStrIndex(len(e.deps))
+	e.own = newStrIndex(len(e.deps), func(ref int32) string { return e.deps[ref].d.SHA })
 	for i := range e.deps {
-		e.own.add(&e.deps[i].d.SHA, int32(i))
+		e.own.add(int32(i))
 	}
 	e.own.seal(nil)
 }
@@ -560,14 +569,25 @@ func (e *engine) loadChanges() {
 	e.chgs = make([]chg, 0, n)
 	// the merge shas of the PRs merged before at, and the first deployment
 	// listing each
-	merges := newStrIndex(n)
+	packed := newShaIndex(n, func(ref int32) [shaBytes]byte { return in[ref].sha })
+	odd := newStrIndex(0, func(ref int32) string { return e.in.oddMerges[in[ref].odd] })
 	for i := range in {
-		if c := &in[i]; c.mergeSHA != "" && e.before(c.merged) != none {
-			merges.add(&c.mergeSHA, int32(i))
+		if c := &in[i]; c.shaKind != noSHA && e.before(c.merged) != none {
+			if c.shaKind == packedSHA {
+				packed.add(int32(i))
+			} else {
+				odd.add(int32(i))
+			}
 		}
 	}
-	merges.seal(nil)
-	listedIn := e.inLists(merges)
+	packed.seal(nil)
+	odd.seal(nil)
+	listedPacked, listedOdd := e.inLists(packed, odd)
+	// services by name index, found on first use
+	svcOf := make([]int32, len(e.in.names))
+	for k := range svcOf {
+		svcOf[k] = -1
+	}
 	for i := range in {
 		c := &in[i]
 		opened := e.before(c.opened)
@@ -575,18 +595,25 @@ func (e *engine) loadChanges() {
 		if opened == none && merged == none {
 			continue // not yet opened as of at (or no time at all)
 		}
-		s := e.service(c.svc)
+		s := svcOf[c.svc]
+		if s < 0 {
+			s = e.service(e.in.names[c.svc])
+			svcOf[c.svc] = s
+		}
 		if merged == none {
 			continue
 		}
 		r := chg{idx: int32(i), svc: s, cls: c.cls, dep: -1, merged: merged}
-		if c.mergeSHA != "" {
-			r.dep = listedIn[merges.index(c.mergeSHA)]
+		switch c.shaKind {
+		case packedSHA:
+			r.dep = listedPacked[packed.index(c.sha)]
+		case oddSHA:
+			r.dep = listedOdd[odd.index(e.in.oddMerges[c.odd])]
 		}
 		if r.dep < 0 {
 			var cand int32 = -1
-			if c.repo != "" {
-				cand = e.firstAtOrAfter(fb.byRepo[c.repo], merged)
+			if c.repo != 0 {
+				cand = e.firstAtOrAfter(fb.byRepo[e.in.names[c.repo]], merged)
 				if int(s) < len(fb.byServiceBare) {
 					if b := e.firstAtOrAfter(fb.byServiceBare[s], merged); b >= 0 && (cand < 0 || b < cand) {
 						cand = b

@@ -30,10 +30,9 @@ type Input struct {
 	cls  *Classifier
 	// initiativeLabels are the labels of opts.TuneUps, for labelled below.
 	initiativeLabels []string
-	// clone: the strings kept of a PR (its merge sha) and of a deployment (id
-	// and sha) are copied, because a store's strings share memory with what
-	// the Input drops (titles, paths, commit lists). Compute over whole records
-	// in memory has no need to.
+	// clone: the strings kept of a deployment (id and sha) are copied,
+	// because a store's strings share memory with what the Input drops (its
+	// commit list). Compute over whole records in memory has no need to.
 	clone bool
 
 	deps []flywheel.Deployment // their Commits are in lists, not here
@@ -44,19 +43,37 @@ type Input struct {
 	odd    []string
 
 	chgs []change
+	// names are the services and repos of chgs ("" first), nameIdx their index.
+	names   []string
+	nameIdx map[string]int32
+	// oddMerges are the merge shas that do not pack (change.odd).
+	oddMerges []string
+
 	incs []flywheel.Incident
 	// labelled holds, by index into chgs, the labels of the PRs that carry an
 	// initiative's label: the only labels §4.7 reads after classification.
 	labelled map[int32][]string
 }
 
-// change is one PR as the engine needs it (88 bytes, not the 256 of a
-// flywheel.Change and its strings). Times are Unix nanoseconds, none when unknown.
+// change is one PR as the engine needs it: 72 bytes, not the 256 of a
+// flywheel.Change and its strings. Times are Unix nanoseconds, none when
+// unknown; service and repo index Input.names; the merge sha is packed, or
+// oddMerges[odd], or none (shaKind).
 type change struct {
 	first, opened, review, merged int64
-	svc, repo, mergeSHA           string
+	svc, repo                     int32
+	odd                           int32
+	sha                           [shaBytes]byte
+	shaKind                       uint8
 	cls                           Class
 }
+
+// change.shaKind values.
+const (
+	noSHA uint8 = iota
+	packedSHA
+	oddSHA
+)
 
 // commitList locates a deployment's commit list: n packed shas of chunk
 // packed[chunk] from byte off, oddN strings of odd from oddOff. known is false
@@ -140,19 +157,26 @@ func (in *Input) addList(commits []string) commitList {
 	return l
 }
 
+// list returns deployments[j]'s commit list: its packed shas, 20 bytes each,
+// and the others.
+func (in *Input) list(j int32) (packed []byte, odd []string) {
+	l := &in.lists[j]
+	if l.n > 0 {
+		packed = in.packed[l.chunk][l.off : l.off+l.n*shaBytes]
+	}
+	return packed, in.odd[l.oddOff : l.oddOff+l.oddN]
+}
+
 // eachListed calls fn with every sha of deployments[j]'s commit list, in no
 // particular order. A packed sha is passed as its hex form in buf, overwritten
 // for the next: fn must copy a sha it keeps (strings.Clone).
 func (in *Input) eachListed(j int32, buf *[shaLen]byte, fn func(sha string)) {
-	l := &in.lists[j]
-	if l.n > 0 {
-		packed := in.packed[l.chunk][l.off : l.off+l.n*shaBytes]
-		for k := 0; k < len(packed); k += shaBytes {
-			hex.Encode(buf[:], packed[k:k+shaBytes])
-			fn(unsafe.String(&buf[0], shaLen))
-		}
+	packed, odd := in.list(j)
+	for k := 0; k < len(packed); k += shaBytes {
+		hex.Encode(buf[:], packed[k:k+shaBytes])
+		fn(unsafe.String(&buf[0], shaLen))
 	}
-	for _, s := range in.odd[l.oddOff : l.oddOff+l.oddN] {
+	for _, s := range odd {
 		fn(s)
 	}
 }
@@ -163,7 +187,8 @@ func NewInput(opts Options) *Input { return newInput(opts, true) }
 
 func newInput(opts Options, clone bool) *Input {
 	o := withDefaults(opts)
-	in := &Input{opts: o, cls: NewClassifier(o.Classification), clone: clone}
+	in := &Input{opts: o, cls: NewClassifier(o.Classification), clone: clone,
+		names: []string{""}, nameIdx: map[string]int32{"": 0}}
 	for _, t := range o.TuneUps {
 		if t.Label != "" {
 			in.initiativeLabels = append(in.initiativeLabels, t.Label)
@@ -210,14 +235,19 @@ func (in *Input) AddIncident(x *flywheel.Incident) { in.incs = append(in.incs, *
 
 // AddChange classifies c and keeps what the KPIs read of it.
 func (in *Input) AddChange(c *flywheel.Change) {
-	sha := c.MergeSHA
-	if in.clone {
-		sha = strings.Clone(sha)
-	}
-	in.chgs = append(in.chgs, change{
+	r := change{
 		first: ns(c.FirstCommitAt), opened: ns(c.OpenedAt), review: ns(c.FirstReviewAt), merged: ns(c.MergedAt),
-		svc: c.Service, repo: c.Repo, mergeSHA: sha, cls: in.cls.Classify(c),
-	})
+		svc: in.name(c.Service), repo: in.name(c.Repo), cls: in.cls.Classify(c),
+	}
+	if c.MergeSHA != "" {
+		if _, ok := packSha(r.sha[:0], c.MergeSHA); ok {
+			r.shaKind = packedSHA
+		} else {
+			r.sha, r.shaKind, r.odd = [shaBytes]byte{}, oddSHA, int32(len(in.oddMerges))
+			in.oddMerges = append(in.oddMerges, strings.Clone(c.MergeSHA))
+		}
+	}
+	in.chgs = append(in.chgs, r)
 	for _, l := range c.Labels {
 		if slices.ContainsFunc(in.initiativeLabels, func(t string) bool { return strings.EqualFold(t, l) }) {
 			if in.labelled == nil {
@@ -227,6 +257,31 @@ func (in *Input) AddChange(c *flywheel.Change) {
 			break
 		}
 	}
+}
+
+// name returns the index of a service or repo name in in.names.
+func (in *Input) name(s string) int32 {
+	if i, ok := in.nameIdx[s]; ok {
+		return i
+	}
+	s = strings.Clone(s)
+	i := int32(len(in.names))
+	in.names = append(in.names, s)
+	in.nameIdx[s] = i
+	return i
+}
+
+// mergeSHA returns c's merge sha, "" when it has none. A packed one is written
+// in buf, overwritten by the next call: the caller copies a sha it keeps.
+func (in *Input) mergeSHA(c *change, buf *[shaLen]byte) string {
+	switch c.shaKind {
+	case packedSHA:
+		hex.Encode(buf[:], c.sha[:])
+		return unsafe.String(&buf[0], shaLen)
+	case oddSHA:
+		return in.oddMerges[c.odd]
+	}
+	return ""
 }
 
 // Counts returns the number of events of each kind that had happened before at,

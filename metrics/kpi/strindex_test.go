@@ -13,10 +13,10 @@ import (
 func TestStrIndex(t *testing.T) {
 	t.Parallel()
 	strs := []string{"b", "c", "a", "b", "a", "d"} // ref i holds strs[i]
-	build := func(replace func(kept, later strEnt) bool) *strIndex {
-		x := newStrIndex(len(strs))
+	build := func(replace func(kept, later int32) bool) *strIndex {
+		x := newStrIndex(len(strs), func(ref int32) string { return strs[ref] })
 		for i := range strs {
-			x.add(&strs[i], int32(i))
+			x.add(int32(i))
 		}
 		// force collisions: b and c take a's hash, d keeps its own
 		for i := range x.ents {
@@ -29,11 +29,11 @@ func TestStrIndex(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name    string
-		replace func(kept, later strEnt) bool
+		replace func(kept, later int32) bool
 		want    string // entries, then what a, d and e are found as
 	}{
 		{"the lowest ref stays", nil, "a2 b0 c1 d5 | 2 5 -"},
-		{"a later ref replaces", func(kept, later strEnt) bool { return later.ref > kept.ref }, "a4 b3 c1 d5 | 4 5 -"},
+		{"a later ref replaces", func(kept, later int32) bool { return later > kept }, "a4 b3 c1 d5 | 4 5 -"},
 	} {
 		x := build(c.replace)
 		var out []string
@@ -44,8 +44,8 @@ func TestStrIndex(t *testing.T) {
 		slices.Sort(out)
 		out = append(out, "|")
 		for _, s := range []string{"a", "d", "e"} {
-			if en, ok := x.find(s); ok {
-				out = append(out, fmt.Sprint(en.ref))
+			if ref, ok := x.find(s); ok {
+				out = append(out, fmt.Sprint(ref))
 			} else {
 				out = append(out, "-")
 			}
@@ -63,10 +63,10 @@ func TestStrIndexFind(t *testing.T) {
 	for i := range 5000 {
 		strs = append(strs, fmt.Sprintf("%x", i*7919%3001)) // with duplicates
 	}
-	x := newStrIndex(len(strs))
+	x := newStrIndex(len(strs), func(ref int32) string { return strs[ref] })
 	first := map[string]int32{}
 	for i, s := range strs {
-		x.add(&strs[i], int32(i))
+		x.add(int32(i))
 		if _, ok := first[s]; !ok {
 			first[s] = int32(i)
 		}
@@ -76,8 +76,8 @@ func TestStrIndexFind(t *testing.T) {
 		t.Fatalf("%d entries, want %d distinct", len(x.ents), len(first))
 	}
 	for s, want := range first {
-		if en, ok := x.find(s); !ok || en.ref != want {
-			t.Errorf("find(%q) = %d %v, want %d", s, en.ref, ok, want)
+		if ref, ok := x.find(s); !ok || ref != want {
+			t.Errorf("find(%q) = %d %v, want %d", s, ref, ok, want)
 		}
 	}
 	for _, s := range []string{"", "zz", "fffff"} {
@@ -85,7 +85,56 @@ func TestStrIndexFind(t *testing.T) {
 			t.Errorf("find(%q) found a string never added", s)
 		}
 	}
-	if _, ok := newStrIndex(0).find("a"); ok {
+	if _, ok := newStrIndex(0, func(int32) string { return "" }).find("a"); ok {
 		t.Error("an empty index found a string")
+	}
+}
+
+// TestShaIndex: packed shas that share their first four bytes (their hash)
+// are told apart by the whole sha; duplicates keep the lowest ref.
+func TestShaIndex(t *testing.T) {
+	t.Parallel()
+	pack := func(s string) [shaBytes]byte {
+		var b [shaBytes]byte
+		if _, ok := packSha(b[:0], s); !ok {
+			t.Fatalf("%q does not pack", s)
+		}
+		return b
+	}
+	full := func(prefix, fill string) string { return prefix + strings.Repeat(fill, shaLen-len(prefix)) }
+	shas := []string{full("deadbeef", "1"), full("deadbeef", "2"), full("deadbeef", "1"), full("0", "3")}
+	x := newShaIndex(len(shas), func(ref int32) [shaBytes]byte { return pack(shas[ref]) })
+	for i := range shas {
+		x.add(int32(i))
+	}
+	x.seal(nil)
+	if len(x.ents) != 3 {
+		t.Fatalf("%d entries, want 3 distinct shas", len(x.ents))
+	}
+	for s, want := range map[string]int32{shas[0]: 0, shas[1]: 1, shas[3]: 3} {
+		if ref, ok := x.find(pack(s)); !ok || ref != want {
+			t.Errorf("find(%s) = %d %v, want %d", s, ref, ok, want)
+		}
+	}
+	if _, ok := x.find(pack(full("deadbeef", "4"))); ok {
+		t.Error("found a sha never added that shares the others' hash")
+	}
+}
+
+// TestShaHashSpreadsStructuredShas: zero-padded counters, as a generator or an
+// import may write them, share their first bytes; their hashes must not, or
+// every lookup would walk one bucket.
+func TestShaHashSpreadsStructuredShas(t *testing.T) {
+	t.Parallel()
+	hashes := map[uint32]bool{}
+	for i := range 10000 {
+		var b [shaBytes]byte
+		if _, ok := packSha(b[:0], fmt.Sprintf("%040x", i)); !ok {
+			t.Fatal("does not pack")
+		}
+		hashes[shaHash(b)] = true
+	}
+	if len(hashes) < 9990 {
+		t.Errorf("10000 counters hash to %d values", len(hashes))
 	}
 }
