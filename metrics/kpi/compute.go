@@ -163,7 +163,7 @@ type engine struct {
 	// own finds the earliest counting deployment whose own sha a sha is
 	// (§4.1), ids every deployment finished before at by id (one record per
 	// id). Commit lists have no index: they are scanned in deployment order for
-	// the shas asked of them (mapShas), which is what keeps their memory small.
+	// the shas asked of them (inLists, scanLists), which keeps their memory small.
 	own, ids *strIndex
 	countIdx []int32 // input index → deps index, or -1 (-2: not before at, or a duplicate)
 
