@@ -71,30 +71,45 @@ func fillStore(path string, changes, branchCommits int) error {
 		return err
 	}
 	defer s.Close()
-	const batch = 5000
-	var b flywheel.Batch
-	flush := func() error {
-		err := s.WriteBatch(context.Background(), b)
-		b = flywheel.Batch{}
-		return err
+	w := &batchWriter{s: s}
+	realisticEvents(changes, branchCommits, w)
+	w.flush()
+	return w.err
+}
+
+// batchWriter is an EventSink that writes to a store every 5000 events; the
+// first error stops it and stays in err.
+type batchWriter struct {
+	s   *storage.Store
+	b   flywheel.Batch
+	err error
+}
+
+func (w *batchWriter) flush() {
+	if w.err == nil {
+		w.err = w.s.WriteBatch(context.Background(), w.b)
 	}
-	full := func() bool { return b.Len() >= batch }
-	return realisticEvents(changes, branchCommits, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
-		switch {
-		case d != nil:
-			b.Deployments = append(b.Deployments, *d)
-		case c != nil:
-			b.Changes = append(b.Changes, *c)
-		case x != nil:
-			b.Incidents = append(b.Incidents, *x)
-		default:
-			return flush()
-		}
-		if full() {
-			return flush()
-		}
-		return nil
-	})
+	w.b = flywheel.Batch{}
+}
+
+func (w *batchWriter) added() {
+	if w.b.Len() >= 5000 {
+		w.flush()
+	}
+}
+
+func (w *batchWriter) Grow(int, int, int) {}
+func (w *batchWriter) AddDeployment(d *flywheel.Deployment) {
+	w.b.AddDeployment(d)
+	w.added()
+}
+func (w *batchWriter) AddChange(c *flywheel.Change) {
+	w.b.AddChange(c)
+	w.added()
+}
+func (w *batchWriter) AddIncident(x *flywheel.Incident) {
+	w.b.AddIncident(x)
+	w.added()
 }
 
 // Varied records, so that classification, the time fallback, attribution and
@@ -110,12 +125,12 @@ var (
 )
 
 // realisticEvents generates a year of events — changes PRs, a fifth as many
-// deployments and a twentieth as many incidents over 40 services — and passes
-// each to emit (exactly one of the three set), then nil, nil, nil at the end.
+// deployments and a twentieth as many incidents over 40 services — and adds
+// each to sink.
 // A deployment's commit list holds the merge shas of the five PRs it ships
 // (squash merges) and, with branchCommits > 0, as many branch commits per PR
 // besides (merge commits: the range holds every commit of every branch).
-func realisticEvents(changes, branchCommits int, emit func(*flywheel.Deployment, *flywheel.Change, *flywheel.Incident) error) error {
+func realisticEvents(changes, branchCommits int, sink flywheel.EventSink) {
 	deploys, incs := changes/5, changes/20
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	year := 365 * 24 * time.Hour
@@ -137,9 +152,7 @@ func realisticEvents(changes, branchCommits int, emit func(*flywheel.Deployment,
 			c.Labels = []string{fmt.Sprintf("area/%d", i%500)}
 			c.Paths = []string{fmt.Sprintf("pkg/%d/file.go", i%5000)}
 		}
-		if err := emit(nil, &c, nil); err != nil {
-			return err
-		}
+		sink.AddChange(&c)
 	}
 	for i := range deploys {
 		d := flywheel.Deployment{
@@ -161,9 +174,7 @@ func realisticEvents(changes, branchCommits int, emit func(*flywheel.Deployment,
 		case i%30 == 4:
 			d.Status = "failure"
 		}
-		if err := emit(&d, nil, nil); err != nil {
-			return err
-		}
+		sink.AddDeployment(&d)
 	}
 	for i := range incs {
 		t := at(i, incs)
@@ -180,11 +191,8 @@ func realisticEvents(changes, branchCommits int, emit func(*flywheel.Deployment,
 		case i%13 == 0:
 			x.CausedBy = flywheel.CausedByNone
 		}
-		if err := emit(nil, nil, &x); err != nil {
-			return err
-		}
+		sink.AddIncident(&x)
 	}
-	return emit(nil, nil, nil)
 }
 
 // BenchmarkEvents reads every event of the big store, as each KPI computation does.
@@ -251,20 +259,7 @@ func BenchmarkWriteBatch(b *testing.B) {
 // a new store, and then again over itself (every record replaced).
 func BenchmarkImportBatch(b *testing.B) {
 	var batch flywheel.Batch
-	err := realisticEvents(100_000, 0, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
-		switch {
-		case d != nil:
-			batch.Deployments = append(batch.Deployments, *d)
-		case c != nil:
-			batch.Changes = append(batch.Changes, *c)
-		case x != nil:
-			batch.Incidents = append(batch.Incidents, *x)
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	realisticEvents(100_000, 0, &batch)
 	for _, replace := range []bool{false, true} {
 		name := "new"
 		if replace {

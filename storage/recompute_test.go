@@ -18,20 +18,7 @@ func TestScanIntoInputMatchesEvents(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	var b flywheel.Batch
-	err := realisticEvents(4000, 2, func(d *flywheel.Deployment, c *flywheel.Change, x *flywheel.Incident) error {
-		switch {
-		case d != nil:
-			b.Deployments = append(b.Deployments, *d)
-		case c != nil:
-			b.Changes = append(b.Changes, *c)
-		case x != nil:
-			b.Incidents = append(b.Incidents, *x)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	realisticEvents(4000, 2, &b)
 	write(t, s, b)
 	opts := kpi.DefaultOptions()
 	opts.TuneUps = []kpi.Initiative{{Name: "ci-speedup", Label: "tuneup:ci-speedup"}}
