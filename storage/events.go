@@ -94,8 +94,9 @@ func upsertAll[T any](tx *bolt.Tx, k kind[T], records []T) error {
 	}
 	meta := tx.Bucket(bucketMeta)
 	count := getUint64(meta, countKey(k.name))
-	// Every slice handed to bbolt is its own: bbolt keeps them until the
-	// transaction ends.
+	// bbolt keeps the slices it is handed until the transaction ends, so none
+	// is reused; a record's id entry shares its time key's bytes, which
+	// bbolt only reads.
 	var (
 		byTimeW, idsW, svcW, repoW writes
 		byTimeD, svcD, repoD       [][]byte
