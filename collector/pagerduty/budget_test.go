@@ -1,6 +1,7 @@
 package pagerduty_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -93,21 +94,8 @@ func TestRequestCost(t *testing.T) {
 // configured service, with exactly a trigger, an acknowledge and a resolve.
 func TestRequestCostFloor(t *testing.T) {
 	t.Parallel()
-	acct := &pagerdutytest.Account{Services: []pagerdutytest.Service{{ID: "PCHK001", Name: "checkout"}}}
-	for i := range 1000 {
-		in := &pagerdutytest.Incident{ID: "F" + strconv.Itoa(i), Number: i + 1, ServiceID: "PCHK001", Urgency: "high",
-			CreatedAt: t0.Add(-360 * day).Add(time.Duration(i) * 8 * time.Hour)}
-		in.Acknowledge(in.CreatedAt.Add(time.Minute), "PU1")
-		in.Resolve(in.CreatedAt.Add(time.Hour), "PU1")
-		acct.Incidents = append(acct.Incidents, in)
-	}
-	e := newEnv(t, acct, pagerdutytest.Options{RateLimitPerMinute: -1})
-	if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
-		t.Fatal(err)
-	}
-	st := e.srv.Stats()
-	per100 := float64(st.Total) * 100 / float64(len(e.sink.snapshot()))
-	t.Logf("floor: %d incidents, %d requests = %.2f per 100 incidents; by route %v", len(e.sink.snapshot()), st.Total, per100, st.Requests)
+	n, requests, per100 := firstSyncCost(t, plainAccount("F", 1000, 8*time.Hour))
+	t.Logf("floor: %d incidents, %s = %.2f per 100 incidents", n, requests, per100)
 	if per100 > 4 { // 4.70 before the log carried the incidents
 		t.Errorf("%.2f requests per 100 incidents", per100)
 	}
@@ -123,22 +111,36 @@ func TestRequestCostLarge(t *testing.T) {
 		t.Skip("10,000 incidents: a measurement, run without -short and -race")
 	}
 	t.Parallel()
+	n, requests, per100 := firstSyncCost(t, plainAccount("L", 10000, 50*time.Minute))
+	t.Logf("10,000 a year: %d incidents, %s = %.2f per 100 incidents", n, requests, per100)
+	if n != 10000 || per100 > 3.3 {
+		t.Errorf("%d incidents, %.2f requests per 100 incidents", n, per100)
+	}
+}
+
+// plainAccount has n incidents of one configured service, every spacing from
+// 360 days ago, each with exactly a trigger, an acknowledge and a resolve.
+func plainAccount(idPrefix string, n int, spacing time.Duration) *pagerdutytest.Account {
 	acct := &pagerdutytest.Account{Services: []pagerdutytest.Service{{ID: "PCHK001", Name: "checkout"}}}
-	for i := range 10000 {
-		in := &pagerdutytest.Incident{ID: "L" + strconv.Itoa(i), Number: i + 1, ServiceID: "PCHK001", Urgency: "high",
-			CreatedAt: t0.Add(-360 * day).Add(time.Duration(i) * 50 * time.Minute)}
+	for i := range n {
+		in := &pagerdutytest.Incident{ID: idPrefix + strconv.Itoa(i), Number: i + 1, ServiceID: "PCHK001", Urgency: "high",
+			CreatedAt: t0.Add(-360 * day).Add(time.Duration(i) * spacing)}
 		in.Acknowledge(in.CreatedAt.Add(time.Minute), "PU1")
 		in.Resolve(in.CreatedAt.Add(time.Hour), "PU1")
 		acct.Incidents = append(acct.Incidents, in)
 	}
+	return acct
+}
+
+// firstSyncCost runs a first sync of acct and returns the incidents stored,
+// the requests made (total and by route, as text) and requests per 100 incidents.
+func firstSyncCost(t *testing.T, acct *pagerdutytest.Account) (n int, requests string, per100 float64) {
+	t.Helper()
 	e := newEnv(t, acct, pagerdutytest.Options{RateLimitPerMinute: -1})
 	if err := e.source(t).Sync(t.Context(), e.sink, nil); err != nil {
 		t.Fatal(err)
 	}
 	st := e.srv.Stats()
-	per100 := float64(st.Total) * 100 / float64(len(e.sink.snapshot()))
-	t.Logf("10,000 a year: %d incidents, %d requests = %.2f per 100 incidents; by route %v", len(e.sink.snapshot()), st.Total, per100, st.Requests)
-	if len(e.sink.snapshot()) != 10000 || per100 > 3.3 {
-		t.Errorf("%d incidents, %.2f requests per 100 incidents", len(e.sink.snapshot()), per100)
-	}
+	n = len(e.sink.snapshot())
+	return n, fmt.Sprintf("%d requests (by route %v)", st.Total, st.Requests), float64(st.Total) * 100 / float64(n)
 }
