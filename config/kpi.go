@@ -222,20 +222,15 @@ func checkGlobs(p *problems, at string, globs []string) {
 // written, `to` then being the exclusive end.
 func (c *Config) initiatives(p *problems) []kpi.Initiative {
 	var out []kpi.Initiative
-	names := map[string]int{}
+	names := newUnique("tune_ups", "initiative")
 	for i, t := range c.TuneUps {
 		at := index("tune_ups", i)
 		in := kpi.Initiative{Name: strings.TrimSpace(t.Name), Label: strings.TrimSpace(t.Label), Services: t.Services}
-		ok := true
-		switch {
-		case in.Name == "":
+		ok := in.Name != ""
+		if !ok {
 			p.add(join(at, "name"), "required")
-			ok = false
-		case hasKey(names, in.Name):
-			p.add(join(at, "name"), "duplicate initiative %q (also tune_ups[%d])", in.Name, names[in.Name])
-			ok = false
-		default:
-			names[in.Name] = i
+		} else {
+			ok = names.check(p, join(at, "name"), i, in.Name, in.Name)
 		}
 		hasRange := t.From != "" || t.To != ""
 		switch {

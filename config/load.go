@@ -201,32 +201,26 @@ func (c *Config) validate(p *problems) {
 		if len(pd.Services) == 0 {
 			p.add("pagerduty.services", "list at least one service (id and service)")
 		}
-		ids := map[string]int{}
+		ids := newUnique("pagerduty.services", "id")
 		for i, s := range pd.Services {
 			path := index("pagerduty.services", i)
-			switch id := strings.TrimSpace(s.ID); {
-			case id == "":
+			if id := strings.TrimSpace(s.ID); id == "" {
 				p.add(join(path, "id"), "required")
-			case hasKey(ids, id):
-				p.add(join(path, "id"), "duplicate id %q (also pagerduty.services[%d])", id, ids[id])
-			default:
-				ids[id] = i
+			} else {
+				ids.check(p, join(path, "id"), i, id, id)
 			}
 			if strings.TrimSpace(s.Service) == "" {
 				p.add(join(path, "service"), "required")
 			}
 		}
 	}
-	names := map[string]int{}
+	names := newUnique("services", "service")
 	for i, s := range c.Services {
 		path := index("services", i)
-		switch n := strings.TrimSpace(s.Name); {
-		case n == "":
+		if n := strings.TrimSpace(s.Name); n == "" {
 			p.add(join(path, "name"), "required")
-		case hasKey(names, n):
-			p.add(join(path, "name"), "duplicate service %q (also services[%d])", n, names[n])
-		default:
-			names[n] = i
+		} else {
+			names.check(p, join(path, "name"), i, n, n)
 		}
 		if strings.TrimSpace(s.Team) == "" {
 			p.add(join(path, "team"), "required")
@@ -270,16 +264,13 @@ func (c *Config) validateGitHub(p *problems, g *GitHub) {
 	}
 	checkDeployments(p, "github.defaults.deployments", g.Defaults.Deployments, g.Defaults.Deployments)
 	checkLabels(p, "github.defaults.incident_labels", g.Defaults.IncidentLabels)
-	repos := map[string]int{}
+	repos := newUnique("github.repos", "repo")
 	for i, r := range g.Repos {
 		path := index("github.repos", i)
-		switch {
-		case !repoName.MatchString(r.Name):
+		if !repoName.MatchString(r.Name) {
 			p.add(join(path, "name"), "want owner/name, got %q", r.Name)
-		case hasKey(repos, strings.ToLower(r.Name)):
-			p.add(join(path, "name"), "duplicate repo %q (also github.repos[%d])", r.Name, repos[strings.ToLower(r.Name)])
-		default:
-			repos[strings.ToLower(r.Name)] = i
+		} else {
+			repos.check(p, join(path, "name"), i, strings.ToLower(r.Name), r.Name) // GitHub's names ignore case
 		}
 		if r.Deployments != nil {
 			checkDeployments(p, join(path, "deployments"), *r.Deployments, g.RepoDeployments(r))
@@ -361,6 +352,28 @@ func checkDuration(p *problems, path, s string) {
 func hasKey[K comparable, V any](m map[K]V, k K) bool {
 	_, ok := m[k]
 	return ok
+}
+
+// unique finds repeated keys among the entries of one list of the config.
+type unique struct {
+	list, what string
+	seen       map[string]int
+}
+
+func newUnique(list, what string) *unique {
+	return &unique{list: list, what: what, seen: map[string]int{}}
+}
+
+// check records entry i's key, or, when an earlier entry has it, a problem at
+// path naming that entry; shown is the key as written. It reports whether the
+// key was new.
+func (u *unique) check(p *problems, path string, i int, key, shown string) bool {
+	if j, ok := u.seen[key]; ok {
+		p.add(path, "duplicate %s %q (also %s[%d])", u.what, shown, u.list, j)
+		return false
+	}
+	u.seen[key] = i
+	return true
 }
 
 // ReadSecret returns the token s names: the contents of token_file without its
