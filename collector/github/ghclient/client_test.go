@@ -244,28 +244,26 @@ func TestSpentBudgetOnSuccessWaitsBeforeNextRequest(t *testing.T) {
 // off like a secondary limit instead of waiting forever or not at all.
 func TestPrimaryLimitWithoutResetBacksOff(t *testing.T) {
 	rec := loadFixture(t, "error.rate_limit.primary_403.json")[1]
-	var s *setup
-	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
-		if s.hits.Load() == 1 {
-			rec.write(w, nil)
-			return
-		}
-		okRepo(w, nil)
-	}, nil)
-	if _, _, err := s.getRepo(t); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.clock.Sleeps(); len(got) != 1 || got[0] != 75*time.Second {
+	if got := sleepsAfter(t, func(w http.ResponseWriter) { rec.write(w, nil) }); len(got) != 1 || got[0] != 75*time.Second {
 		t.Errorf("sleeps = %v, want [1m15s]", got)
 	}
 }
 
 func TestSecondaryLimitHonoursRetryAfter(t *testing.T) {
 	rec := loadFixture(t, "error.rate_limit.secondary_403.json")[1] // 403, Retry-After: 60, abuse message
+	if got := sleepsAfter(t, func(w http.ResponseWriter) { rec.write(w, nil) }); len(got) != 1 || got[0] != 60*time.Second {
+		t.Errorf("sleeps = %v, want [1m0s]", got)
+	}
+}
+
+// sleepsAfter answers a repository GET with first, then with the repository,
+// and returns the waits the client made in between.
+func sleepsAfter(t *testing.T, first func(http.ResponseWriter)) []time.Duration {
+	t.Helper()
 	var s *setup
 	s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
 		if s.hits.Load() == 1 {
-			rec.write(w, nil)
+			first(w)
 			return
 		}
 		okRepo(w, nil)
@@ -273,9 +271,7 @@ func TestSecondaryLimitHonoursRetryAfter(t *testing.T) {
 	if _, _, err := s.getRepo(t); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.clock.Sleeps(); len(got) != 1 || got[0] != 60*time.Second {
-		t.Errorf("sleeps = %v, want [1m0s]", got)
-	}
+	return s.clock.Sleeps()
 }
 
 const secondaryBody = `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`
@@ -336,22 +332,14 @@ func Test429Variants(t *testing.T) {
 		{"secondary wording", nil, secondaryBody, 75 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var s *setup
-			s = newSetup(t, func(w http.ResponseWriter, r *http.Request) {
-				if s.hits.Load() == 1 {
-					for k, v := range tc.headers {
-						w.Header().Set(k, v)
-					}
-					w.WriteHeader(http.StatusTooManyRequests)
-					_, _ = w.Write([]byte(tc.body))
-					return
+			got := sleepsAfter(t, func(w http.ResponseWriter) {
+				for k, v := range tc.headers {
+					w.Header().Set(k, v)
 				}
-				okRepo(w, nil)
-			}, nil)
-			if _, _, err := s.getRepo(t); err != nil {
-				t.Fatal(err)
-			}
-			if got := s.clock.Sleeps(); len(got) != 1 || got[0] != tc.want {
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = w.Write([]byte(tc.body))
+			})
+			if len(got) != 1 || got[0] != tc.want {
 				t.Errorf("sleeps = %v, want [%v]", got, tc.want)
 			}
 		})
