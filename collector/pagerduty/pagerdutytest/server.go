@@ -629,11 +629,7 @@ func (s *Server) serviceRef(id string) map[string]any {
 			name = sv.Name
 		}
 	}
-	return map[string]any{
-		"id": id, "type": "service_reference", "summary": name,
-		"self":     s.URL + "/services/" + id,
-		"html_url": "https://flywheel-demo.pagerduty.com/service-directory/" + id,
-	}
+	return s.reference("service", "services", "service-directory", id, name)
 }
 
 func (s *Server) userRef(id string) map[string]any {
@@ -643,10 +639,16 @@ func (s *Server) userRef(id string) map[string]any {
 			name = u.Name
 		}
 	}
+	return s.reference("user", "users", "users", id, name)
+}
+
+// reference is PagerDuty's reference object to a resource of the API path
+// apiPath (its self) and the web path webPath (its html_url).
+func (s *Server) reference(kind, apiPath, webPath, id, name string) map[string]any {
 	return map[string]any{
-		"id": id, "type": "user_reference", "summary": name,
-		"self":     s.URL + "/users/" + id,
-		"html_url": "https://flywheel-demo.pagerduty.com/users/" + id,
+		"id": id, "type": kind + "_reference", "summary": name,
+		"self":     s.URL + "/" + apiPath + "/" + id,
+		"html_url": "https://flywheel-demo.pagerduty.com/" + webPath + "/" + id,
 	}
 }
 
