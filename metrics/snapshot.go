@@ -59,10 +59,8 @@ type SnapshotStore interface {
 
 // SnapshotterOptions configure a Snapshotter.
 type SnapshotterOptions struct {
-	Events EventReader
-	Store  SnapshotStore // nil: snapshots are not persisted
-	// Counts returns the stored events of each kind; nil counts the loaded events.
-	Counts   func() (deployments, changes, incidents int, err error)
+	Events   EventReader
+	Store    SnapshotStore // nil: snapshots are not persisted
 	KPI      kpi.Options
 	Interval time.Duration // recompute period so windows roll forward; default 5m
 	Now      func() time.Time
@@ -146,15 +144,9 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 	if err := s.o.Events.Scan(in); err != nil {
 		return fmt.Errorf("metrics: recompute: load events: %w", err)
 	}
+	// the scan read every stored event, so these are the store's counts
 	var counts Counts
 	counts.Deployments, counts.Changes, counts.Incidents = in.Len()
-	if s.o.Counts != nil {
-		d, c, i, err := s.o.Counts()
-		if err != nil {
-			return fmt.Errorf("metrics: recompute: count events: %w", err)
-		}
-		counts = Counts{Deployments: d, Changes: c, Incidents: i}
-	}
 	at := s.o.Now()
 	res, err := compute(in, at)
 	if err != nil {

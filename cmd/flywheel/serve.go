@@ -112,7 +112,6 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 	snap := metrics.NewSnapshotter(metrics.SnapshotterOptions{
 		Events: st,
 		Store:  st,
-		Counts: storeCounts(st),
 		KPI:    kopts,
 		Logger: a.log,
 	})
@@ -238,14 +237,6 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		_ = srv.Shutdown(ctx)
 	})
 	return g.Run()
-}
-
-// storeCounts adapts the store's counts to the snapshotter.
-func storeCounts(st *storage.Store) func() (int, int, int, error) {
-	return func() (int, int, int, error) {
-		c, err := st.Counts()
-		return c.Deployments, c.Changes, c.Incidents, err
-	}
 }
 
 // ingestOptions reads the ingest token; without one POST /api/v1/events is off.
