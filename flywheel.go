@@ -78,10 +78,14 @@ type Incident struct {
 	TriggeredAt    time.Time `json:"triggered_at"`
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
-	// CausedBy is a deployment id or sha (full or a ≥7-character prefix), CausedByNone,
-	// or empty when not named (SPEC §4.4).
+	// CausedBy names the deployment that caused the incident as a person wrote
+	// it (see ParseCausedBy: an id, a sha or prefix, a URL, owner/repo#N),
+	// CausedByNone, or empty when not named.
 	CausedBy string `json:"caused_by,omitempty"`
-	Source   string `json:"source,omitempty"`
+	// ImpactStartUnparsed is the value of an impact-start line that did not
+	// parse (see IncidentNotes), kept so that it is reported, not lost.
+	ImpactStartUnparsed string `json:"impact_start_unparsed,omitempty"`
+	Source              string `json:"source,omitempty"`
 }
 
 const (

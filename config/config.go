@@ -21,6 +21,9 @@ type Config struct {
 	DORAThresholds        *DORAThresholds  `yaml:"dora_thresholds"`
 	Storage               Storage          `yaml:"storage"`
 	Services              []ServiceOptions `yaml:"services"` // optional service → team mapping for services without a repo entry
+	// IncidentTimeZone is the IANA zone ("Europe/Berlin") in which an
+	// impact-start line written without a zone is read; default UTC.
+	IncidentTimeZone string `yaml:"incident_time_zone"`
 }
 
 // Secret names where a token is read from: a file or an environment variable.

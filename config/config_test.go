@@ -42,6 +42,7 @@ func TestBadConfigs(t *testing.T) {
 			`change_failure.attribution_window: invalid duration "72": ` + parseWant,
 			`impact_window: invalid duration "-3d": ` + parseWant,
 			`history: invalid duration "forever": ` + parseWant,
+			`incident_time_zone: unknown time zone "Mars/Olympus_Mons" (want an IANA name such as Europe/Berlin, or UTC)`,
 			`github.base_url: invalid URL "api.github.com": want an absolute http or https URL`,
 			"github: set token_file or token_env, not both",
 			`github.schedule: invalid schedule "every 15 minutes": expected exactly 5 fields, found 3: [every 15 minutes]`,
@@ -126,6 +127,7 @@ func TestDefaults(t *testing.T) {
 		ProductionEnvironment: "^prod(uction)?$",
 		API:                   config.API{MaxBodyBytes: 10 << 20},
 		ChangeFailure:         config.ChangeFailure{AttributionWindow: "72h"},
+		IncidentTimeZone:      "UTC",
 		Storage:               config.Storage{Path: "flywheel.db"},
 	}
 	for name, load := range map[string]func() (*config.Config, error){

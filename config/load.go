@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
@@ -23,6 +24,7 @@ const (
 	DefaultPagerDutySchedule     = "@every 10m"
 	DefaultImpactWindow          = "30d"
 	DefaultHistory               = "365d"
+	DefaultIncidentTimeZone      = "UTC"
 	DefaultProductionEnvironment = "^prod(uction)?$"
 	DefaultAttributionWindow     = "72h"
 	DefaultStoragePath           = "flywheel.db"
@@ -117,6 +119,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.ProductionEnvironment, DefaultProductionEnvironment)
 	setDefault(&c.ChangeFailure.AttributionWindow, DefaultAttributionWindow)
 	setDefault(&c.Storage.Path, DefaultStoragePath)
+	setDefault(&c.IncidentTimeZone, DefaultIncidentTimeZone)
 	if c.Windows == nil {
 		c.Windows = DefaultWindows()
 	}
@@ -187,6 +190,9 @@ var repoName = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 func (c *Config) validate(p *problems) {
 	c.kpiOptions(p) // windows, durations, regexes, classification, tune-ups, thresholds
 	checkDuration(p, "history", c.History)
+	if _, err := time.LoadLocation(c.IncidentTimeZone); err != nil {
+		p.add("incident_time_zone", "unknown time zone %q (want an IANA name such as Europe/Berlin, or UTC)", c.IncidentTimeZone)
+	}
 	if c.API.MaxBodyBytes < 0 {
 		p.add("api.max_body_bytes", "must be positive, got %d", c.API.MaxBodyBytes)
 	}
@@ -405,4 +411,14 @@ func (c *Config) ReadSecret(s Secret, getenv func(string) string) (string, error
 		return v, nil
 	}
 	return "", fmt.Errorf("no token configured: set token_file or token_env")
+}
+
+// IncidentLocation is the zone of incident_time_zone (UTC when it does not
+// load, which validation has already reported).
+func (c *Config) IncidentLocation() *time.Location {
+	loc, err := time.LoadLocation(c.IncidentTimeZone)
+	if err != nil || c.IncidentTimeZone == "" {
+		return time.UTC
+	}
+	return loc
 }

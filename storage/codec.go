@@ -312,6 +312,9 @@ func encodeIncident(b []byte, v *flywheel.Incident) []byte {
 	e.time(v.ResolvedAt)
 	e.str(v.CausedBy)
 	e.str(v.Source)
+	if v.ImpactStartUnparsed != "" {
+		e.str(v.ImpactStartUnparsed)
+	}
 	return e.b
 }
 
@@ -329,6 +332,11 @@ func decodeIncident(b []byte, in *arena, v *flywheel.Incident) error {
 	v.ResolvedAt = d.time()
 	v.CausedBy = d.str()
 	v.Source = d.istr()
+	// a trailing optional field: records written before it existed end here
+	v.ImpactStartUnparsed = ""
+	if len(d.b) > 0 {
+		v.ImpactStartUnparsed = d.str()
+	}
 	return d.done("incident")
 }
 

@@ -79,6 +79,7 @@ func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStor
 		return nil, err
 	}
 	opts.Logger = a.log.With("source", "github")
+	opts.IncidentTimeZone = cfg.IncidentLocation()
 	src, err := github.New(opts)
 	if err != nil {
 		return nil, err

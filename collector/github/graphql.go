@@ -201,7 +201,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 				if err != nil {
 					return err
 				}
-				if in, ok := mapIncident(r, d); ok {
+				if in, ok := mapIncident(r, d, s.opts.IncidentTimeZone); ok {
 					b.Incidents = append(b.Incidents, in)
 				}
 			}

@@ -257,11 +257,7 @@ type issueData struct {
 	AssignedAt    []time.Time
 }
 
-var (
-	sevLabel        = regexp.MustCompile(`(?i)^sev[-_ ]?(\d+)$`)
-	causedByLine    = regexp.MustCompile(`(?im)^[ \t>*_-]*caused-by:[ \t]*(\S+)`)
-	impactStartLine = regexp.MustCompile(`(?im)^[ \t>*_-]*impact-start:[ \t]*(\S+)`)
-)
+var sevLabel = regexp.MustCompile(`(?i)^sev[-_ ]?(\d+)$`)
 
 // mapIncident maps an incident issue (SPEC §4.5); ok is false for pull requests,
 // which the issues API lists too (API-NOTES pitfall 6).
@@ -271,11 +267,11 @@ var (
 //     someone other than the opener.
 //   - urgency: a label sevN (also "sev-1", case-insensitive); with several, the most
 //     severe (lowest N); else "unknown".
-//   - `caused-by:` and `impact-start:` lines, with a case-insensitive key, from the
-//     body and then the comments in time order: the LAST one wins, because a later
-//     comment is how responders correct an earlier guess. An impact start that is not
-//     RFC3339 is ignored.
-func mapIncident(r repoInfo, is issueData) (flywheel.Incident, bool) {
+//   - `caused-by:` and `impact-start:` lines (flywheel.IncidentNotes), from the
+//     body and then the comments in time order: the last one wins, because a later
+//     comment is how responders correct an earlier guess. An impact start without a
+//     zone is read in tz; one that does not parse is kept as ImpactStartUnparsed.
+func mapIncident(r repoInfo, is issueData, tz *time.Location) (flywheel.Incident, bool) {
 	if is.IsPullRequest {
 		return flywheel.Incident{}, false
 	}
@@ -322,18 +318,10 @@ func mapIncident(r repoInfo, is issueData) (flywheel.Incident, bool) {
 	for _, c := range comments {
 		texts = append(texts, c.Body)
 	}
+	var notes flywheel.IncidentNotes
 	for _, t := range texts {
-		for _, m := range causedByLine.FindAllStringSubmatch(t, -1) {
-			in.CausedBy = strings.TrimRight(m[1], ".,;")
-			if strings.EqualFold(in.CausedBy, flywheel.CausedByNone) {
-				in.CausedBy = flywheel.CausedByNone
-			}
-		}
-		for _, m := range impactStartLine.FindAllStringSubmatch(t, -1) {
-			if ts, err := time.Parse(time.RFC3339, m[1]); err == nil {
-				in.StartedAt = ts.UTC()
-			}
-		}
+		notes.Scan(t, tz)
 	}
+	in.CausedBy, in.StartedAt, in.ImpactStartUnparsed = notes.CausedBy, notes.StartedAt, notes.StartUnparsed
 	return in, true
 }

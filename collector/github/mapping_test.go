@@ -269,7 +269,7 @@ func TestMapIncidentFromFixture(t *testing.T) {
 		t.Fatal("fixture page is empty")
 	}
 	is := issues[0]
-	in, ok := mapIncident(testRepo, issueFromREST(is, nil, nil))
+	in, ok := mapIncident(testRepo, issueFromREST(is, nil, nil), time.UTC)
 	if !ok || in.ID != "acme/checkout/issues/"+itoa(is.GetNumber()) || !in.TriggeredAt.Equal(is.GetCreatedAt().Time) ||
 		!in.ResolvedAt.IsZero() || in.Urgency != "unknown" || in.Service != "checkout" {
 		t.Fatalf("open issue: %+v", in)
@@ -277,7 +277,7 @@ func TestMapIncidentFromFixture(t *testing.T) {
 	// The issues API lists pull requests too (pitfall 6): they are skipped.
 	pr := *is
 	pr.PullRequestLinks = &gh.PullRequestLinks{URL: gh.String("https://api.github.com/repos/o/r/pulls/1")}
-	if _, ok := mapIncident(testRepo, issueFromREST(&pr, nil, nil)); ok {
+	if _, ok := mapIncident(testRepo, issueFromREST(&pr, nil, nil), time.UTC); ok {
 		t.Fatal("pull request mapped as an incident")
 	}
 }
@@ -319,7 +319,7 @@ func TestMapIncident(t *testing.T) {
 			d := base
 			d.Open = true
 			c.edit(&d)
-			got, ok := mapIncident(testRepo, d)
+			got, ok := mapIncident(testRepo, d, time.UTC)
 			if !ok {
 				t.Fatal("not mapped")
 			}

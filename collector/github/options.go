@@ -80,6 +80,9 @@ type Options struct {
 	// Overlap is subtracted from every high-water-mark cursor, so that updates that
 	// land while a sync runs are read again (default 10m).
 	Overlap time.Duration
+	// IncidentTimeZone reads impact-start lines written without a zone
+	// (default UTC).
+	IncidentTimeZone *time.Location
 	// Clock is the time source (default the wall clock); the history horizon of a
 	// first sync is measured on it.
 	Clock  collector.Clock
@@ -87,6 +90,9 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
+	if o.IncidentTimeZone == nil {
+		o.IncidentTimeZone = time.UTC
+	}
 	if o.History <= 0 {
 		o.History = 365 * 24 * time.Hour
 	}

@@ -273,7 +273,7 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 			if err != nil {
 				return errorf("github: list events of %s#%d: %w", r.FullName(), n, err)
 			}
-			if in, ok := mapIncident(r, issueFromREST(is, comments, events)); ok {
+			if in, ok := mapIncident(r, issueFromREST(is, comments, events), s.opts.IncidentTimeZone); ok {
 				b.Incidents = append(b.Incidents, in)
 			}
 		}
