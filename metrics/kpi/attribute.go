@@ -202,6 +202,7 @@ func (e *engine) attribute() {
 		x := &e.incs[i]
 		cb := x.i.CausedBy
 		if strings.EqualFold(cb, flywheel.CausedByNone) {
+			x.why = whyNotCaused
 			e.quality[x.svc].UnattributedIncidents++
 			continue
 		}
@@ -211,17 +212,31 @@ func (e *engine) attribute() {
 			} else {
 				x.dep = need[cb]
 			}
-			if x.dep >= 0 && x.started == none {
-				x.started = e.deps[x.dep].fin
+			if x.dep >= 0 {
+				x.by = byCausedBy
+				if x.started == none {
+					x.started, x.from = e.deps[x.dep].fin, startCausedBy
+				}
 			}
 		}
 		// the urgency as reported (an incident without one has "unknown", §5)
-		if x.dep < 0 && (urgencies == nil || urgencies[strings.ToLower(e.urgNames[x.urg])]) {
-			t := x.started
-			if t == none {
-				t = x.trig
+		if x.dep < 0 {
+			if urgencies == nil || urgencies[strings.ToLower(e.urgNames[x.urg])] {
+				t := x.started
+				if t == none {
+					t = x.trig
+				}
+				if x.dep = e.latestBefore(x.svc, t, t-win); x.dep >= 0 {
+					x.by = byWindow
+				} else {
+					x.why = whyNoDeploy
+				}
+			} else {
+				x.why = whyUrgency
 			}
-			x.dep = e.latestBefore(x.svc, t, t-win)
+			if x.dep < 0 && cb != "" {
+				x.why = whyNamesNothing
+			}
 		}
 		if x.dep < 0 {
 			e.quality[x.svc].UnattributedIncidents++

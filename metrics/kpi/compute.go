@@ -139,7 +139,39 @@ type inc struct {
 	res     int64 // none: open as of at
 	started int64 // explicit, else the finish of its rule-1 deployment, else none
 	dep     int32 // attributed deployment, or -1
+	by      attrRule
+	why     unattributed // when dep < 0
+	from    startFrom
 }
+
+// attrRule is the rule that attributed an incident to a deployment.
+type attrRule uint8
+
+const (
+	byNone     attrRule = iota
+	byCausedBy          // it names the deployment in a caused-by line
+	byWindow            // the latest deployment of its service before its impact start
+)
+
+// unattributed says why an incident is attributed to no deployment.
+type unattributed uint8
+
+const (
+	whyAttributed   unattributed = iota
+	whyNotCaused                 // caused-by: none
+	whyNoDeploy                  // no counting deployment of its service in the attribution window
+	whyUrgency                   // its urgency is not one attributed by time
+	whyNamesNothing              // its caused-by names nothing stored, and rule 2 found nothing
+)
+
+// startFrom says where an incident's impact start came from.
+type startFrom uint8
+
+const (
+	startUnknown  startFrom = iota
+	startExplicit           // an impact-start line (or started_at)
+	startCausedBy           // the finish of the deployment its caused-by names
+)
 
 // engine holds one computation's working state.
 type engine struct {
@@ -656,6 +688,12 @@ func (e *engine) loadIncidents(in []flywheel.Incident) {
 		e.incs = append(e.incs, inc{i: x, svc: e.service(x.Service), urg: e.urgency(x.Urgency), trig: trig,
 			ack: beforeAt(x.AcknowledgedAt, e.at), res: beforeAt(x.ResolvedAt, e.at),
 			started: ns(x.StartedAt), dep: -1})
+		if !x.StartedAt.IsZero() {
+			e.incs[len(e.incs)-1].from = startExplicit
+		}
+		if x.ImpactStartUnparsed != "" {
+			e.quality[e.incs[len(e.incs)-1].svc].ImpactStartUnparsed++
+		}
 	}
 	slices.SortFunc(e.incs, func(a, b inc) int {
 		if c := cmp.Compare(a.trig, b.trig); c != 0 {

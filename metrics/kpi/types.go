@@ -169,6 +169,7 @@ type DataQuality struct {
 	TimeFallbackChanges   int `json:"time_fallback_changes"`    // PRs mapped by the time fallback
 	NegativeDurations     int `json:"negative_durations"`       // inconsistent data left out of a KPI
 	NonCountingDeploys    int `json:"non_counting_deployments"` // failed or non-production deployments stored
+	ImpactStartUnparsed   int `json:"impact_start_unparsed"`    // incidents with an impact-start line that did not parse
 }
 
 // Options configure a computation; DefaultOptions gives SPEC §3's defaults.
