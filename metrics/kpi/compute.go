@@ -139,6 +139,7 @@ type inc struct {
 	res     int64 // none: open as of at
 	started int64 // explicit, else the finish of its rule-1 deployment, else none
 	dep     int32 // attributed deployment, or -1
+	named   int32 // the stored deployment (Input index) its caused-by names, counting or not, or -1
 	by      attrRule
 	why     unattributed // when dep < 0
 	from    startFrom
@@ -157,11 +158,13 @@ const (
 type unattributed uint8
 
 const (
-	whyAttributed   unattributed = iota
-	whyNotCaused                 // caused-by: none
-	whyNoDeploy                  // no counting deployment of its service in the attribution window
-	whyUrgency                   // its urgency is not one attributed by time
-	whyNamesNothing              // its caused-by names nothing stored, and rule 2 found nothing
+	whyAttributed      unattributed = iota
+	whyNotCaused                    // caused-by: none
+	whyNoDeploy                     // no counting deployment of its service in the attribution window
+	whyUrgency                      // its urgency is not one attributed by time
+	whyNamesNothing                 // its caused-by names nothing stored, and rule 2 found nothing
+	whyNamesUncounted               // its caused-by names a deployment that does not count, and rule 2 found nothing
+	whyNamesUndeployed              // its caused-by names a PR that no counting deployment shipped, and rule 2 found nothing
 )
 
 // startFrom says where an incident's impact start came from.
