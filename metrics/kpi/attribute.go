@@ -455,41 +455,47 @@ func (o *ownRepos) filter(e *engine, x *inc, c []int32) []int32 {
 // — "owner/repo/deployments/N", "owner/repo/runs/N", "owner/repo/releases/TAG"
 // — into its repo, its kind and the id GitHub shows for it (N or TAG).
 func sourceID(id string) (repo string, kind flywheel.RefKind, v string, ok bool) {
-	a := strings.IndexByte(id, '/')
-	if a <= 0 {
+	repo, rest, ok := splitRepo(id)
+	if !ok {
 		return "", 0, "", false
 	}
-	b := strings.IndexByte(id[a+1:], '/')
-	if b <= 0 {
-		return "", 0, "", false
-	}
-	b += a + 1
-	rest := id[b+1:]
-	c := strings.IndexByte(rest, '/')
-	if c <= 0 || c == len(rest)-1 {
-		return "", 0, "", false
-	}
-	switch rest[:c] {
+	k, v, _ := strings.Cut(rest, "/")
+	switch k {
 	case "deployments":
 		kind = flywheel.RefDeployment
 	case "runs":
 		kind = flywheel.RefRun
 	case "releases":
 		kind = flywheel.RefRelease
-	default:
+	}
+	if kind == 0 || v == "" {
 		return "", 0, "", false
 	}
-	return id[:b], kind, rest[c+1:], true
+	return repo, kind, v, true
 }
 
 // issueRepo returns the repo of an incident opened as a GitHub issue, whose id
 // is "owner/repo/issues/N".
 func issueRepo(id string) (string, bool) {
-	k := strings.LastIndex(id, "/issues/")
-	if k <= 0 || strings.Count(id[:k], "/") != 1 || k+len("/issues/") == len(id) {
+	repo, rest, ok := splitRepo(id)
+	if n, issue := strings.CutPrefix(rest, "issues/"); !ok || !issue || n == "" {
 		return "", false
 	}
-	return id[:k], true
+	return repo, true
+}
+
+// splitRepo splits "owner/repo/rest" after its repo.
+func splitRepo(id string) (repo, rest string, ok bool) {
+	a := strings.IndexByte(id, '/')
+	if a <= 0 {
+		return "", "", false
+	}
+	b := strings.IndexByte(id[a+1:], '/')
+	if b <= 0 {
+		return "", "", false
+	}
+	b += a + 1
+	return id[:b], id[b+1:], true
 }
 
 // pullNumber reads a PR number as ParseCausedBy leaves it.

@@ -328,19 +328,7 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 // Compute is the package's Compute over the Input's events. It does not change
 // the Input.
 func (in *Input) Compute(at time.Time) Result {
-	e := &engine{
-		opts:   in.opts,
-		at:     at.UnixNano(),
-		in:     in,
-		svcIdx: map[string]int32{},
-		urgIdx: map[string]int32{},
-	}
-	e.loadDeployments(in.deps)
-	e.sequences()
-	e.loadChanges()
-	e.loadIncidents(in.incs)
-	e.attribute()
-	e.failures()
+	e := in.attributed(at)
 	// the sha and id indexes are done with: let the garbage collector have them
 	e.own, e.ids, e.countIdx = nil, nil, nil
 
@@ -366,6 +354,26 @@ func (in *Input) Compute(at time.Time) Result {
 	res.Report.TuneUpImpact = e.impacts(&smp)
 	res.History = e.history()
 	return res
+}
+
+// attributed returns the engine as of at with every deployment, PR and
+// incident loaded, PRs mapped to deployments, incidents attributed and
+// failures marked: all the windows read.
+func (in *Input) attributed(at time.Time) *engine {
+	e := &engine{
+		opts:   in.opts,
+		at:     at.UnixNano(),
+		in:     in,
+		svcIdx: map[string]int32{},
+		urgIdx: map[string]int32{},
+	}
+	e.loadDeployments(in.deps)
+	e.sequences()
+	e.loadChanges()
+	e.loadIncidents(in.incs)
+	e.attribute()
+	e.failures()
+	return e
 }
 
 // depOrder orders the Input's deployments i and j by finish, then id, then
