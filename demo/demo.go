@@ -6,10 +6,14 @@
 // Generate(seed, now) builds about a year of weekday work in six services of three
 // teams: log-normal lead times, reviews, squash merges on main, production
 // deployments (a few failed, two rolled back), PagerDuty incidents with
-// acknowledgements, caused-by notes and impact-start lines, a few GitHub incident
-// issues, and the labelled tune-up initiative "ci-speedup" (label
-// tuneup:ci-speedup) after which the payments team's lead time drops. The same
-// seed and now give the same organisation.
+// acknowledgements, caused-by notes and impact-start lines, GitHub incident
+// issues whose bodies and comments name the deployment that caused them in every
+// form people use (ids, URLs, shas, owner/repo#N, Markdown, corrections; impact
+// starts with and without a zone, some that do not parse), and the labelled
+// tune-up initiative "ci-speedup" (label tuneup:ci-speedup) after which the
+// payments team's lead time drops. Org.Truth records what the generator meant by
+// each incident, so that tests can measure what Flywheel recovers from the texts.
+// The same seed and now give the same organisation.
 //
 // Start(ctx, seed, now) serves it and returns an Env:
 //

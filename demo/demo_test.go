@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/PagerDuty/go-pagerduty"
 	"github.com/google/go-github/v60/github"
 
+	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
 )
 
@@ -336,4 +338,116 @@ func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
 		Generate(1, demoNow)
 	}
+}
+
+// TestIncidentIssueTexts reads the incident issues' texts as the GitHub source
+// does (body, then comments in time order) and checks that they say what the
+// generator meant (Org.Truth): the impact start, or one that does not parse,
+// and a caused-by naming the deployment that caused the incident, in every
+// form people use.
+func TestIncidentIssueTexts(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{1, 2, 3} {
+		o := Generate(seed, demoNow)
+		truth := map[string]IncidentTruth{}
+		for _, tr := range o.Truth {
+			truth[tr.Incident] = tr
+		}
+		forms := map[string]int{}
+		for _, r := range o.GitHub.Repos {
+			for _, is := range r.Issues {
+				id := fmt.Sprintf("%s/issues/%d", r.FullName(), is.Number)
+				tr, ok := truth[id]
+				if !ok || tr.Source != "github" || tr.Service != r.Name {
+					t.Fatalf("seed %d: %s: truth %+v", seed, id, tr)
+				}
+				var first, said flywheel.IncidentNotes
+				first.Scan(is.Body, time.UTC)
+				said.Scan(is.Body, time.UTC)
+				for _, c := range is.Comments {
+					said.Scan(c.Body, time.UTC)
+				}
+				if first.CausedBy != "" && first.CausedBy != said.CausedBy {
+					forms["corrected in a comment"]++
+				}
+				if first.CausedBy == "" && said.CausedBy != "" {
+					forms["in a comment"]++
+				}
+				if strings.Contains(is.Body, "\r\n") {
+					forms["CRLF"]++
+				}
+				switch {
+				case tr.ImpactStartUnparsed:
+					forms["impact start that does not parse"]++
+					if said.StartUnparsed == "" {
+						t.Errorf("seed %d: %s: impact start meant not to parse, read %v", seed, id, said.StartedAt)
+					}
+				case said.StartUnparsed != "" || !said.StartedAt.Equal(tr.ImpactStart):
+					t.Errorf("seed %d: %s: impact start %v (unparsed %q), meant %v", seed, id, said.StartedAt, said.StartUnparsed, tr.ImpactStart)
+				}
+				if tr.Deployment == "" {
+					if said.CausedBy != "" && said.CausedBy != flywheel.CausedByNone {
+						t.Errorf("seed %d: %s: not caused by a change, but caused-by %q", seed, id, said.CausedBy)
+					}
+					continue
+				}
+				form := namedForm(r, tr.Deployment, said.CausedBy)
+				if !tr.Named || form == "" {
+					t.Errorf("seed %d: %s: caused-by %q does not name %s", seed, id, said.CausedBy, tr.Deployment)
+				}
+				forms[form]++
+			}
+		}
+		t.Logf("seed %d: %v", seed, forms)
+		if seed != 1 {
+			continue
+		}
+		for _, f := range []string{"stored id", "deployment id", "deployment API URL", "commit URL", "sha", "sha prefix",
+			"pull request URL", "owner/repo#N", "corrected in a comment", "in a comment", "CRLF", "impact start that does not parse"} {
+			if forms[f] == 0 {
+				t.Errorf("seed 1: no incident issue with %s", f)
+			}
+		}
+	}
+}
+
+// namedForm says how v names the deployment stored as id in r, or "" when it
+// does not name it.
+func namedForm(r *githubtest.Repo, id, v string) string {
+	var d *githubtest.Deployment
+	for _, x := range r.Deployments {
+		if fmt.Sprintf("%s/deployments/%d", r.FullName(), x.ID) == id {
+			d = x
+		}
+	}
+	if d == nil {
+		return ""
+	}
+	ref := flywheel.ParseCausedBy(v)
+	num := fmt.Sprint(d.ID)
+	prefix := len(ref.Value) >= 7 && len(ref.Value) <= 40 && strings.HasPrefix(d.SHA, ref.Value)
+	switch {
+	case ref.Kind == flywheel.RefWord && v == id:
+		return "stored id"
+	case ref.Kind == flywheel.RefWord && v == num:
+		return "deployment id"
+	case ref.Kind == flywheel.RefDeployment && ref.Repo == r.FullName() && ref.Value == num:
+		return "deployment API URL"
+	case ref.Kind == flywheel.RefCommit && ref.Repo == r.FullName() && prefix:
+		return "commit URL"
+	case ref.Kind == flywheel.RefWord && v == d.SHA:
+		return "sha"
+	case ref.Kind == flywheel.RefWord && prefix:
+		return "sha prefix"
+	case ref.Kind == flywheel.RefPull && ref.Repo == r.FullName():
+		for _, pr := range r.Pulls {
+			if fmt.Sprint(pr.Number) == ref.Value && pr.MergedAt != nil && pr.MergeCommitSHA == d.SHA {
+				if strings.Contains(v, "://") {
+					return "pull request URL"
+				}
+				return "owner/repo#N"
+			}
+		}
+	}
+	return ""
 }

@@ -28,6 +28,10 @@ type Org struct {
 	GitHub *githubtest.Org
 	// PagerDuty is the data the simulated PagerDuty API serves.
 	PagerDuty *pagerdutytest.Account
+	// Truth is what the generator meant by each incident (which deployment
+	// caused it, when users were first hurt), ordered by incident id: what
+	// Flywheel should derive from the texts it collects.
+	Truth []IncidentTruth
 }
 
 // Service is one generated service.
@@ -100,6 +104,7 @@ type gen struct {
 	now    time.Time
 	start  time.Time
 	shaN   int
+	notes  notes             // incident texts written once every deployment has its id (incidentnotes.go)
 	pdUser map[string]string // login → PagerDuty user id
 	pdN    int
 }
@@ -149,6 +154,7 @@ func Generate(seed int64, now time.Time) *Org {
 	for i, in := range o.PagerDuty.Incidents {
 		in.Number = i + 1
 	}
+	o.Truth = g.notes.write(o)
 	return o
 }
 
@@ -222,6 +228,8 @@ type deployed struct {
 	sha      string
 	finished time.Time
 	rollback bool
+	repo     *githubtest.Repo
+	dep      *githubtest.Deployment // its id is assigned when the whole organisation exists
 }
 
 // repo generates one service's repository: pull requests with commits and
@@ -319,6 +327,11 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 		}
 	}
 
+	// More incident issues, drawn from a stream of their own so that they and
+	// their wording never move the rest of the organisation.
+	nrng := notesRand(g.seed, p.name)
+	more := moreIssues(nrng, g.start, g.now)
+
 	// Numbers in opening order, shared by pulls and issues, as GitHub assigns them.
 	slices.SortStableFunc(plans, func(a, b *prPlan) int { return a.pull.CreatedAt.Compare(b.pull.CreatedAt) })
 	{
@@ -330,7 +343,7 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 		for _, pl := range plans {
 			all = append(all, numbered{pl.pull.CreatedAt, &pl.pull.Number})
 		}
-		for _, is := range issues {
+		for _, is := range slices.Concat(issues, more) {
 			all = append(all, numbered{is.CreatedAt, &is.Number})
 		}
 		slices.SortStableFunc(all, func(a, b numbered) int { return a.at.Compare(b.at) })
@@ -418,7 +431,7 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 		d.Statuses = append(d.Statuses, githubtest.DeploymentStatus{State: state, CreatedAt: fin, Creator: deployBot})
 		repo.Deployments = append(repo.Deployments, d)
 		if ok {
-			deploys = append(deploys, deployed{sha: sha, finished: fin, rollback: desc == "rollback"})
+			deploys = append(deploys, deployed{sha: sha, finished: fin, rollback: desc == "rollback", repo: repo, dep: d})
 		}
 	}
 	for day := g.start; day.Before(g.now); day = day.AddDate(0, 0, 1) {
@@ -462,12 +475,14 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 	}
 	slices.SortStableFunc(deploys, func(a, b deployed) int { return a.finished.Compare(b.finished) })
 	g.incidentIssues(rng, repo, issues, members, deploys)
+	g.incidentIssues(nrng, repo, more, members, deploys)
 	return repo, deploys, effective
 }
 
 // incidentIssues fills in the incident issues: opened by someone on the team,
-// assigned (acknowledged) soon after, closed when resolved; some name the
-// deployment that caused them.
+// assigned (acknowledged) soon after, closed when resolved; most that follow a
+// deployment closely were caused by it. What their body and comments say is
+// written last (notes.write), once every deployment has its id.
 func (g *gen) incidentIssues(rng *rand.Rand, repo *githubtest.Repo, issues []*githubtest.Issue, members []string, deploys []deployed) {
 	for _, is := range issues {
 		opener := members[rng.IntN(len(members))]
@@ -475,15 +490,17 @@ func (g *gen) incidentIssues(rng *rand.Rand, repo *githubtest.Repo, issues []*gi
 		sev := []string{"sev1", "sev2", "sev3"}[rng.IntN(3)]
 		is.Title = pick(rng, []string{"Customers see stale data in " + repo.Name, repo.Name + " returns 502 for some requests", "Spike of timeouts in " + repo.Name})
 		is.User, is.Labels = opener, []string{"incident", sev}
-		body := []string{"Reported by support.", ""}
+		plan := &issuePlan{repo: repo, issue: is, responder: assignee, end: g.now}
 		i, _ := slices.BinarySearchFunc(deploys, is.CreatedAt, func(d deployed, t time.Time) int { return d.finished.Compare(t) })
 		if i > 0 && is.CreatedAt.Sub(deploys[i-1].finished) < 3*24*time.Hour && rng.Float64() < 0.7 {
-			d := deploys[i-1]
-			body = append(body, "impact-start: "+d.finished.Add(5*time.Minute).Format(time.RFC3339), "caused-by: "+d.sha[:7])
+			plan.cause = &deploys[i-1]
+			if i > 1 {
+				plan.before = &deploys[i-2]
+			}
+			plan.impact = deploys[i-1].finished.Add(5 * time.Minute).Truncate(time.Minute)
 		} else {
-			body = append(body, "impact-start: "+is.CreatedAt.Add(-logNormal(rng, 1, 0.8)).Format(time.RFC3339))
+			plan.impact = is.CreatedAt.Add(-logNormal(rng, 1, 0.8)).Truncate(time.Minute)
 		}
-		is.Body = strings.Join(body, "\n")
 		ack := is.CreatedAt.Add(logNormal(rng, 0.3, 0.7))
 		closed := ack.Add(logNormal(rng, 4, 0.8))
 		is.UpdatedAt = is.CreatedAt
@@ -492,13 +509,16 @@ func (g *gen) incidentIssues(rng *rand.Rand, repo *githubtest.Repo, issues []*gi
 			is.Events = append(is.Events, githubtest.IssueEvent{Event: "assigned", Actor: assignee, Assignee: assignee, CreatedAt: ack})
 			is.Comments = append(is.Comments, githubtest.Comment{User: assignee, Body: "Looking into it.", CreatedAt: ack.Add(time.Minute), UpdatedAt: ack.Add(time.Minute)})
 			is.UpdatedAt = ack.Add(time.Minute)
+			plan.start = ack.Add(time.Minute)
 		}
 		is.State = "open"
 		if closed.Before(g.now) {
 			is.State, is.StateReason, is.ClosedAt, is.UpdatedAt = "closed", "completed", ptr(closed), closed
 			is.Events = append(is.Events, githubtest.IssueEvent{Event: "closed", Actor: assignee, CreatedAt: closed})
+			plan.end = closed
 		}
 		repo.Issues = append(repo.Issues, is)
+		g.notes.issues = append(g.notes.issues, plan)
 	}
 }
 
@@ -674,6 +694,7 @@ func (g *gen) pageFor(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, 
 		}
 	}
 	acct.Incidents = append(acct.Incidents, in)
+	g.notes.paged(in, d, impact)
 }
 
 func pick(rng *rand.Rand, xs []string) string { return xs[rng.IntN(len(xs))] }

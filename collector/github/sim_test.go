@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -342,6 +343,31 @@ func genRepo(o genOpts, ri int) *githubtest.Repo {
 			},
 			Events: []githubtest.IssueEvent{{Event: "assigned", Actor: "lead", Assignee: "sre", CreatedAt: opened.Add(12 * time.Minute)}},
 		}
+		if d := latestProduction(r, opened); k > 0 && d != nil {
+			// The others name the deployment before them, as people write it
+			// (incidentforms_test.go has every form).
+			looking := is.Comments[:1]
+			switch k % 3 {
+			case 1:
+				is.Body = fmt.Sprintf("Errors after the deploy.\r\n**Impact-start:** %s UTC\r\n**Caused-by:** `%s`\r\n",
+					opened.Add(-20*time.Minute).Format("2006-01-02 15:04"), d.SHA)
+				is.Comments = looking
+			case 2:
+				is.Body = fmt.Sprintf("Errors after the deploy.\n- impact-start: %s\n", opened.Add(-20*time.Minute).In(time.FixedZone("", 2*3600)).Format(time.RFC3339))
+				is.Comments = append(looking, githubtest.Comment{User: "sre", CreatedAt: opened.Add(25 * time.Minute), UpdatedAt: opened.Add(25 * time.Minute),
+					Body: fmt.Sprintf("Found it.\ncaused-by: <https://api.github.com/repos/%s/deployments/%d>", r.FullName(), d.ID)})
+			default:
+				is.Body = fmt.Sprintf("Errors after the deploy.\nimpact-start: %s\ncaused-by: %s/deployments/%d\n",
+					opened.Add(-20*time.Minute).Format("2006-01-02 15:04:05"), r.FullName(), d.ID)
+				for _, pr := range r.Pulls {
+					if pr.MergedAt != nil && pr.MergeCommitSHA == d.SHA {
+						// a later comment corrects the body
+						is.Comments = append(looking, githubtest.Comment{User: "sre", CreatedAt: opened.Add(25 * time.Minute), UpdatedAt: opened.Add(25 * time.Minute),
+							Body: fmt.Sprintf("It was the PR, not the deploy:\n> caused-by: %s#%d.", r.FullName(), pr.Number)})
+					}
+				}
+			}
+		}
 		if k%4 != 3 {
 			is.State, is.ClosedAt = "closed", ptr(opened.Add(3*time.Hour))
 		} else {
@@ -356,6 +382,19 @@ func genRepo(o genOpts, ri int) *githubtest.Repo {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// latestProduction is r's latest successful production deployment created
+// before t, or nil.
+func latestProduction(r *githubtest.Repo, t time.Time) *githubtest.Deployment {
+	var out *githubtest.Deployment
+	for _, d := range r.Deployments {
+		if d.Environment == "production" && d.CreatedAt.Before(t) && slices.ContainsFunc(d.Statuses, func(s githubtest.DeploymentStatus) bool { return s.State == "success" }) &&
+			(out == nil || d.CreatedAt.After(out.CreatedAt)) {
+			out = d
+		}
+	}
+	return out
+}
 
 // harness is a simulated server, a client and a source sharing a fake clock.
 type harness struct {

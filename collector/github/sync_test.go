@@ -2,10 +2,12 @@ package github
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
 )
@@ -54,6 +56,20 @@ func TestSyncGraphQLFirstSync(t *testing.T) {
 	if in.Urgency != "sev1" || in.CausedBy != "none" || in.AcknowledgedAt.Sub(in.TriggeredAt).Minutes() != 12 ||
 		in.StartedAt.IsZero() || in.ResolvedAt.IsZero() {
 		t.Errorf("incident: %+v", in)
+	}
+	// The others name a deployment: a sha in bold Markdown with CRLF line
+	// ends, an API URL in a comment, a stored id corrected in a comment to
+	// owner/repo#N.
+	for k, want := range map[int]*regexp.Regexp{
+		1: regexp.MustCompile(`^[0-9a-f]{40}$`),
+		2: regexp.MustCompile(`^https://api\.github\.com/repos/acme/svc-1/deployments/\d+$`),
+		3: regexp.MustCompile(`^acme/svc-1#\d+$`),
+	} {
+		in := h.sink.incidents["acme/svc-1/issues/"+itoa(incidentNumber+k)]
+		if opened := genStart.Add(time.Duration(k)*48*time.Hour + 10*time.Hour + 30*time.Minute); !want.MatchString(in.CausedBy) ||
+			!in.StartedAt.Equal(opened.Add(-20*time.Minute)) || in.ImpactStartUnparsed != "" {
+			t.Errorf("incident %d: caused-by %q, impact start %v (unparsed %q)", k, in.CausedBy, in.StartedAt, in.ImpactStartUnparsed)
+		}
 	}
 	if teams := h.src.Teams(); teams["svc-1"] != "payments" {
 		t.Errorf("teams: %v", teams)

@@ -45,4 +45,39 @@
 // pageInfo, nodes and edges; fragments, inline fragments, aliases, variables, @include
 // and @skip work. Each query is charged GitHub's documented point cost (QueryCost) to
 // a separate budget; a spent budget answers 200 with a RATE_LIMITED error.
+//
+// Incident texts. Issue bodies and comments are served exactly as the Org holds
+// them, in the JSON shapes of recorded GitHub issue and comment responses (CRLF
+// line ends included: GitHub's web editor stores text that way). The
+// organisations built on this server write `caused-by:` and `impact-start:`
+// lines in the places and forms people use: demo.Generate (demo/incidentnotes.go)
+// for `flywheel demo`, and the GitHub source's TestIncidentFormsEndToEnd
+// (collector/github/incidentforms_test.go), which holds every form:
+//
+//   - places: the issue body; a comment; a later comment correcting the body
+//     (the last line wins), also from a deployment to "none".
+//   - caused-by: the stored id (owner/repo/deployments/N, owner/repo/runs/N,
+//     owner/repo/releases/TAG); the id GitHub shows (a deployment's numeric id,
+//     an Actions run id, a release tag); a deployment's API URL
+//     (https://api.github.com/repos/OWNER/REPO/deployments/ID, the deployment's
+//     "url" field, which deploy bots post; also a GitHub Enterprise Server's
+//     /api/v3/ form) — GitHub's web pages list a repository's or an
+//     environment's deployments but have no page per deployment, so
+//     https://github.com/OWNER/REPO/deployments/production names an
+//     environment, and is kept as a caused-by that names nothing;
+//     …/actions/runs/ID and …/actions/runs/ID/job/N; …/releases/tag/TAG;
+//     …/commit/SHA (full or short); …/pull/N and …/pull/N/files; OWNER/REPO#N;
+//     a full sha or a 7–12-character prefix; "none" in any case, with or
+//     without a reason; a word that names nothing.
+//   - Markdown around it: backticks, <…>, [text](url), a bold key or value, a
+//     list item, a quote, a trailing full stop; keys caused-by, Caused-By,
+//     caused_by.
+//   - impact-start: RFC3339 with Z and with an offset, "YYYY-MM-DD HH:MM UTC",
+//     "YYYY-MM-DD HH:MM:SS -05:00", no zone (read in incident_time_zone), and
+//     words that do not parse ("about ten minutes after the 10:40 alert").
+//
+// The URL forms follow GitHub's web and REST URL conventions. That these are the
+// forms people write is our judgement: the forms, like the PagerDuty ones of
+// pagerdutytest, are verified only against these simulators and Flywheel's own
+// parser, never against real incident issues or incidents.
 package githubtest
