@@ -330,7 +330,7 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 	// More incident issues, drawn from a stream of their own so that they and
 	// their wording never move the rest of the organisation.
 	nrng := notesRand(g.seed, p.name)
-	more := moreIssues(nrng, g.start, g.now)
+	more := moreIssues(nrng, p, g.start, g.now)
 
 	// Numbers in opening order, shared by pulls and issues, as GitHub assigns them.
 	slices.SortStableFunc(plans, func(a, b *prPlan) int { return a.pull.CreatedAt.Compare(b.pull.CreatedAt) })

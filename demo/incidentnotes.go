@@ -85,12 +85,17 @@ func notesRand(seed int64, service string) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
 }
 
-// moreIssuesPerService is how many incident issues each service gets besides
-// those of its profile.
-const moreIssuesPerService = 4
+// moreIssuesPerService is how many incident issues a service that tracks
+// incidents in GitHub issues gets besides those of its profile.
+const moreIssuesPerService = 6
 
-// moreIssues opens incident issues at random working hours of the history.
-func moreIssues(rng *rand.Rand, start, now time.Time) []*githubtest.Issue {
+// moreIssues opens incident issues at random working hours of the history,
+// for a service whose profile has incident issues (the others keep theirs in
+// PagerDuty only).
+func moreIssues(rng *rand.Rand, p profile, start, now time.Time) []*githubtest.Issue {
+	if p.issues == 0 {
+		return nil
+	}
 	var out []*githubtest.Issue
 	for range moreIssuesPerService {
 		day := weekdayOnOrAfter(start.AddDate(0, 0, 20+rng.IntN(historyDays-30)))
