@@ -181,10 +181,19 @@ func (e *engine) scanLists(need map[string]int32) listHits {
 // its service in the attribution window before its impact start — and gives a
 // rule-1 incident without an impact start its deployment's finish.
 func (e *engine) attribute() {
-	refs := make([]flywheel.CausedByRef, len(e.incs))
+	n := 0
+	for i := range e.incs {
+		if e.incs[i].i.CausedBy != "" {
+			n++
+		}
+	}
+	// most incidents have no caused-by: only those that do are listed
+	refs := make([]causedBy, 0, n)
 	for i := range e.incs {
 		if cb := e.incs[i].i.CausedBy; cb != "" {
-			refs[i] = flywheel.ParseCausedBy(cb)
+			if r := flywheel.ParseCausedBy(cb); r.Kind != flywheel.RefEmpty {
+				refs = append(refs, causedBy{int32(i), r})
+			}
 		}
 	}
 	e.resolveCausedBy(refs)
@@ -196,9 +205,14 @@ func (e *engine) attribute() {
 		}
 	}
 	win := int64(e.opts.AttributionWindow)
+	next := 0 // refs[next] is the caused-by of the next incident that has one
 	for i := range e.incs {
 		x := &e.incs[i]
-		kind := refs[i].Kind
+		kind := flywheel.RefEmpty
+		if next < len(refs) && refs[next].inc == int32(i) {
+			kind = refs[next].Kind
+			next++
+		}
 		if kind == flywheel.RefNotCaused {
 			x.why = whyNotCaused
 			e.quality[x.svc].UnattributedIncidents++
@@ -249,7 +263,13 @@ func (e *engine) attribute() {
 	}
 }
 
-// resolveCausedBy finds what each incident's caused-by (refs, parsed) names:
+// causedBy is the parsed caused-by of incident e.incs[inc].
+type causedBy struct {
+	inc int32
+	flywheel.CausedByRef
+}
+
+// resolveCausedBy finds what each incident's caused-by (refs) names:
 // it sets x.named to the stored deployment named and x.dep to it when it
 // counts, or x.why to why it names no counting deployment. A word is, in this
 // order, a stored deployment id, the id its source shows (sourceID), or a sha
@@ -260,14 +280,13 @@ func (e *engine) attribute() {
 // ids when a value may be a source id, the sha passes of resolveShas when one
 // may be a sha, and one pass over the PRs when one names a PR. A million PRs
 // are never indexed for a few incidents.
-func (e *engine) resolveCausedBy(refs []flywheel.CausedByRef) {
+func (e *engine) resolveCausedBy(refs []causedBy) {
 	src := map[string][]int32{}   // source ids asked → the stored deployments showing one
 	need := map[string]int32{}    // possible shas → counting deployment, or -1
 	pulls := map[uint32][]int32{} // PR numbers asked → the PRs of that number, in any repo
-	for i := range e.incs {
-		x := &e.incs[i]
-		x.named = -1
-		switch r := refs[i]; r.Kind {
+	for _, r := range refs {
+		x := &e.incs[r.inc]
+		switch r.Kind {
 		case flywheel.RefWord:
 			if ref, ok := e.ids.find(r.Value); ok {
 				x.named = ref
@@ -285,17 +304,22 @@ func (e *engine) resolveCausedBy(refs []flywheel.CausedByRef) {
 		}
 	}
 	if len(src) > 0 {
-		for _, en := range e.ids.ents {
-			if _, _, v, ok := sourceID(e.in.deps[en.ref].ID); ok {
+		// in Input order, which reads memory in sequence; countIdx is -2 for a
+		// deployment not finished before at, or the record of a duplicate id not kept
+		for j := range e.in.deps {
+			if e.countIdx[j] == -2 {
+				continue
+			}
+			if _, _, v, ok := sourceID(e.in.deps[j].ID); ok {
 				if c, asked := src[v]; asked {
-					src[v] = append(c, en.ref)
+					src[v] = append(c, int32(j))
 				}
 			}
 		}
 	}
-	for i := range e.incs {
+	for _, r := range refs {
 		// a word that is no id falls to the sha rule
-		if r := refs[i]; r.Kind == flywheel.RefWord && e.incs[i].named < 0 && len(src[r.Value]) == 0 {
+		if r.Kind == flywheel.RefWord && e.incs[r.inc].named < 0 && len(src[r.Value]) == 0 {
 			need[r.Value] = -1
 		}
 	}
@@ -303,20 +327,27 @@ func (e *engine) resolveCausedBy(refs []flywheel.CausedByRef) {
 		e.resolveShas(need)
 	}
 	if len(pulls) > 0 {
+		// a bit per low 16 bits of a number asked, checked before the map: most
+		// PRs are not asked for
+		var bits [1 << 16 / 64]uint64
+		for n := range pulls {
+			bits[n&0xffff/64] |= 1 << (n % 64)
+		}
 		for k := range e.in.chgs {
-			if n := e.in.chgs[k].num; n != 0 {
-				if c, asked := pulls[n]; asked {
-					pulls[n] = append(c, int32(k))
-				}
+			n := e.in.chgs[k].num
+			if n == 0 || bits[n&0xffff/64]&(1<<(n%64)) == 0 {
+				continue
+			}
+			if c, asked := pulls[n]; asked {
+				pulls[n] = append(c, int32(k))
 			}
 		}
 	}
 	var own ownRepos
-	for i := range e.incs {
-		x := &e.incs[i]
-		x.dep = -1
-		switch r := refs[i]; r.Kind {
-		case flywheel.RefEmpty, flywheel.RefNotCaused, flywheel.RefURL:
+	for _, r := range refs {
+		x := &e.incs[r.inc]
+		switch r.Kind {
+		case flywheel.RefNotCaused, flywheel.RefURL:
 		case flywheel.RefWord:
 			if x.named < 0 {
 				if c := src[r.Value]; len(c) > 0 {
@@ -364,7 +395,7 @@ func (e *engine) resolveCausedBy(refs []flywheel.CausedByRef) {
 			}
 		case x.dep >= 0:
 			x.named = e.deps[x.dep].j
-		case x.why == whyAttributed && refs[i].Kind != flywheel.RefEmpty && refs[i].Kind != flywheel.RefNotCaused:
+		case x.why == whyAttributed && r.Kind != flywheel.RefNotCaused:
 			x.why = whyNamesNothing
 		}
 	}

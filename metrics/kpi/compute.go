@@ -698,7 +698,7 @@ func (e *engine) loadIncidents(in []flywheel.Incident) {
 		}
 		e.incs = append(e.incs, inc{i: x, svc: e.service(x.Service), urg: e.urgency(x.Urgency), trig: trig,
 			ack: beforeAt(x.AcknowledgedAt, e.at), res: beforeAt(x.ResolvedAt, e.at),
-			started: ns(x.StartedAt), dep: -1})
+			started: ns(x.StartedAt), dep: -1, named: -1})
 		if !x.StartedAt.IsZero() {
 			e.incs[len(e.incs)-1].from = startExplicit
 		}
