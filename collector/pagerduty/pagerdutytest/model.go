@@ -194,7 +194,7 @@ func (in *Incident) triggerUser() string {
 // state is an incident's derived state as of some time.
 type state struct {
 	status           string
-	acks             []LogEntry // current acknowledgements (emptied on resolve: API-NOTES pitfall 9)
+	acks             []LogEntry // current acknowledgements (PagerDuty empties them on resolve)
 	assignees        []LogEntry
 	lastStatusChange *LogEntry
 	resolvedAt       *time.Time

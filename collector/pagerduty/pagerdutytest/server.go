@@ -607,7 +607,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 }
 
 // est renders some timestamps with a −05:00 offset, as PagerDuty does for
-// accounts in other zones (API-NOTES pitfall 10).
+// accounts in other zones.
 var est = time.FixedZone("EST", -5*3600)
 
 // stamp renders t in one of four shapes PagerDuty uses, chosen by variant, so
