@@ -64,13 +64,25 @@ func newRecord(inc pagerduty.Incident) *record {
 	return &record{inc: inc, seen: map[string]bool{}}
 }
 
-// add merges log entries, ignoring ones already seen.
+// add merges log entries, ignoring ones already seen. Of a trigger entry's
+// channel it keeps only what scanChannel reads: an event's channel can be
+// large (other keys may repeat the custom details), and a sync keeps its
+// records until it ends.
 func (r *record) add(es ...pagerduty.LogEntry) {
 	for _, e := range es {
 		if e.ID != "" && r.seen[e.ID] {
 			continue
 		}
 		r.seen[e.ID] = true
+		if e.Type == typeTrigger && e.Channel.Raw != nil {
+			raw := map[string]any{"type": e.Channel.Type}
+			for _, k := range channelKeys {
+				if v, ok := e.Channel.Raw[k]; ok {
+					raw[k] = v
+				}
+			}
+			e.Channel.Raw = raw
+		}
 		r.entries = append(r.entries, e)
 	}
 }
@@ -211,7 +223,7 @@ func mapIncident(r *record, service string, tz *time.Location) (flywheel.Inciden
 // puts its custom details there, an object; an e-mail integration the mail's
 // subject and body. Strings are scanned line by line; an object is walked.
 func scanChannel(ch map[string]any, n *flywheel.IncidentNotes, tz *time.Location) {
-	for _, k := range []string{"summary", "subject", "body", "details"} {
+	for _, k := range channelKeys {
 		switch v := ch[k].(type) {
 		case string:
 			n.Scan(v, tz)
@@ -222,6 +234,10 @@ func scanChannel(ch map[string]any, n *flywheel.IncidentNotes, tz *time.Location
 		}
 	}
 }
+
+// channelKeys are the keys of a trigger entry's channel that scanChannel
+// reads, in order.
+var channelKeys = []string{"summary", "subject", "body", "details"}
 
 // maxDetailsDepth bounds the walk of custom details nested in one another.
 const maxDetailsDepth = 16

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -420,5 +421,19 @@ func TestWalkDetailsDepth(t *testing.T) {
 	walkDetails(shallow, &n, time.UTC, 0)
 	if n.CausedBy != "shallow" {
 		t.Errorf("depth %d: %q", maxDetailsDepth, n.CausedBy)
+	}
+}
+
+// TestRecordTrimsTriggerChannel: a record keeps of a trigger entry's channel
+// only what the mapping reads.
+func TestRecordTrimsTriggerChannel(t *testing.T) {
+	t.Parallel()
+	details := map[string]any{"caused-by": "abc1234"}
+	r := newRecord(pagerduty.Incident{})
+	r.add(trigger("R1", "2026-06-30T10:00:00Z", map[string]any{"type": "api", "summary": "s", "service_key": "k",
+		"incident_key": "i", "details": details, "cef_details": map[string]any{"details": details}}))
+	want := map[string]any{"type": "api", "summary": "s", "details": details}
+	if got := r.entries[0].Channel.Raw; !reflect.DeepEqual(got, want) {
+		t.Errorf("kept %v, want %v", got, want)
 	}
 }
