@@ -139,6 +139,7 @@ type inc struct {
 	res     int64 // none: open as of at
 	started int64 // explicit, else the finish of its rule-1 deployment, else none
 	dep     int32 // attributed deployment, or -1
+	named   int32 // the stored deployment (Input index) its caused-by names, counting or not, or -1
 	by      attrRule
 	why     unattributed // when dep < 0
 	from    startFrom
@@ -157,11 +158,13 @@ const (
 type unattributed uint8
 
 const (
-	whyAttributed   unattributed = iota
-	whyNotCaused                 // caused-by: none
-	whyNoDeploy                  // no counting deployment of its service in the attribution window
-	whyUrgency                   // its urgency is not one attributed by time
-	whyNamesNothing              // its caused-by names nothing stored, and rule 2 found nothing
+	whyAttributed      unattributed = iota
+	whyNotCaused                    // caused-by: none
+	whyNoDeploy                     // no counting deployment of its service in the attribution window
+	whyUrgency                      // its urgency is not one attributed by time
+	whyNamesNothing                 // its caused-by names nothing stored, and rule 2 found nothing
+	whyNamesUncounted               // its caused-by names a deployment that does not count, and rule 2 found nothing
+	whyNamesUndeployed              // its caused-by names a PR that no counting deployment shipped, and rule 2 found nothing
 )
 
 // startFrom says where an incident's impact start came from.
@@ -325,19 +328,7 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 // Compute is the package's Compute over the Input's events. It does not change
 // the Input.
 func (in *Input) Compute(at time.Time) Result {
-	e := &engine{
-		opts:   in.opts,
-		at:     at.UnixNano(),
-		in:     in,
-		svcIdx: map[string]int32{},
-		urgIdx: map[string]int32{},
-	}
-	e.loadDeployments(in.deps)
-	e.sequences()
-	e.loadChanges()
-	e.loadIncidents(in.incs)
-	e.attribute()
-	e.failures()
+	e := in.attributed(at)
 	// the sha and id indexes are done with: let the garbage collector have them
 	e.own, e.ids, e.countIdx = nil, nil, nil
 
@@ -363,6 +354,26 @@ func (in *Input) Compute(at time.Time) Result {
 	res.Report.TuneUpImpact = e.impacts(&smp)
 	res.History = e.history()
 	return res
+}
+
+// attributed returns the engine as of at with every deployment, PR and
+// incident loaded, PRs mapped to deployments, incidents attributed and
+// failures marked: all the windows read.
+func (in *Input) attributed(at time.Time) *engine {
+	e := &engine{
+		opts:   in.opts,
+		at:     at.UnixNano(),
+		in:     in,
+		svcIdx: map[string]int32{},
+		urgIdx: map[string]int32{},
+	}
+	e.loadDeployments(in.deps)
+	e.sequences()
+	e.loadChanges()
+	e.loadIncidents(in.incs)
+	e.attribute()
+	e.failures()
+	return e
 }
 
 // depOrder orders the Input's deployments i and j by finish, then id, then
@@ -687,7 +698,7 @@ func (e *engine) loadIncidents(in []flywheel.Incident) {
 		}
 		e.incs = append(e.incs, inc{i: x, svc: e.service(x.Service), urg: e.urgency(x.Urgency), trig: trig,
 			ack: beforeAt(x.AcknowledgedAt, e.at), res: beforeAt(x.ResolvedAt, e.at),
-			started: ns(x.StartedAt), dep: -1})
+			started: ns(x.StartedAt), dep: -1, named: -1})
 		if !x.StartedAt.IsZero() {
 			e.incs[len(e.incs)-1].from = startExplicit
 		}
