@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
 
-// LineError is one rejected line of a neutral-format input (SPEC §5).
+// LineError is one rejected line of a neutral-format input.
 type LineError struct {
 	Line   int
 	Reason string
@@ -38,10 +39,13 @@ func (e *DecodeError) Error() string {
 // maxLine bounds one JSON line; a deployment listing thousands of commits fits.
 const maxLine = 16 << 20
 
-// DecodeEvents reads neutral-format JSON lines (SPEC §5). Every line is validated;
-// if any is bad the result is a *DecodeError naming each bad line and no events.
-// Within the input a later line with the same kind and id replaces an earlier one.
-// source is recorded on every event (for example "import" or "api").
+// DecodeEvents reads neutral-format JSON lines: one event a line, of the kinds
+// deployment, change and incident. Every line is validated; if any is bad the
+// result is a *DecodeError naming each bad line and no events. Within the input
+// a later line with the same kind and id replaces an earlier one. source (for
+// example "import" or "api") is recorded on every event whose line does not
+// name its own "source"; an exported line names the source that collected the
+// record, so that a restored record is judged as the original was.
 func DecodeEvents(r io.Reader, source string) (Events, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
@@ -89,46 +93,78 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
+// The line types are both the decoding and the encoding form of the neutral
+// format, so that what export writes is exactly what import reads. Their field
+// order is the order of the keys in an exported line. Pointers keep an absent
+// key apart from an empty value where the difference matters: an absent time is
+// unknown, an absent "commits" an unknown range while [] is a known empty one,
+// and absent "labels" or "paths" stay nil.
 type deploymentLine struct {
-	Kind        string    `json:"kind"`
-	ID          string    `json:"id"`
-	Service     string    `json:"service"`
-	Repo        string    `json:"repo"`
-	Environment string    `json:"environment"`
-	SHA         string    `json:"sha"`
-	FinishedAt  *string   `json:"finished_at"`
-	Status      string    `json:"status"`
-	Commits     *[]string `json:"commits"`
+	Kind          string    `json:"kind"`
+	ID            string    `json:"id"`
+	Service       string    `json:"service"`
+	Repo          string    `json:"repo,omitempty"`
+	Environment   string    `json:"environment,omitempty"`
+	SHA           string    `json:"sha,omitempty"`
+	FinishedAt    *string   `json:"finished_at,omitempty"`
+	Status        string    `json:"status,omitempty"`
+	Commits       *[]string `json:"commits,omitempty"`
+	CompareStatus string    `json:"compare_status,omitempty"`
+	Source        string    `json:"source,omitempty"`
 }
 
 type changeLine struct {
-	Kind          string   `json:"kind"`
-	ID            string   `json:"id"`
-	Service       string   `json:"service"`
-	Repo          string   `json:"repo"`
-	Title         string   `json:"title"`
-	Labels        []string `json:"labels"`
-	Author        string   `json:"author"`
-	FirstCommitAt *string  `json:"first_commit_at"`
-	OpenedAt      *string  `json:"opened_at"`
-	FirstReviewAt *string  `json:"first_review_at"`
-	MergedAt      *string  `json:"merged_at"`
-	MergeSHA      string   `json:"merge_sha"`
-	Paths         []string `json:"paths"`
+	Kind          string    `json:"kind"`
+	ID            string    `json:"id"`
+	Service       string    `json:"service"`
+	Repo          string    `json:"repo,omitempty"`
+	Title         string    `json:"title,omitempty"`
+	Labels        *[]string `json:"labels,omitempty"`
+	Author        string    `json:"author,omitempty"`
+	FirstCommitAt *string   `json:"first_commit_at,omitempty"`
+	OpenedAt      *string   `json:"opened_at,omitempty"`
+	FirstReviewAt *string   `json:"first_review_at,omitempty"`
+	MergedAt      *string   `json:"merged_at,omitempty"`
+	MergeSHA      string    `json:"merge_sha,omitempty"`
+	Paths         *[]string `json:"paths,omitempty"`
+	Source        string    `json:"source,omitempty"`
 }
 
 type incidentLine struct {
-	Kind           string  `json:"kind"`
-	ID             string  `json:"id"`
-	Service        string  `json:"service"`
-	Urgency        string  `json:"urgency"`
-	Priority       string  `json:"priority"`
-	Title          string  `json:"title"`
-	StartedAt      *string `json:"started_at"`
-	TriggeredAt    *string `json:"triggered_at"`
-	AcknowledgedAt *string `json:"acknowledged_at"`
-	ResolvedAt     *string `json:"resolved_at"`
-	CausedBy       string  `json:"caused_by"`
+	Kind                string  `json:"kind"`
+	ID                  string  `json:"id"`
+	Service             string  `json:"service"`
+	Urgency             string  `json:"urgency,omitempty"`
+	Priority            string  `json:"priority,omitempty"`
+	Title               string  `json:"title,omitempty"`
+	StartedAt           *string `json:"started_at,omitempty"`
+	TriggeredAt         *string `json:"triggered_at,omitempty"`
+	AcknowledgedAt      *string `json:"acknowledged_at,omitempty"`
+	ResolvedAt          *string `json:"resolved_at,omitempty"`
+	CausedBy            string  `json:"caused_by,omitempty"`
+	ImpactStartUnparsed string  `json:"impact_start_unparsed,omitempty"`
+	Source              string  `json:"source,omitempty"`
+}
+
+// compareStatuses are the values of GitHub's compare status.
+var compareStatuses = []string{"ahead", "behind", "identical", "diverged"}
+
+// lineSource is the source recorded for a line: its own "source" when it names
+// one (an exported record keeps the source that collected it), else the
+// decoder's.
+func lineSource(line, decoder string) string {
+	if s := strings.TrimSpace(line); s != "" {
+		return s
+	}
+	return decoder
+}
+
+// strList copies an optional list, keeping nil (absent) and empty apart.
+func strList(l *[]string) []string {
+	if l == nil || *l == nil {
+		return nil
+	}
+	return append([]string{}, (*l)...)
 }
 
 // decodeLine validates one line and adds it to ev; it returns the reason a bad
@@ -155,13 +191,17 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 			return r
 		}
 		d := Deployment{ID: l.ID, Service: l.Service, Repo: l.Repo, Environment: l.Environment,
-			SHA: l.SHA, Status: l.Status, Source: source,
+			SHA: l.SHA, Status: l.Status, Commits: strList(l.Commits), Source: lineSource(l.Source, source),
 			FinishedAt: p.required("finished_at", l.FinishedAt)}
-		if l.Commits != nil {
-			d.Commits = append([]string{}, (*l.Commits)...)
-		}
 		if p.err != "" {
 			return p.err
+		}
+		if l.CompareStatus != "" {
+			i := slices.IndexFunc(compareStatuses, func(s string) bool { return strings.EqualFold(s, l.CompareStatus) })
+			if i < 0 {
+				return fmt.Sprintf(`field "compare_status": %q is not one of %s`, l.CompareStatus, strings.Join(compareStatuses, ", "))
+			}
+			d.CompareStatus = compareStatuses[i]
 		}
 		upsert(&ev.Deployments, seen[KindDeployment], d.ID, d)
 	case KindChange:
@@ -172,8 +212,8 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if r := required(map[string]string{"id": l.ID, "service": l.Service}); r != "" {
 			return r
 		}
-		c := Change{ID: l.ID, Service: l.Service, Repo: l.Repo, Title: l.Title, Labels: l.Labels,
-			Author: l.Author, MergeSHA: l.MergeSHA, Paths: l.Paths, Source: source,
+		c := Change{ID: l.ID, Service: l.Service, Repo: l.Repo, Title: l.Title, Labels: strList(l.Labels),
+			Author: l.Author, MergeSHA: l.MergeSHA, Paths: strList(l.Paths), Source: lineSource(l.Source, source),
 			OpenedAt:      p.required("opened_at", l.OpenedAt),
 			FirstCommitAt: p.optional("first_commit_at", l.FirstCommitAt),
 			FirstReviewAt: p.optional("first_review_at", l.FirstReviewAt),
@@ -191,7 +231,8 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 			return r
 		}
 		in := Incident{ID: l.ID, Service: l.Service, Urgency: l.Urgency, Priority: l.Priority,
-			Title: l.Title, CausedBy: strings.TrimSpace(l.CausedBy), Source: source,
+			Title: l.Title, CausedBy: strings.TrimSpace(l.CausedBy), ImpactStartUnparsed: l.ImpactStartUnparsed,
+			Source:         lineSource(l.Source, source),
 			TriggeredAt:    p.required("triggered_at", l.TriggeredAt),
 			StartedAt:      p.optional("started_at", l.StartedAt),
 			AcknowledgedAt: p.optional("acknowledged_at", l.AcknowledgedAt),
@@ -295,38 +336,106 @@ func (p *timeParser) fail(msg string) {
 // EncodeEvents writes events in the neutral format, one line each, in the order
 // deployments, changes, incidents. It is the inverse of DecodeEvents.
 func EncodeEvents(w io.Writer, ev Events) error {
-	bw := bufio.NewWriter(w)
+	enc := NewEventEncoder(w)
+	for i := range ev.Deployments {
+		enc.AddDeployment(&ev.Deployments[i])
+	}
+	for i := range ev.Changes {
+		enc.AddChange(&ev.Changes[i])
+	}
+	for i := range ev.Incidents {
+		enc.AddIncident(&ev.Incidents[i])
+	}
+	return enc.Flush()
+}
+
+// EventEncoder writes events in the neutral format, one line each, as they are
+// added: it is the EventSink through which a store's scan streams an export,
+// holding one record at a time. Every field that DecodeEvents reads is written,
+// times in UTC to the nanosecond, so that decoding a line gives back the same
+// record (the source included). The first write error stops the encoder;
+// Flush returns it.
+type EventEncoder struct {
+	bw                              *bufio.Writer
+	enc                             *json.Encoder
+	err                             error
+	deployments, changes, incidents int
+}
+
+var _ EventSink = (*EventEncoder)(nil)
+
+// NewEventEncoder returns an encoder writing to w through a buffer; call Flush
+// at the end.
+func NewEventEncoder(w io.Writer) *EventEncoder {
+	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
-	for _, d := range ev.Deployments {
-		l := deploymentLine{Kind: string(KindDeployment), ID: d.ID, Service: d.Service, Repo: d.Repo,
-			Environment: d.Environment, SHA: d.SHA, FinishedAt: timeString(d.FinishedAt), Status: d.Status}
-		if d.Commits != nil {
-			c := d.Commits
-			l.Commits = &c
-		}
-		if err := enc.Encode(omitEmpty(l)); err != nil {
-			return err
-		}
+	// Titles are written as people typed them, "<" and "&" included.
+	enc.SetEscapeHTML(false)
+	return &EventEncoder{bw: bw, enc: enc}
+}
+
+// Grow is part of EventSink; the encoder keeps nothing, so it has nothing to grow.
+func (e *EventEncoder) Grow(int, int, int) {}
+
+// AddDeployment writes d as one line.
+func (e *EventEncoder) AddDeployment(d *Deployment) {
+	l := deploymentLine{Kind: string(KindDeployment), ID: d.ID, Service: d.Service, Repo: d.Repo,
+		Environment: d.Environment, SHA: d.SHA, FinishedAt: timeString(d.FinishedAt), Status: d.Status,
+		Commits: listPtr(d.Commits), CompareStatus: d.CompareStatus, Source: d.Source}
+	if e.encode(&l) {
+		e.deployments++
 	}
-	for _, c := range ev.Changes {
-		l := changeLine{Kind: string(KindChange), ID: c.ID, Service: c.Service, Repo: c.Repo, Title: c.Title,
-			Labels: c.Labels, Author: c.Author, FirstCommitAt: timeString(c.FirstCommitAt),
-			OpenedAt: timeString(c.OpenedAt), FirstReviewAt: timeString(c.FirstReviewAt),
-			MergedAt: timeString(c.MergedAt), MergeSHA: c.MergeSHA, Paths: c.Paths}
-		if err := enc.Encode(omitEmpty(l)); err != nil {
-			return err
-		}
+}
+
+// AddChange writes c as one line.
+func (e *EventEncoder) AddChange(c *Change) {
+	l := changeLine{Kind: string(KindChange), ID: c.ID, Service: c.Service, Repo: c.Repo, Title: c.Title,
+		Labels: listPtr(c.Labels), Author: c.Author, FirstCommitAt: timeString(c.FirstCommitAt),
+		OpenedAt: timeString(c.OpenedAt), FirstReviewAt: timeString(c.FirstReviewAt),
+		MergedAt: timeString(c.MergedAt), MergeSHA: c.MergeSHA, Paths: listPtr(c.Paths), Source: c.Source}
+	if e.encode(&l) {
+		e.changes++
 	}
-	for _, in := range ev.Incidents {
-		l := incidentLine{Kind: string(KindIncident), ID: in.ID, Service: in.Service, Urgency: in.Urgency,
-			Priority: in.Priority, Title: in.Title, StartedAt: timeString(in.StartedAt),
-			TriggeredAt: timeString(in.TriggeredAt), AcknowledgedAt: timeString(in.AcknowledgedAt),
-			ResolvedAt: timeString(in.ResolvedAt), CausedBy: in.CausedBy}
-		if err := enc.Encode(omitEmpty(l)); err != nil {
-			return err
-		}
+}
+
+// AddIncident writes x as one line.
+func (e *EventEncoder) AddIncident(x *Incident) {
+	l := incidentLine{Kind: string(KindIncident), ID: x.ID, Service: x.Service, Urgency: x.Urgency,
+		Priority: x.Priority, Title: x.Title, StartedAt: timeString(x.StartedAt),
+		TriggeredAt: timeString(x.TriggeredAt), AcknowledgedAt: timeString(x.AcknowledgedAt),
+		ResolvedAt: timeString(x.ResolvedAt), CausedBy: x.CausedBy,
+		ImpactStartUnparsed: x.ImpactStartUnparsed, Source: x.Source}
+	if e.encode(&l) {
+		e.incidents++
 	}
-	return bw.Flush()
+}
+
+func (e *EventEncoder) encode(v any) bool {
+	if e.err != nil {
+		return false
+	}
+	if err := e.enc.Encode(v); err != nil {
+		e.err = fmt.Errorf("write events: %w", err)
+		return false
+	}
+	return true
+}
+
+// Flush writes what is buffered and returns the first error of any write.
+func (e *EventEncoder) Flush() error {
+	if e.err != nil {
+		return e.err
+	}
+	if err := e.bw.Flush(); err != nil {
+		e.err = fmt.Errorf("write events: %w", err)
+	}
+	return e.err
+}
+
+// Written is the number of events of each kind encoded so far (some may still
+// be in the buffer until Flush).
+func (e *EventEncoder) Written() (deployments, changes, incidents int) {
+	return e.deployments, e.changes, e.incidents
 }
 
 func timeString(t time.Time) *string {
@@ -337,21 +446,11 @@ func timeString(t time.Time) *string {
 	return &s
 }
 
-// omitEmpty drops empty strings, nil pointers and nil slices from a line struct so
-// that encoded lines stay short; an empty non-nil commit list is kept.
-func omitEmpty(v any) map[string]any {
-	raw, _ := json.Marshal(v)
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
-	for k, x := range m {
-		switch x := x.(type) {
-		case nil:
-			delete(m, k)
-		case string:
-			if x == "" {
-				delete(m, k)
-			}
-		}
+// listPtr is the encoding form of an optional list: nil stays absent, an empty
+// list is written as [].
+func listPtr(l []string) *[]string {
+	if l == nil {
+		return nil
 	}
-	return m
+	return &l
 }

@@ -3,6 +3,8 @@ package flywheel_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,30 +110,133 @@ func TestDecodeEventsDuplicateIDsKeepLast(t *testing.T) {
 	}
 }
 
+// TestEncodeDecodeRoundTrip checks that every field the engine or a report
+// reads survives encoding and decoding: sources, compare status, the unparsed
+// impact start, nil and empty lists kept apart, times to the nanosecond.
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 6, 1, 12, 0, 0, 500, time.UTC)
 	ev := flywheel.Events{
 		Deployments: []flywheel.Deployment{
-			{ID: "d1", Service: "s", Repo: "o/r", Environment: "production", SHA: "abc", FinishedAt: at, Status: "success", Commits: []string{}},
-			{ID: "d2", Service: "s", Environment: "staging", SHA: "abd", FinishedAt: at, Status: "failure"},
+			{ID: "acme/r/deployments/7", Service: "s", Repo: "acme/r", Environment: "live", SHA: "abc", FinishedAt: at, Status: "success",
+				Commits: []string{}, CompareStatus: "behind", Source: "github"},
+			{ID: "d2", Service: "s", Environment: "staging", SHA: "abd", FinishedAt: at.Add(time.Nanosecond), Status: "failure", Source: "import"},
+			{ID: "d3", Service: "s", Environment: "production", SHA: "abe", FinishedAt: at, Status: "success", Commits: []string{"abe", "abd"}, Source: "api"},
 		},
-		Changes:   []flywheel.Change{{ID: "c1", Service: "s", Title: "fix: y", Labels: []string{"bug"}, OpenedAt: at, MergedAt: at.Add(time.Hour), MergeSHA: "abc"}},
-		Incidents: []flywheel.Incident{{ID: "i1", Service: "s", Urgency: "high", TriggeredAt: at, CausedBy: "d1"}},
+		Changes: []flywheel.Change{
+			{ID: "acme/r#1", Service: "s", Repo: "acme/r", Title: `fix: <b> & "quotes" ü`, Labels: []string{"bug", "Tune Up"}, Author: "ann",
+				FirstCommitAt: at.Add(-3 * time.Hour), OpenedAt: at.Add(-2 * time.Hour), FirstReviewAt: at.Add(-time.Hour),
+				MergedAt: at.Add(-time.Minute), MergeSHA: "abc", Paths: []string{"docs/a.md"}, Source: "github"},
+			{ID: "c2", Service: "s", OpenedAt: at, Labels: []string{}, Paths: []string{}, Source: "import"},
+			{ID: "c3", Service: "s", OpenedAt: at, Source: "import"},
+		},
+		Incidents: []flywheel.Incident{
+			{ID: "Q1", Service: "s", Urgency: "high", Priority: "P1", Title: "down", StartedAt: at.Add(-time.Hour), TriggeredAt: at,
+				AcknowledgedAt: at.Add(time.Minute), ResolvedAt: at.Add(time.Hour), CausedBy: "https://github.com/acme/r/pull/1", Source: "pagerduty"},
+			{ID: "acme/r/issues/3", Service: "s", Urgency: "sev2", TriggeredAt: at, CausedBy: flywheel.CausedByNone,
+				ImpactStartUnparsed: "yesterday around noon", Source: "github"},
+		},
 	}
 	var buf bytes.Buffer
 	if err := flywheel.EncodeEvents(&buf, ev); err != nil {
 		t.Fatal(err)
 	}
-	got, err := flywheel.DecodeEvents(&buf, "")
+	encoded := buf.String()
+	got, err := flywheel.DecodeEvents(&buf, "import")
 	if err != nil {
-		t.Fatalf("decode of encoded events: %v\n%s", err, buf.String())
+		t.Fatalf("decode of encoded events: %v\n%s", err, encoded)
 	}
-	if got.Deployments[0].Commits == nil || got.Deployments[1].Commits != nil {
-		t.Errorf("commit-list knowledge lost: %#v / %#v", got.Deployments[0].Commits, got.Deployments[1].Commits)
+	if !reflect.DeepEqual(got, ev) {
+		t.Fatalf("round trip changed the events:\n got %#v\nwant %#v\nlines:\n%s", got, ev, encoded)
 	}
-	if !got.Changes[0].MergedAt.Equal(at.Add(time.Hour)) || got.Incidents[0].CausedBy != "d1" || !got.Deployments[0].FinishedAt.Equal(at) {
-		t.Errorf("round trip changed values: %+v", got)
+	if got.Changes[1].Labels == nil || got.Changes[1].Paths == nil || got.Changes[2].Labels != nil || got.Changes[2].Paths != nil {
+		t.Errorf("nil and empty lists not kept apart: %#v", got.Changes[1:])
+	}
+	var again bytes.Buffer
+	if err := flywheel.EncodeEvents(&again, got); err != nil {
+		t.Fatal(err)
+	}
+	if again.String() != encoded {
+		t.Errorf("second encoding differs:\n%s\nfirst:\n%s", again.String(), encoded)
+	}
+}
+
+// TestEncodeEventsLineFormat pins the exported form of a line: keys in a fixed
+// order, absent values left out, text as written.
+func TestEncodeEventsLineFormat(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 6, 1, 14, 0, 0, 120000000, time.FixedZone("CEST", 2*3600))
+	var buf bytes.Buffer
+	enc := flywheel.NewEventEncoder(&buf)
+	enc.AddDeployment(&flywheel.Deployment{ID: "d", Service: "s", Repo: "o/r", Environment: "production", SHA: "abc",
+		FinishedAt: at, Status: "success", Commits: []string{}, CompareStatus: "ahead", Source: "github"})
+	enc.AddChange(&flywheel.Change{ID: "c", Service: "s", Title: "feat: a < b", OpenedAt: at, Source: "import"})
+	enc.AddIncident(&flywheel.Incident{ID: "i", Service: "s", Urgency: "high", TriggeredAt: at, ImpactStartUnparsed: "soon", Source: "pagerduty"})
+	if err := enc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"deployment","id":"d","service":"s","repo":"o/r","environment":"production","sha":"abc","finished_at":"2026-06-01T12:00:00.12Z","status":"success","commits":[],"compare_status":"ahead","source":"github"}
+{"kind":"change","id":"c","service":"s","title":"feat: a < b","opened_at":"2026-06-01T12:00:00.12Z","source":"import"}
+{"kind":"incident","id":"i","service":"s","urgency":"high","triggered_at":"2026-06-01T12:00:00.12Z","impact_start_unparsed":"soon","source":"pagerduty"}
+`
+	if buf.String() != want {
+		t.Errorf("encoded:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	if d, c, i := enc.Written(); d != 1 || c != 1 || i != 1 {
+		t.Errorf("Written() = %d, %d, %d", d, c, i)
+	}
+}
+
+// A write error stops the encoder and Flush reports it.
+func TestEventEncoderWriteError(t *testing.T) {
+	t.Parallel()
+	enc := flywheel.NewEventEncoder(failingWriter{})
+	for i := range 2000 { // more than the buffer holds
+		enc.AddChange(&flywheel.Change{ID: fmt.Sprint(i), Service: "s", Title: strings.Repeat("x", 100), OpenedAt: time.Unix(1, 0)})
+	}
+	if err := enc.Flush(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Flush() = %v, want the write error", err)
+	}
+	if _, c, _ := enc.Written(); c >= 2000 {
+		t.Errorf("the encoder went on after a write error: %d written", c)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// A line's own "source" is kept: an exported GitHub record stays a GitHub
+// record when it is imported again. Without one, the decoder's source applies.
+func TestDecodeEventsSourceAndCompareStatus(t *testing.T) {
+	t.Parallel()
+	in := `{"kind":"deployment","id":"d1","service":"s","environment":"live","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success","compare_status":"Behind","source":"github"}
+{"kind":"deployment","id":"d2","service":"s","environment":"live","sha":"b","finished_at":"2026-06-01T12:00:00Z","status":"success"}
+{"kind":"change","id":"c1","service":"s","opened_at":"2026-06-01T12:00:00Z","source":"github"}
+{"kind":"incident","id":"i1","service":"s","triggered_at":"2026-06-01T12:00:00Z","source":"pagerduty","impact_start_unparsed":"last tuesday"}
+`
+	ev, err := flywheel.DecodeEvents(strings.NewReader(in), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ev.Deployments[0]; d.Source != "github" || d.CompareStatus != "behind" {
+		t.Errorf("d1 = %+v, want source github and compare status behind", d)
+	}
+	if d := ev.Deployments[1]; d.Source != "api" || d.CompareStatus != "" {
+		t.Errorf("d2 = %+v, want the decoder's source", d)
+	}
+	if ev.Changes[0].Source != "github" || ev.Incidents[0].Source != "pagerduty" || ev.Incidents[0].ImpactStartUnparsed != "last tuesday" {
+		t.Errorf("change %+v, incident %+v", ev.Changes[0], ev.Incidents[0])
+	}
+	bad := `{"kind":"deployment","id":"d1","service":"s","environment":"live","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success","compare_status":"behnd"}
+{"kind":"change","id":"c1","service":"s","opened_at":"2026-06-01T12:00:00Z","sources":"github"}
+`
+	_, err = flywheel.DecodeEvents(strings.NewReader(bad), "import")
+	var de *flywheel.DecodeError
+	if !errors.As(err, &de) || len(de.Lines) != 2 ||
+		de.Lines[0].Reason != `field "compare_status": "behnd" is not one of ahead, behind, identical, diverged` ||
+		de.Lines[1].Reason != `unknown field "sources"` {
+		t.Errorf("err = %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +20,9 @@ import (
 )
 
 var demoNow = time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+
+// pdPullRef is a pull request named as owner/repo#N.
+var pdPullRef = regexp.MustCompile(`acme/[a-z]+#[0-9]+`)
 
 func TestGenerateIsDeterministic(t *testing.T) {
 	t.Parallel()
@@ -171,8 +175,12 @@ func TestGeneratedOrganisation(t *testing.T) {
 		t.Errorf("incident issues %d, initiative PRs %d", issues, initiative)
 	}
 
-	// Incidents: acknowledged, resolved, some open, some naming their cause.
+	// Incidents: acknowledged, resolved, some open, some naming their cause
+	// in a note, in what was typed in the web UI, or in an Events API event's
+	// custom details (flat or nested), some by pull request.
 	var acked, resolved, open, caused, high int
+	var causedIn [3]int // note, web UI, custom details
+	byPull := 0
 	for _, in := range o.PagerDuty.Incidents {
 		var a, r bool
 		for _, e := range in.Log {
@@ -180,7 +188,19 @@ func TestGeneratedOrganisation(t *testing.T) {
 			r = r || e.Type == "resolve"
 			if strings.Contains(e.Note, "caused-by: ") {
 				caused++
+				causedIn[0]++
 			}
+		}
+		if strings.Contains(strings.ToLower(in.Details), "caused-by:") {
+			caused++
+			causedIn[1]++
+		}
+		if d, ok := in.CustomDetails["deploy"].(map[string]any); ok && d["caused_by"] != nil || in.CustomDetails["caused-by"] != nil {
+			caused++
+			causedIn[2]++
+		}
+		if pdPullRef.MatchString(fmt.Sprint(in.Details, in.CustomDetails)) {
+			byPull++
 		}
 		if a {
 			acked++
@@ -197,6 +217,10 @@ func TestGeneratedOrganisation(t *testing.T) {
 	n := len(o.PagerDuty.Incidents)
 	if n < 60 || acked < n*9/10 || resolved < n*9/10 || open < 2 || caused < 10 || high < n/4 {
 		t.Errorf("incidents %d: acknowledged %d, resolved %d, open %d, caused-by %d, high %d", n, acked, resolved, open, caused, high)
+	}
+	t.Logf("caused-by in notes %d, web UI %d, custom details %d; by pull request %d", causedIn[0], causedIn[1], causedIn[2], byPull)
+	if causedIn[0] < 3 || causedIn[1] < 3 || causedIn[2] < 3 || byPull < 2 {
+		t.Errorf("caused-by in notes %d, web UI %d, custom details %d; by pull request %d", causedIn[0], causedIn[1], causedIn[2], byPull)
 	}
 
 	// Weekday rhythm: PRs open on weekdays only.

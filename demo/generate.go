@@ -141,7 +141,7 @@ func Generate(seed int64, now time.Time) *Org {
 		o.GitHub.Repos = append(o.GitHub.Repos, repo)
 		o.PagerDuty.Services = append(o.PagerDuty.Services, pagerdutytest.Service{
 			ID: svc.PagerDutyID, Name: strings.ToUpper(p.name[:1]) + p.name[1:] + " (production)", CreatedAt: g.start.AddDate(-1, 0, 0)})
-		g.incidents(rng, o.PagerDuty, svc, p, deploys)
+		g.incidents(rng, o.PagerDuty, svc, p, repo, deploys)
 		o.Services = append(o.Services, svc)
 		if p.tuned {
 			o.TuneUp.Services = append(o.TuneUp.Services, p.name)
@@ -618,15 +618,22 @@ func prContent(rng *rand.Rand, svc string, members []string) (title string, labe
 // deployment (some say so with a caused-by note), the rest do not; high-urgency
 // ones are acknowledged within minutes, low-urgency ones within the hour. Two
 // services have an incident open at now.
-func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, p profile, deploys []deployed) {
+func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, p profile, repo *githubtest.Repo, deploys []deployed) {
 	oncall := teams[p.team]
+	// pulls: the pull request whose squash commit a deployment shipped, by sha.
+	pulls := map[string]int{}
+	for _, pr := range repo.Pulls {
+		if pr.MergedAt != nil {
+			pulls[pr.MergeCommitSHA] = pr.Number
+		}
+	}
 	for day := g.start; day.Before(g.now); day = day.AddDate(0, 0, 1) {
 		rate := p.incidents / 30
 		if !weekday(day) {
 			rate /= 2
 		}
 		for range poisson(rng, rate) {
-			g.incident(rng, acct, svc, oncall, deploys, day.Add(time.Duration(rng.Float64()*24*float64(time.Hour))).Truncate(time.Second))
+			g.incident(rng, acct, svc, oncall, deploys, pulls, day.Add(time.Duration(rng.Float64()*24*float64(time.Hour))).Truncate(time.Second))
 		}
 	}
 	// On-call is busy right now: a couple of services have an incident open.
@@ -647,12 +654,12 @@ func (g *gen) incidents(rng *rand.Rand, acct *pagerdutytest.Account, svc Service
 	// Every rollback followed a broken deployment that paged someone.
 	for i, d := range deploys {
 		if d.rollback && i > 0 {
-			g.pageFor(rng, acct, svc, oncall, deploys[i-1], "high", true)
+			g.pageFor(rng, acct, svc, oncall, deploys[i-1], pulls, "high", true)
 		}
 	}
 }
 
-func (g *gen) incident(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, oncall []string, deploys []deployed, at time.Time) {
+func (g *gen) incident(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, oncall []string, deploys []deployed, pulls map[string]int, at time.Time) {
 	urgency := "low"
 	if rng.Float64() < 0.45 {
 		urgency = "high"
@@ -661,7 +668,7 @@ func (g *gen) incident(rng *rand.Rand, acct *pagerdutytest.Account, svc Service,
 		// Find the deployment it follows.
 		i, _ := slices.BinarySearchFunc(deploys, at, func(d deployed, t time.Time) int { return d.finished.Compare(t) })
 		if i > 0 {
-			g.pageFor(rng, acct, svc, oncall, deploys[i-1], urgency, rng.Float64() < 0.6)
+			g.pageFor(rng, acct, svc, oncall, deploys[i-1], pulls, urgency, rng.Float64() < 0.6)
 			return
 		}
 	}
@@ -676,8 +683,13 @@ func (g *gen) incident(rng *rand.Rand, acct *pagerdutytest.Account, svc Service,
 	acct.Incidents = append(acct.Incidents, in)
 }
 
-// pageFor creates an incident caused by deployment d.
-func (g *gen) pageFor(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, oncall []string, d deployed, urgency string, sayCause bool) {
+// pageFor creates an incident caused by deployment d. Where the impact start
+// and the cause are written varies as in real accounts (chosen by the
+// incident's number): in the description and a later note; in the text a responder typed when opening it
+// in the web UI (Markdown); in an Events API event's custom details, as keys
+// or nested under the deploy tool's own. The cause is named by a sha prefix,
+// a commit URL or the pull request the deployment shipped (owner/repo#N).
+func (g *gen) pageFor(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, oncall []string, d deployed, pulls map[string]int, urgency string, sayCause bool) {
 	impact := d.finished.Add(time.Duration(1+rng.IntN(20)) * time.Minute)
 	at := impact.Add(logNormal(rng, 0.3, 0.8))
 	if !at.Before(g.now) {
@@ -686,9 +698,42 @@ func (g *gen) pageFor(rng *rand.Rand, acct *pagerdutytest.Account, svc Service, 
 	in := g.newIncident(rng, svc, urgency, at, pick(rng, []string{
 		"Error rate up after deploy of " + svc.Name, svc.Name + " health checks failing", "Checkout conversions dropped (" + svc.Name + ")",
 	}))
-	in.Description += "\n\nimpact-start: " + impact.Format(time.RFC3339)
+	pull := d.sha[:12]
+	if n, ok := pulls[d.sha]; ok {
+		pull = fmt.Sprintf("%s#%d", svc.Repo, n)
+	}
+	const minute = "2006-01-02 15:04"
+	note := false
+	switch g.pdN % 5 {
+	case 1: // opened by hand in the web UI
+		in.Trigger, in.TriggeredBy = pagerdutytest.TriggerWeb, g.pdUser[oncall[0]]
+		in.Details = "Error rate doubled right after the deploy.\n\n- impact-start: " + impact.Format(minute) + " UTC"
+		if sayCause {
+			in.Details += "\n- **Caused-by:** `" + d.sha[:7] + "`"
+		}
+	case 2: // a synthetic check's event, the cause as keys
+		in.CustomDetails = map[string]any{"check": "synthetic " + svc.Name, "error_rate": 0.07, "impact-start": impact.Format(time.RFC3339)}
+		if sayCause {
+			in.CustomDetails["caused-by"] = "https://github.com/" + svc.Repo + "/commit/" + d.sha
+		}
+	case 3: // the deploy tool's event, the cause nested under its own key
+		deploy := map[string]any{"environment": "production", "impact_start": impact.Format(minute)}
+		if sayCause {
+			deploy["caused_by"] = pull
+		}
+		in.CustomDetails = map[string]any{"check": "canary " + svc.Name, "deploy": deploy}
+	case 4: // opened by hand, naming the pull request
+		in.Trigger, in.TriggeredBy = pagerdutytest.TriggerWeb, g.pdUser[oncall[0]]
+		in.Details = "Impact-Start: " + impact.Format(time.RFC3339)
+		if sayCause {
+			in.Details += "\ncaused-by: " + pull
+		}
+	default:
+		in.Description += "\n\nimpact-start: " + impact.Format(time.RFC3339)
+		note = sayCause
+	}
 	g.respond(rng, in, oncall, urgency, at)
-	if sayCause {
+	if note {
 		if t := at.Add(20 * time.Minute); t.Before(g.now) {
 			in.AddNote(t, g.pdUser[oncall[rng.IntN(len(oncall))]], "Rolled back.\ncaused-by: "+d.sha[:12])
 		}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -92,10 +93,17 @@ type result struct {
 // optionally, environment additions.
 func runFlywheel(t testing.TB, env []string, args ...string) result {
 	t.Helper()
+	return runFlywheelInput(t, nil, env, args...)
+}
+
+// runFlywheelInput is runFlywheel with stdin as the standard input.
+func runFlywheelInput(t testing.TB, stdin io.Reader, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, flywheelBin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -82,9 +82,24 @@ func TestBackfillWritesOpenMetrics(t *testing.T) {
 
 func TestReportFormats(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "flywheel.db")
-	if r := runFlywheel(t, nil, "--storage.path", db, "import", "testdata/events.jsonl"); r.Code != 0 {
-		t.Fatalf("import: %s", r.Stderr)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "flywheel.db")
+	// `cat events.jsonl | flywheel import -`
+	events, err := os.Open("testdata/events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	if r := runFlywheelInput(t, events, nil, "--storage.path", db, "import", "-"); r.Code != 0 || !strings.Contains(r.Stdout, "imported 6 deployments, 4 changes, 3 incidents from <stdin>") {
+		t.Fatalf("import - exited %d: %s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// report never creates a store: a mistyped path is an error naming it.
+	missing := filepath.Join(dir, "typo.db")
+	if r := runFlywheel(t, nil, "--storage.path", missing, "report"); r.Code != 1 || !strings.Contains(r.Stderr, "store "+missing+" does not exist") {
+		t.Errorf("report on a missing store: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("report created %s", missing)
 	}
 	for format, want := range map[string][]string{
 		"table":    {"Flywheel report as of 2026-10-10", "checkout", "search"},
@@ -136,4 +151,13 @@ func TestLogFlags(t *testing.T) {
 	if r := runFlywheel(t, nil, "--log.level", "verbose", "check-config"); r.Code != 2 {
 		t.Errorf("--log.level verbose: exit %d, want 2", r.Code)
 	}
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

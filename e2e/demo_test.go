@@ -77,6 +77,34 @@ func TestCollect(t *testing.T) {
 		t.Errorf("report after collect: exit %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 
+	// Export then import into an empty store, the documented backup and
+	// migration path, restores a store that reports the same JSON, byte for
+	// byte, and exports the same file.
+	dir := filepath.Dir(cfg)
+	backup, again := filepath.Join(dir, "backup.jsonl"), filepath.Join(dir, "again.jsonl")
+	restored := filepath.Join(dir, "restored.db")
+	if r := runFlywheel(t, tokens, "--config.file", cfg, "export", backup); r.Code != 0 {
+		t.Fatalf("export exited %d: %s", r.Code, r.Stderr)
+	}
+	if r := runFlywheel(t, tokens, "--config.file", cfg, "--storage.path", restored, "import", backup); r.Code != 0 {
+		t.Fatalf("import of the export exited %d: %s", r.Code, r.Stderr)
+	}
+	at := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	original := runFlywheel(t, tokens, "--config.file", cfg, "report", "--format", "json", "--at", at)
+	restoredReport := runFlywheel(t, tokens, "--config.file", cfg, "--storage.path", restored, "report", "--format", "json", "--at", at)
+	if original.Code != 0 || restoredReport.Code != 0 || !strings.Contains(original.Stdout, `"deployments"`) {
+		t.Fatalf("reports: exit %d and %d\n%s%s", original.Code, restoredReport.Code, original.Stderr, restoredReport.Stderr)
+	}
+	if restoredReport.Stdout != original.Stdout {
+		t.Errorf("the restored demo store reports differently from the collected one as of %s", at)
+	}
+	if r := runFlywheel(t, tokens, "--config.file", cfg, "--storage.path", restored, "export", again); r.Code != 0 {
+		t.Fatalf("export of the restored store exited %d: %s", r.Code, r.Stderr)
+	}
+	if a, b := readFile(t, backup), readFile(t, again); a != b || !strings.Contains(a, `"source":"github"`) || !strings.Contains(a, `"source":"pagerduty"`) {
+		t.Errorf("the restored store exports another file (%d and %d bytes), or the sources are missing", len(a), len(b))
+	}
+
 	// A wrong token fails the source and the command, without printing the token.
 	bad := []string{demo.GitHubTokenEnv + "=not-the-token", demo.PagerDutyTokenEnv + "=not-the-token-either"}
 	r = runFlywheel(t, bad, "--config.file", cfg, "collect")

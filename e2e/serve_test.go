@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -137,6 +138,19 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if srv.Exited() {
 		t.Fatalf("first serve exited while the second ran:\n%s", srv.Stderr())
+	}
+	// Commands that only read fail fast too, and report names where serve
+	// answers the same; a failed export leaves no file.
+	r = runFlywheel(t, nil, "--storage.path", db, "report", "--format", "json")
+	if want := db + " is in use by another flywheel process (serve?); the same answer is served at /api/v1/report"; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("report while serve runs: exit %d, stderr %q\nwant %q", r.Code, r.Stderr, want)
+	}
+	out := filepath.Join(dir, "events.jsonl")
+	if r := runFlywheel(t, nil, "--storage.path", db, "export", out); r.Code != 1 || !strings.Contains(r.Stderr, db+" is in use by another flywheel process") {
+		t.Errorf("export while serve runs: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed export left %s", out)
 	}
 
 	if err := srv.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -351,13 +365,14 @@ func TestImportRejectsBadFile(t *testing.T) {
 	if strings.Contains(r.Stderr, file+":1:") || strings.Contains(r.Stderr, file+":3:") {
 		t.Errorf("good lines reported as bad:\n%s", r.Stderr)
 	}
-	// Nothing stored: a report of all history finds no deployment.
-	r = runFlywheel(t, nil, "--storage.path", db, "report", "--format", "json", "--at", "2026-10-10T00:00:00Z")
-	if r.Code != 0 {
-		t.Fatalf("report exited %d: %s", r.Code, r.Stderr)
+	// Nothing stored: the file is checked before the store is opened, so none
+	// was even created, and report (which never creates one) says so.
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a rejected import created the store (stat: %v)", err)
 	}
-	if strings.Contains(r.Stdout, `"deployments"`) {
-		t.Errorf("report after a rejected import has deployments:\n%s", r.Stdout)
+	r = runFlywheel(t, nil, "--storage.path", db, "report", "--format", "json", "--at", "2026-10-10T00:00:00Z")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "store "+db+" does not exist") {
+		t.Errorf("report after a rejected import: exit %d\n%s", r.Code, r.Stderr)
 	}
 }
 

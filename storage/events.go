@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -320,7 +321,7 @@ func scan[T any](tx *bolt.Tx, k kind[T], q flywheel.Query) ([]T, error) {
 // Events returns every stored event, each kind in time order.
 func (s *Store) Events() (flywheel.Events, error) {
 	var ev flywheel.Events
-	err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, &ev) })
+	err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, time.Time{}, &ev) })
 	if err != nil {
 		return flywheel.Events{}, fmt.Errorf("store %s: read events: %w", s.path, err)
 	}
@@ -333,33 +334,51 @@ func (s *Store) Events() (flywheel.Events, error) {
 // keeps less than whole records (kpi.Input) needs less memory than the store's
 // contents. The record passed is reused for the next one (flywheel.EventSink).
 func (s *Store) Scan(sink flywheel.EventSink) error {
-	if err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, sink) }); err != nil {
+	return s.ScanSince(time.Time{}, sink)
+}
+
+// ScanSince is Scan of the events whose own time (flywheel.Query: a
+// deployment's finish, a change's merge else opening, an incident's trigger)
+// is at or after since; a zero since passes every event. Each kind is read
+// from since on through its time index, not filtered. The counts given to
+// sink.Grow are those of the whole store.
+func (s *Store) ScanSince(since time.Time, sink flywheel.EventSink) error {
+	if err := s.db.View(func(tx *bolt.Tx) error { return scanAll(tx, since, sink) }); err != nil {
 		return fmt.Errorf("store %s: scan events: %w", s.path, err)
 	}
 	return nil
 }
 
-func scanAll(tx *bolt.Tx, sink flywheel.EventSink) error {
+func scanAll(tx *bolt.Tx, since time.Time, sink flywheel.EventSink) error {
 	meta := tx.Bucket(bucketMeta)
 	sink.Grow(int(getUint64(meta, countKey(flywheel.KindDeployment))),
 		int(getUint64(meta, countKey(flywheel.KindChange))), int(getUint64(meta, countKey(flywheel.KindIncident))))
-	if err := each(tx, deployments, sink.AddDeployment); err != nil {
+	var from []byte
+	if !since.IsZero() {
+		from = appendTimeKey(nil, since)
+	}
+	if err := each(tx, deployments, from, sink.AddDeployment); err != nil {
 		return err
 	}
-	if err := each(tx, changes, sink.AddChange); err != nil {
+	if err := each(tx, changes, from, sink.AddChange); err != nil {
 		return err
 	}
-	return each(tx, incidents, sink.AddIncident)
+	return each(tx, incidents, from, sink.AddIncident)
 }
 
-// each decodes every record of one kind in time order into one reused value.
-// Each kind has its own arena, so a sink that keeps one kind's strings does not
-// keep the chunks of another's.
-func each[T any](tx *bolt.Tx, k kind[T], fn func(*T)) error {
+// each decodes every record of one kind in time order, from the time key from
+// on (nil: from the first), into one reused value. Each kind has its own
+// arena, so a sink that keeps one kind's strings does not keep the chunks of
+// another's.
+func each[T any](tx *bolt.Tx, k kind[T], from []byte, fn func(*T)) error {
 	in := newArena()
 	var v T
 	c := tx.Bucket(k.bucket).Bucket(bucketByTime).Cursor()
-	for key, val := c.First(); key != nil; key, val = c.Next() {
+	key, val := c.First()
+	if from != nil {
+		key, val = c.Seek(from)
+	}
+	for ; key != nil; key, val = c.Next() {
 		// zeroed, so that no field of one record can show through in the next
 		v = *new(T)
 		if err := k.decode(val, in, &v); err != nil {

@@ -35,8 +35,8 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return err
 	}
-	if version > SchemaVersion {
-		return fmt.Errorf("schema version %d is newer than this Flywheel supports (%d): use a newer Flywheel", version, SchemaVersion)
+	if err := checkVersion(version); err != nil {
+		return err
 	}
 	if version == SchemaVersion {
 		return nil
@@ -68,6 +68,14 @@ func (s *Store) migrate() error {
 	}
 	for _, a := range applied {
 		s.logger.Info("store migrated", "path", s.path, "from", version, "migration", a)
+	}
+	return nil
+}
+
+// checkVersion refuses a file written by a newer Flywheel.
+func checkVersion(version uint64) error {
+	if version > SchemaVersion {
+		return fmt.Errorf("schema version %d is newer than this Flywheel supports (%d): use a newer Flywheel", version, SchemaVersion)
 	}
 	return nil
 }

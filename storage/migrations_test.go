@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -209,5 +210,33 @@ func TestCodecRejectsGarbage(t *testing.T) {
 	}
 	if string(appendTimeKey(nil, time.Unix(-1, 0))) >= string(appendTimeKey(nil, time.Unix(0, 0))) {
 		t.Error("time keys before 1970 do not sort first")
+	}
+}
+
+// A read-only open never migrates: a version-1 file is refused with
+// ErrNeedsMigration and stays at version 1; a newer file is refused as Open
+// refuses it.
+func TestOpenReadOnlyRefusesOtherVersions(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	writeV1(t, path, v1Events(), false)
+	_, err := OpenReadOnly(path, Options{})
+	want := "open store " + path + ": needs a migration: schema version 1 is older than this Flywheel's (2); a command that writes (serve, collect or import) migrates it"
+	if !errors.Is(err, ErrNeedsMigration) || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+	if v := fileVersion(t, path); v != 1 {
+		t.Errorf("version after a read-only open = %d, want 1", v)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return putUint64(tx.Bucket(bucketMeta), keyVersion, 99) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenReadOnly(path, Options{}); err == nil || !strings.Contains(err.Error(), "schema version 99 is newer than this Flywheel supports (2)") {
+		t.Errorf("newer file: err = %v", err)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -31,8 +33,13 @@ type Store struct {
 	logger *slog.Logger
 }
 
-// ErrLocked is wrapped by Open's error when another process holds the file.
+// ErrLocked is wrapped by Open's error when another process holds the file,
+// and by OpenReadOnly's when a writer holds it.
 var ErrLocked = errors.New("another process holds it")
+
+// ErrNeedsMigration is wrapped by OpenReadOnly's error when the file's schema
+// is older than this Flywheel's: only a writer (Open) migrates a store.
+var ErrNeedsMigration = errors.New("needs a migration")
 
 // Open opens (creating if needed) the store at path, applies pending schema
 // migrations in one write transaction, and refuses a file written by a newer
@@ -57,6 +64,64 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// OpenReadOnly opens an existing store for reading only: it never creates the
+// file, never migrates it and never writes to it. It takes a shared lock, so
+// readers can open the file together but not while a writer (Open) holds it;
+// then it fails after opts.Timeout with ErrLocked. A missing file is an error
+// wrapping fs.ErrNotExist; a file at an older schema version is refused with
+// ErrNeedsMigration, one at a newer version as Open refuses it. The store's
+// write methods fail.
+func OpenReadOnly(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Checked first because bbolt, asked to open an empty file, initialises it.
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("open store %s: %w", path, fs.ErrNotExist)
+	case err != nil:
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	case info.IsDir():
+		return nil, fmt.Errorf("open store %s: is a directory", path)
+	case info.Size() == 0:
+		return nil, fmt.Errorf("open store %s: the file is empty: not a Flywheel store", path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: true})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open store %s: %w (file lock not acquired within %s)", path, ErrLocked, opts.Timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.View(checkReadable); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{db: db, path: path, logger: opts.Logger}, nil
+}
+
+// checkReadable accepts a file at exactly this Flywheel's schema version.
+func checkReadable(tx *bolt.Tx) error {
+	version, err := readVersion(tx)
+	if err != nil {
+		return err
+	}
+	if err := checkVersion(version); err != nil {
+		return err
+	}
+	switch {
+	case version == 0:
+		return errors.New("not a Flywheel store: the file has no schema version")
+	case version < SchemaVersion:
+		return fmt.Errorf("%w: schema version %d is older than this Flywheel's (%d); a command that writes (serve, collect or import) migrates it", ErrNeedsMigration, version, SchemaVersion)
+	}
+	return nil
 }
 
 // Close closes the file and releases its lock.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -22,17 +24,26 @@ type globalFlags struct {
 	logFormat   string
 }
 
-// app is one invocation of the binary: its flags, output streams and logger.
+// app is one invocation of the binary: its flags, input and output streams
+// and logger.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	flags          globalFlags
 	log            *slog.Logger
+	// dashArg records a lone "-" among the arguments (see fileArg).
+	dashArg bool
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.
 // It is main without os.Exit, so that tests can run the whole program.
 func Main(args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return runMain(args, os.Stdin, stdout, stderr)
+}
+
+// runMain is Main reading standard input from stdin, for tests.
+func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, dashArg: slices.Contains(args, "-")}
 	k := kingpin.New("flywheel", "Flywheel measures delivery speed and stability (DORA) and the split between innovation and tune-ups, from GitHub and PagerDuty, as Prometheus metrics.")
 	k.UsageWriter(stderr)
 	k.ErrorWriter(stderr)
@@ -59,6 +70,16 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return run()
+}
+
+// fileArg undoes a quirk of kingpin, which parses a lone "-" argument as an
+// empty one: without it `import -` tried to open "". An empty file argument
+// when the command line holds a "-" is that "-".
+func (a *app) fileArg(s string) string {
+	if s == "" && a.dashArg {
+		return "-"
+	}
+	return s
 }
 
 // command is one sub-command: its name and what runs it.

@@ -55,7 +55,7 @@ func (a *app) runBackfill(from, to time.Time, step time.Duration, output string)
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(cfg)
+	st, err := a.openStoreReadOnly(cfg, "")
 	if err != nil {
 		return err
 	}

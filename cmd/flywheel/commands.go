@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -35,6 +36,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 		a.collectCommand(k),
 		a.reportCommand(k),
 		a.importCommand(k),
+		a.exportCommand(k),
 		a.backfillCommand(k),
 		a.checkConfigCommand(k),
 		a.demoCommand(k),
@@ -56,9 +58,32 @@ func (a *app) storagePath(cfg *config.Config) string {
 	return cfg.Storage.Path
 }
 
-// openStore opens the store named by flags and config.
+// openStore opens the store named by flags and config for a command that
+// writes: it creates the file if needed and migrates it.
 func (a *app) openStore(cfg *config.Config) (*storage.Store, error) {
 	return storage.Open(a.storagePath(cfg), storage.Options{Timeout: storeLockTimeout, Logger: a.log})
+}
+
+// openStoreReadOnly opens the store named by flags and config for a command
+// that only reads it (report, export, backfill): it never creates, migrates or
+// changes the file, so a mistyped path is an error rather than a new empty
+// store. While a writer (a running serve) holds the file it fails after
+// storeLockTimeout; servedAt is the endpoint at which that serve answers the
+// same question (e.g. "/api/v1/report"), or "" when none does.
+func (a *app) openStoreReadOnly(cfg *config.Config, servedAt string) (*storage.Store, error) {
+	path := a.storagePath(cfg)
+	st, err := storage.OpenReadOnly(path, storage.Options{Timeout: storeLockTimeout, Logger: a.log})
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("store %s does not exist (a command that only reads never creates one): check --storage.path or storage.path", path)
+	case errors.Is(err, storage.ErrLocked) && servedAt != "":
+		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?); the same answer is served at %s", path, servedAt)
+	case errors.Is(err, storage.ErrLocked):
+		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?): stop it first, or read a filesystem snapshot of the file", path)
+	}
+	return nil, err
 }
 
 // fail prints err the way a user reads it: a config error one problem per line,
@@ -105,39 +130,47 @@ func (a *app) checkConfigCommand(k *kingpin.Application) command {
 	}}
 }
 
-// importCommand is `flywheel import FILE` (SPEC §5): all or nothing.
+// importCommand is `flywheel import FILE`: all or nothing.
 func (a *app) importCommand(k *kingpin.Application) command {
-	c := k.Command("import", "Load events in the neutral JSON-lines format into the store; a file with any bad line stores nothing.")
+	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing.")
 	file := c.Arg("file", "JSON-lines file of deployments, changes and incidents (- for standard input).").Required().String()
 	return command{name: c.FullCommand(), run: func() int {
-		return a.exitCode(a.runImport(*file))
+		f := a.fileArg(*file)
+		if f == "" {
+			fmt.Fprintln(a.stderr, "flywheel import: the file name is empty (- reads standard input)")
+			return 2
+		}
+		return a.exitCode(a.runImport(f))
 	}}
 }
+
+// stdinName names standard input in messages.
+const stdinName = "<stdin>"
 
 func (a *app) runImport(file string) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	in := os.Stdin
+	in, name := a.stdin, stdinName
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
 		defer f.Close()
-		in = f
+		in, name = f, file
 	}
 	ev, err := flywheel.DecodeEvents(in, "import")
 	var bad *flywheel.DecodeError
 	if errors.As(err, &bad) {
 		for _, l := range bad.Lines {
-			fmt.Fprintf(a.stderr, "%s:%d: %s\n", file, l.Line, l.Reason)
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", name, l.Line, l.Reason)
 		}
-		return fmt.Errorf("import %s: %d invalid line(s), nothing stored", file, len(bad.Lines))
+		return fmt.Errorf("import %s: %d invalid line(s), nothing stored", name, len(bad.Lines))
 	}
 	if err != nil {
-		return fmt.Errorf("import %s: %w", file, err)
+		return fmt.Errorf("import %s: %w", name, err)
 	}
 	st, err := a.openStore(cfg)
 	if err != nil {
@@ -146,12 +179,12 @@ func (a *app) runImport(file string) error {
 	werr := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev})
 	cerr := st.Close()
 	if werr != nil {
-		return fmt.Errorf("import %s: %w", file, werr)
+		return fmt.Errorf("import %s: %w", name, werr)
 	}
 	if cerr != nil {
 		return cerr
 	}
 	fmt.Fprintf(a.stdout, "imported %d deployments, %d changes, %d incidents from %s into %s\n",
-		len(ev.Deployments), len(ev.Changes), len(ev.Incidents), file, a.storagePath(cfg))
+		len(ev.Deployments), len(ev.Changes), len(ev.Incidents), name, a.storagePath(cfg))
 	return nil
 }

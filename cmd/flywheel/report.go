@@ -119,7 +119,7 @@ func (a *app) runReport(q reportQuery, format string) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openStore(cfg)
+	st, err := a.openStoreReadOnly(cfg, "/api/v1/report")
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore, ge
 			return nil, err
 		}
 		opts.Logger = a.log.With("source", pagerduty.SourceName)
+		opts.IncidentTimeZone = cfg.IncidentLocation()
 		src, err := pagerduty.New(opts)
 		if err != nil {
 			return nil, err

@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/collector/pagerduty/pagerdutytest"
+	"github.com/flywheel-metrics/flywheel/config"
+	"github.com/flywheel-metrics/flywheel/storage"
 )
 
 // countingProgress counts what reaches it.
@@ -76,5 +81,54 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestPagerDutySourceUsesIncidentTimeZone: the PagerDuty source built from the
+// config reads an impact start written without a zone in incident_time_zone,
+// and stores it through the real store.
+func TestPagerDutySourceUsesIncidentTimeZone(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)
+	acct := &pagerdutytest.Account{
+		Services: []pagerdutytest.Service{{ID: "PCHK001", Name: "Checkout"}},
+		Users:    []pagerdutytest.User{{ID: "PU1", Name: "Ann"}},
+		Incidents: []*pagerdutytest.Incident{{ID: "QWEB1", Number: 1, Title: "Checkout down", ServiceID: "PCHK001",
+			Urgency: "high", CreatedAt: now.Add(-2 * time.Hour), Trigger: pagerdutytest.TriggerWeb, TriggeredBy: "PU1",
+			Details: "Payments fail.\nimpact-start: 2026-06-30 11:30\ncaused-by: `3f2a9c1`"}},
+	}
+	srv := pagerdutytest.NewServer(acct, pagerdutytest.Options{Token: "pd-key", Now: func() time.Time { return now }})
+	t.Cleanup(srv.Close)
+	cfg, err := config.Parse([]byte(`
+incident_time_zone: Europe/Berlin
+pagerduty:
+  base_url: ` + srv.URL + `
+  token_env: PD_KEY
+  services:
+    - {id: PCHK001, service: checkout}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{log: slog.New(slog.DiscardHandler)}
+	srcs, err := a.sources(cfg, nil, func(k string) string { return map[string]string{"PD_KEY": "pd-key"}[k] })
+	if err != nil || len(srcs) != 1 {
+		t.Fatalf("%d sources, %v", len(srcs), err)
+	}
+	st, err := storage.Open(filepath.Join(t.TempDir(), "flywheel.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := srcs[0].Source.Sync(t.Context(), st, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Incidents(flywheel.Query{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%d incidents, %v", len(got), err)
+	}
+	// 11:30 in Berlin in summer is 09:30 UTC.
+	if want := time.Date(2026, 6, 30, 9, 30, 0, 0, time.UTC); !got[0].StartedAt.Equal(want) || got[0].CausedBy != "3f2a9c1" {
+		t.Errorf("impact start %v, caused-by %q; want %v, 3f2a9c1", got[0].StartedAt, got[0].CausedBy, want)
 	}
 }

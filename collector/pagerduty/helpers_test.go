@@ -167,7 +167,8 @@ var (
 // genAccount fills an account with n incidents created in [from, to): every
 // fifth on an unconfigured service; most acknowledged (some unacknowledged and
 // re-acknowledged), most resolved; assign and notify entries (not in the
-// overview); notes with caused-by / impact-start, some after the resolve.
+// overview); triggers from the web UI and Events API events that name a
+// cause; notes with caused-by / impact-start, some after the resolve.
 func genAccount(seed uint64, n int, from, to time.Time) *pagerdutytest.Account {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	ids := slices.Sorted(func(yield func(string) bool) {
@@ -197,6 +198,14 @@ func genAccount(seed uint64, n int, from, to time.Time) *pagerdutytest.Account {
 		}
 		if rng.IntN(10) == 0 {
 			in.Description = fmt.Sprintf("deploy went wrong\ncaused-by: d-%d", i)
+		}
+		// Some are opened by hand or by a script that names a cause (chosen by
+		// i, not rng, so that the incidents and request counts stay the same).
+		switch i % 7 {
+		case 1:
+			in.Trigger, in.TriggeredBy, in.Details = pagerdutytest.TriggerWeb, "PU1", fmt.Sprintf("Opened by hand.\ncaused-by: w-%d", i)
+		case 3:
+			in.CustomDetails = map[string]any{"caused_by": fmt.Sprintf("e-%d", i), "region": "eu-west-1"}
 		}
 		at := func(d int) time.Time { return created.Add(time.Duration(d) * time.Second) }
 		in.Log = append(in.Log,
@@ -250,7 +259,10 @@ func expected(acct *pagerdutytest.Account, now, since time.Time) map[string]flyw
 		if in.Priority != nil {
 			want.Priority = in.Priority.Name
 		}
-		texts := []string{in.Description}
+		texts := []string{in.Details, in.Description}
+		if v, ok := in.CustomDetails["caused_by"].(string); ok {
+			want.CausedBy = v
+		}
 		log := slices.Clone(in.Log)
 		slices.SortStableFunc(log, func(a, b pagerdutytest.LogEntry) int { return a.At.Compare(b.At) })
 		for _, e := range log {
@@ -288,7 +300,7 @@ func equal(a, b flywheel.Incident) bool {
 	return a.ID == b.ID && a.Service == b.Service && a.Urgency == b.Urgency && a.Priority == b.Priority &&
 		a.Title == b.Title && a.StartedAt.Equal(b.StartedAt) && a.TriggeredAt.Equal(b.TriggeredAt) &&
 		a.AcknowledgedAt.Equal(b.AcknowledgedAt) && a.ResolvedAt.Equal(b.ResolvedAt) &&
-		a.CausedBy == b.CausedBy && a.Source == b.Source
+		a.CausedBy == b.CausedBy && a.Source == b.Source && a.ImpactStartUnparsed == b.ImpactStartUnparsed
 }
 
 // diff reports how got differs from want (at most a few lines).

@@ -183,13 +183,15 @@ func (s *Source) openFetcher(c *pagerduty.Client) fetchFunc[pagerduty.Incident] 
 
 // logFetcher lists the account's overview log entries created in a window,
 // each with its incident embedded as a full object (include[]=incidents), so
-// the log alone yields the window's incidents.
+// the log alone yields the window's incidents, and with its channel's details
+// (include[]=channels), so a trigger entry carries what the responder or the
+// monitoring tool wrote when opening the incident, at no extra request.
 func logFetcher(c *pagerduty.Client) fetchFunc[pagerduty.LogEntry] {
 	return func(ctx context.Context, w window, offset uint, total bool) (page[pagerduty.LogEntry], error) {
 		r, err := c.ListLogEntriesWithContext(ctx, pagerduty.ListLogEntriesOptions{
 			Limit: pageLimit, Offset: offset, Total: total,
 			Since: apiTime(w.from), Until: apiTime(w.to),
-			IsOverview: true, TimeZone: "UTC", Includes: []string{"incidents"},
+			IsOverview: true, TimeZone: "UTC", Includes: []string{"incidents", "channels"},
 		})
 		if err != nil {
 			return page[pagerduty.LogEntry]{}, err
@@ -198,11 +200,13 @@ func logFetcher(c *pagerduty.Client) fetchFunc[pagerduty.LogEntry] {
 	}
 }
 
-// incidentLogFetcher lists one incident's overview log (w is ignored).
+// incidentLogFetcher lists one incident's overview log with the channels'
+// details (w is ignored).
 func incidentLogFetcher(c *pagerduty.Client, id string) fetchFunc[pagerduty.LogEntry] {
 	return func(ctx context.Context, _ window, offset uint, total bool) (page[pagerduty.LogEntry], error) {
 		r, err := c.ListIncidentLogEntriesWithContext(ctx, id, pagerduty.ListIncidentLogEntriesOptions{
 			Limit: pageLimit, Offset: offset, Total: total, IsOverview: true, TimeZone: "UTC",
+			Includes: []string{"channels"},
 		})
 		if err != nil {
 			return page[pagerduty.LogEntry]{}, err

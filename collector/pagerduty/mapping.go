@@ -3,7 +3,9 @@ package pagerduty
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,19 +15,20 @@ import (
 )
 
 // Log entry types the mapping reads. Real data says acknowledge_log_entry even
-// though the OpenAPI schema spells it acknowledgement_log_entry (API-NOTES §5.2);
-// both are accepted.
+// though the OpenAPI schema spells it acknowledgement_log_entry; both are
+// accepted.
 const (
 	typeAcknowledge = "acknowledge_log_entry"
 	typeAckSpec     = "acknowledgement_log_entry"
 	typeResolve     = "resolve_log_entry"
 	typeAnnotate    = "annotate_log_entry"
+	typeTrigger     = "trigger_log_entry"
 )
 
-// timeLayouts are the shapes PagerDuty timestamps come in (API-NOTES pitfall
-// 10): "…Z", "….000Z", "…+00:00", "…-05:00", offsets without a colon, and no
-// zone at all (analytics), which is read as UTC. Fractional seconds are
-// accepted by every layout when parsing.
+// timeLayouts are the shapes PagerDuty timestamps come in: "…Z", "….000Z",
+// "…+00:00", "…-05:00", offsets without a colon, and no zone at all
+// (analytics), which is read as UTC. Fractional seconds are accepted by every
+// layout when parsing.
 var timeLayouts = []string{
 	time.RFC3339,
 	"2006-01-02T15:04:05Z0700",
@@ -61,13 +64,25 @@ func newRecord(inc pagerduty.Incident) *record {
 	return &record{inc: inc, seen: map[string]bool{}}
 }
 
-// add merges log entries, ignoring ones already seen.
+// add merges log entries, ignoring ones already seen. Of a trigger entry's
+// channel it keeps only what scanChannel reads: an event's channel can be
+// large (other keys may repeat the custom details), and a sync keeps its
+// records until it ends.
 func (r *record) add(es ...pagerduty.LogEntry) {
 	for _, e := range es {
 		if e.ID != "" && r.seen[e.ID] {
 			continue
 		}
 		r.seen[e.ID] = true
+		if e.Type == typeTrigger && e.Channel.Raw != nil {
+			raw := map[string]any{"type": e.Channel.Type}
+			for _, k := range channelKeys {
+				if v, ok := e.Channel.Raw[k]; ok {
+					raw[k] = v
+				}
+			}
+			e.Channel.Raw = raw
+		}
 		r.entries = append(r.entries, e)
 	}
 }
@@ -93,17 +108,22 @@ func entryNoteText(e pagerduty.LogEntry) string {
 	return ""
 }
 
-// mapIncident turns a fetched incident into a flywheel.Incident (SPEC §4.5):
+// mapIncident turns a fetched incident into a flywheel.Incident:
 // triggered = created_at; acknowledged = the first acknowledge log entry;
 // resolved = the last resolve log entry — never updated_at. Entries are sorted by
 // created_at, not trusted in response order. When the log read so far lacks an
 // entry the incident object already shows (a resolved incident whose resolve
 // falls in a later window), resolved_at (else last_status_change_at) and
-// acknowledgements[] stand in; acknowledgements[] is empty once resolved
-// (pitfall 9), so an acknowledge time is only ever taken from it while open.
-// caused-by: and impact-start: lines are read from the description, the body
-// and then the notes in time order; the last one wins.
-func mapIncident(r *record, service string) (flywheel.Incident, error) {
+// acknowledgements[] stand in; acknowledgements[] is empty once resolved,
+// so an acknowledge time is only ever taken from it while open.
+//
+// caused-by: and impact-start: lines (flywheel.IncidentNotes) are read from
+// the incident's first trigger entry (what the responder typed in the web UI,
+// or the custom details of an Events API event), then the description and the
+// body, then the notes in time order; the last one wins. An impact start
+// without a zone is read in tz; one that does not parse is kept as
+// ImpactStartUnparsed.
+func mapIncident(r *record, service string, tz *time.Location) (flywheel.Incident, error) {
 	inc := r.inc
 	out := flywheel.Incident{
 		ID:      inc.ID,
@@ -133,9 +153,14 @@ func mapIncident(r *record, service string) (flywheel.Incident, error) {
 	}
 	slices.SortStableFunc(log, func(a, b timed) int { return a.at.Compare(b.at) })
 	var texts []string
+	var trigger map[string]any
 	resolveLogged := false
 	for _, l := range log {
 		switch l.e.Type {
+		case typeTrigger:
+			if trigger == nil || (l.e.ID != "" && l.e.ID == inc.FirstTriggerLogEntry.ID) {
+				trigger = l.e.Channel.Raw
+			}
 		case typeAcknowledge, typeAckSpec:
 			if out.AcknowledgedAt.IsZero() {
 				out.AcknowledgedAt = l.at
@@ -147,6 +172,10 @@ func mapIncident(r *record, service string) (flywheel.Incident, error) {
 				texts = append(texts, entryNoteText(l.e))
 			}
 		}
+	}
+	if trigger == nil {
+		// An incident listed with its first trigger entry in full carries it.
+		trigger = inc.FirstTriggerLogEntry.Channel.Raw
 	}
 	if !resolveLogged && inc.Status == "resolved" {
 		fallback := cmp.Or(inc.ResolvedAt, inc.LastStatusChangeAt)
@@ -178,48 +207,72 @@ func mapIncident(r *record, service string) (flywheel.Incident, error) {
 			texts = append(texts, n.Content)
 		}
 	}
-	texts = append([]string{inc.Description, inc.Body.Details}, texts...)
-	for _, t := range texts {
-		causedBy, impact := scanLines(t)
-		if causedBy != "" {
-			out.CausedBy = causedBy
-		}
-		if !impact.IsZero() {
-			out.StartedAt = impact
-		}
+	var notes flywheel.IncidentNotes
+	scanChannel(trigger, &notes, tz)
+	for _, t := range append([]string{inc.Description, inc.Body.Details}, texts...) {
+		notes.Scan(t, tz)
 	}
+	out.CausedBy, out.StartedAt, out.ImpactStartUnparsed = notes.CausedBy, notes.StartedAt, notes.StartUnparsed
 	return out, nil
 }
 
-// scanLines finds the last `caused-by: X` and `impact-start: RFC3339` lines of
-// a text (SPEC §4.4, §4.5), as the GitHub source reads issues: the key starts
-// the line (after Markdown quote, list or emphasis marks), is case-insensitive,
-// and the value is its first word without trailing ".,;". `caused-by: none` in
-// any case becomes flywheel.CausedByNone; an impact start that does not parse
-// is ignored.
-func scanLines(text string) (causedBy string, impact time.Time) {
-	for line := range strings.Lines(text) {
-		line = strings.TrimLeft(line, " \t>*_-")
-		key, val, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(val)
-		if len(f) == 0 {
-			continue
-		}
-		word := strings.TrimRight(f[0], ".,;")
-		switch strings.ToLower(key) {
-		case "caused-by":
-			causedBy = word
-			if strings.EqualFold(causedBy, flywheel.CausedByNone) {
-				causedBy = flywheel.CausedByNone
-			}
-		case "impact-start":
-			if t, err := parseTime(word); err == nil {
-				impact = t
+// scanChannel reads the caused-by and impact-start lines of a trigger entry's
+// channel. Its shape depends on how the incident was opened: the web UI's
+// form puts the title in summary and subject and the typed text in details, a
+// string; POST /incidents does the same with type "api"; an Events API event
+// puts its custom details there, an object; an e-mail integration the mail's
+// subject and body. Strings are scanned line by line; an object is walked.
+func scanChannel(ch map[string]any, n *flywheel.IncidentNotes, tz *time.Location) {
+	for _, k := range channelKeys {
+		switch v := ch[k].(type) {
+		case string:
+			n.Scan(v, tz)
+		case map[string]any, []any:
+			if k == "details" {
+				walkDetails(v, n, tz, 0)
 			}
 		}
 	}
-	return causedBy, impact
+}
+
+// channelKeys are the keys of a trigger entry's channel that scanChannel
+// reads, in order.
+var channelKeys = []string{"summary", "subject", "body", "details"}
+
+// maxDetailsDepth bounds the walk of custom details nested in one another.
+const maxDetailsDepth = 16
+
+// walkDetails reads custom details as a monitoring tool or a script sends them:
+// a caused-by or impact-start key takes its value ({"caused_by": "…"}, also a
+// number, as a deployment id may be sent); any other string is scanned for
+// lines; objects and arrays are walked, an object's keys in sorted order so
+// that the last value read does not depend on the JSON's key order.
+func walkDetails(v any, n *flywheel.IncidentNotes, tz *time.Location, depth int) {
+	if depth > maxDetailsDepth {
+		return
+	}
+	read := func(key string, v any) {
+		switch v := v.(type) {
+		case string:
+			if key == "" || !n.Field(key, v, tz) {
+				n.Scan(v, tz)
+			}
+		case float64:
+			if key != "" {
+				n.Field(key, strconv.FormatFloat(v, 'f', -1, 64), tz)
+			}
+		case map[string]any, []any:
+			walkDetails(v, n, tz, depth+1)
+		}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			read(k, v[k])
+		}
+	case []any:
+		for _, x := range v {
+			read("", x)
+		}
+	}
 }

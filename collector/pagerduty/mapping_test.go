@@ -1,9 +1,11 @@
 package pagerduty
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +118,7 @@ func TestMapIncident(t *testing.T) {
 		want    flywheel.Incident
 	}{
 		{
-			// Resolved, acknowledgements[] already emptied (pitfall 9): no
+			// Resolved, acknowledgements[] already emptied: no
 			// acknowledge time can come from the object; resolved_at stands in
 			// while the resolve entry has not been read.
 			name: "listed resolved incident without log",
@@ -209,7 +211,7 @@ func TestMapIncident(t *testing.T) {
 			if tc.notes != nil {
 				r.notes, r.notesRead = tc.notes, true
 			}
-			got, err := mapIncident(r, services[tc.inc.Service.ID])
+			got, err := mapIncident(r, services[tc.inc.Service.ID], time.UTC)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +226,7 @@ func equalIncident(a, b flywheel.Incident) bool {
 	return a.ID == b.ID && a.Service == b.Service && a.Urgency == b.Urgency && a.Priority == b.Priority &&
 		a.Title == b.Title && a.StartedAt.Equal(b.StartedAt) && a.TriggeredAt.Equal(b.TriggeredAt) &&
 		a.AcknowledgedAt.Equal(b.AcknowledgedAt) && a.ResolvedAt.Equal(b.ResolvedAt) &&
-		a.CausedBy == b.CausedBy && a.Source == b.Source
+		a.CausedBy == b.CausedBy && a.Source == b.Source && a.ImpactStartUnparsed == b.ImpactStartUnparsed
 }
 
 func TestMapIncidentErrors(t *testing.T) {
@@ -232,12 +234,12 @@ func TestMapIncidentErrors(t *testing.T) {
 	fx := loadFixtures(t)
 	bad := fx.listed
 	bad.CreatedAt = "yesterday"
-	if _, err := mapIncident(newRecord(bad), "mail"); err == nil || !strings.Contains(err.Error(), `incident PT4KHLK: created_at: cannot parse time "yesterday"`) {
+	if _, err := mapIncident(newRecord(bad), "mail", time.UTC); err == nil || !strings.Contains(err.Error(), `incident PT4KHLK: created_at: cannot parse time "yesterday"`) {
 		t.Errorf("bad created_at: %v", err)
 	}
 	r := newRecord(fx.listed)
 	r.add(entry(typeAcknowledge, "2015-13-45T00:00:00Z"))
-	if _, err := mapIncident(r, "mail"); err == nil || !strings.Contains(err.Error(), "log entry") {
+	if _, err := mapIncident(r, "mail", time.UTC); err == nil || !strings.Contains(err.Error(), "log entry") {
 		t.Errorf("bad log time: %v", err)
 	}
 }
@@ -266,34 +268,172 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
-func TestScanLines(t *testing.T) {
+func trigger(id, at string, channel map[string]any) pagerduty.LogEntry {
+	e := entry(typeTrigger, at)
+	e.ID = id
+	e.Channel = pagerduty.Channel{Type: channel["type"].(string), Raw: channel}
+	return e
+}
+
+// TestMapIncidentTrigger: the first trigger entry's channel is read before the
+// description and the notes, in each shape a channel comes in.
+func TestMapIncidentTrigger(t *testing.T) {
 	t.Parallel()
+	fx := loadFixtures(t)
+	// A real incident listed with its first trigger entry in full (Port's
+	// recording of GET /incidents?include[]=first_trigger_log_entries).
+	listedWithTrigger := fixture[[]pagerduty.Incident](t, "incidents.first_trigger_log_entries.trigger_web.port-ocean.json",
+		func(m map[string]json.RawMessage) json.RawMessage { return m["payload"] })[0]
+	if listedWithTrigger.FirstTriggerLogEntry.Channel.Raw["details"] != "Testing webhook" {
+		t.Fatalf("fixture's first trigger channel: %v", listedWithTrigger.FirstTriggerLogEntry.Channel.Raw)
+	}
+	listedWithTrigger.FirstTriggerLogEntry.Channel.Raw["details"] = "Testing webhook\n- caused-by: `abc1234`"
+
+	inc := fx.ackIncident // description "My new incident", first_trigger_log_entry R2XGXEI3W0FHMSDXHDIBQGBQ5E
 	tests := []struct {
-		text, causedBy, impact string
+		name                        string
+		inc                         pagerduty.Incident
+		entries                     []pagerduty.LogEntry
+		tz                          *time.Location
+		causedBy, started, unparsed string
 	}{
-		{"", "", ""},
-		{"caused-by: d-1", "d-1", ""},
-		{"  CAUSED-BY:   abcdef1 extra words  ", "abcdef1", ""},
-		{"caused-by: None", "none", ""},
-		{"caused-by:", "", ""},
-		{"not caused-by: x", "", ""},
-		{"caused-by: a\ncaused-by: b", "b", ""},
-		{"impact-start: 2026-01-02T03:04:05+01:00\r\ncaused-by: x", "x", "2026-01-02T02:04:05Z"},
-		{"impact-start: soon", "", ""},
-		{"> - **caused-by: d-9.**", "d-9.**", ""},
-		{"* caused-by: abc1234.\n_impact-start: 2026-01-02T03:04:05Z_", "abc1234", ""},
-		{"Rolled back. caused-by: abc1234", "", ""}, // not a caused-by line
-		{"caused-by : x", "", ""},
-		{"caused-by:x;", "x", ""},
+		{
+			name:     "incident object's own first trigger entry",
+			inc:      listedWithTrigger,
+			causedBy: "abc1234",
+		},
+		{
+			name: "e-mail trigger: subject and body",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{
+				"type": "email", "summary": "checkout down", "subject": "checkout down", "to": "svc@example.pagerduty.com",
+				"from": "ann@example.com", "body": "Since the deploy.\r\ncaused-by: https://github.com/acme/checkout/deployments/17\r\n",
+				"body_content_type": "text/plain"})},
+			causedBy: "https://github.com/acme/checkout/deployments/17",
+		},
+		{
+			name: "the entry named first_trigger_log_entry wins over an earlier one",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{
+				trigger("REARLIER", "2017-09-26T15:14:30Z", map[string]any{"type": "web_trigger", "details": "caused-by: aaaaaaa"}),
+				trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "web_trigger", "details": "caused-by: bbbbbbb"}),
+				trigger("RLATER", "2017-09-26T15:20:00Z", map[string]any{"type": "web_trigger", "details": "caused-by: ccccccc"}),
+			},
+			causedBy: "bbbbbbb",
+		},
+		{
+			name: "without that entry, the earliest trigger",
+			inc:  fx.listed, // its first_trigger_log_entry is Q02JTSNZWHSEKV, not in this log
+			entries: []pagerduty.LogEntry{
+				trigger("RLATER", "2015-10-06T21:40:00Z", map[string]any{"type": "api", "details": map[string]any{"caused_by": "ccccccc"}}),
+				trigger("REARLIER", "2015-10-06T21:30:42Z", map[string]any{"type": "api", "details": map[string]any{"caused_by": "aaaaaaa"}}),
+			},
+			causedBy: "aaaaaaa",
+		},
+		{
+			name: "description, then notes, after the trigger",
+			inc: func() pagerduty.Incident {
+				i := inc
+				i.Description = "impact-start: 2017-09-26 15:00"
+				return i
+			}(),
+			entries: []pagerduty.LogEntry{
+				trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "web_trigger",
+					"details": "impact-start: 2017-09-26 14:00\ncaused-by: abc1234"}),
+				note("2017-09-26T15:30:00Z", "caused-by: def5678"),
+			},
+			tz:       time.FixedZone("UTC+2", 2*3600),
+			causedBy: "def5678", started: "2017-09-26T13:00:00Z",
+		},
+		{
+			name: "custom details: keys in any spelling, numbers, nested objects and arrays, in key order",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "api",
+				"summary": "5xx above 2%",
+				"details": map[string]any{
+					"z-flywheel": map[string]any{"Impact Start": "2017-09-26T14:55:00+02:00"},
+					"a-links":    []any{"see runbook", map[string]any{"caused-by": 123456789.0}},
+					"caused_by":  "`abc1234`", // after "a-links" and before "z-flywheel"
+					"firing":     "Labels:\n - alertname = HighErrorRate\n",
+				}})},
+			causedBy: "abc1234", started: "2017-09-26T12:55:00Z",
+		},
+		{
+			name: "a deployment id sent as a number",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "api",
+				"details": map[string]any{"deploy": map[string]any{"caused-by": 1234567890.0}}})},
+			causedBy: "1234567890",
+		},
+		{
+			name: "an impact start that does not parse is kept",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "api",
+				"details": map[string]any{"impact-start": "about 3pm"}})},
+			unparsed: "about 3pm",
+		},
+		{
+			name: "null details and a channel without details (no include[]=channels)",
+			inc:  inc,
+			entries: []pagerduty.LogEntry{
+				trigger("R2XGXEI3W0FHMSDXHDIBQGBQ5E", "2017-09-26T15:14:36Z", map[string]any{"type": "web_trigger", "details": nil}),
+				trigger("RBARE", "2017-09-26T15:14:37Z", map[string]any{"type": "api"}),
+			},
+		},
 	}
 	for _, tc := range tests {
-		cb, im := scanLines(tc.text)
-		var want time.Time
-		if tc.impact != "" {
-			want = ts(tc.impact)
-		}
-		if cb != tc.causedBy || !im.Equal(want) {
-			t.Errorf("scanLines(%q) = %q, %v; want %q, %v", tc.text, cb, im, tc.causedBy, want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRecord(tc.inc)
+			r.add(tc.entries...)
+			got, err := mapIncident(r, "svc", cmp.Or(tc.tz, time.UTC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var started time.Time
+			if tc.started != "" {
+				started = ts(tc.started)
+			}
+			if got.CausedBy != tc.causedBy || !got.StartedAt.Equal(started) || got.ImpactStartUnparsed != tc.unparsed {
+				t.Errorf("caused-by %q, started %v, unparsed %q; want %q, %v, %q",
+					got.CausedBy, got.StartedAt, got.ImpactStartUnparsed, tc.causedBy, started, tc.unparsed)
+			}
+		})
+	}
+}
+
+// TestWalkDetailsDepth: custom details nested deeper than the walk goes are
+// not read (and do not exhaust the stack).
+func TestWalkDetailsDepth(t *testing.T) {
+	t.Parallel()
+	deep := map[string]any{"caused-by": "deep1"}
+	for range maxDetailsDepth + 1 {
+		deep = map[string]any{"x": deep}
+	}
+	shallow := map[string]any{"caused-by": "shallow"}
+	for range maxDetailsDepth {
+		shallow = map[string]any{"x": shallow}
+	}
+	var n flywheel.IncidentNotes
+	walkDetails(deep, &n, time.UTC, 0)
+	if n.CausedBy != "" {
+		t.Errorf("read %q beyond depth %d", n.CausedBy, maxDetailsDepth)
+	}
+	walkDetails(shallow, &n, time.UTC, 0)
+	if n.CausedBy != "shallow" {
+		t.Errorf("depth %d: %q", maxDetailsDepth, n.CausedBy)
+	}
+}
+
+// TestRecordTrimsTriggerChannel: a record keeps of a trigger entry's channel
+// only what the mapping reads.
+func TestRecordTrimsTriggerChannel(t *testing.T) {
+	t.Parallel()
+	details := map[string]any{"caused-by": "abc1234"}
+	r := newRecord(pagerduty.Incident{})
+	r.add(trigger("R1", "2026-06-30T10:00:00Z", map[string]any{"type": "api", "summary": "s", "service_key": "k",
+		"incident_key": "i", "details": details, "cef_details": map[string]any{"details": details}}))
+	want := map[string]any{"type": "api", "summary": "s", "details": details}
+	if got := r.entries[0].Channel.Raw; !reflect.DeepEqual(got, want) {
+		t.Errorf("kept %v, want %v", got, want)
 	}
 }

@@ -1,4 +1,4 @@
-// Package pagerduty is the PagerDuty source of Flywheel (SPEC §4.5): it reads the
+// Package pagerduty is the PagerDuty source of Flywheel: it reads the
 // incidents of the configured PagerDuty services through the REST API v2 with
 // go-pagerduty, takes their trigger, first-acknowledge and resolve times from the
 // account-wide log, and writes them as flywheel.Incident batches with a cursor.
@@ -29,7 +29,7 @@ import (
 // SourceName is the source's name, its label value and Incident.Source.
 const SourceName = "pagerduty"
 
-// Defaults (SPEC §3; API-NOTES §4).
+// Defaults.
 const (
 	DefaultBaseURL           = "https://api.pagerduty.com"
 	DefaultMaxInFlight       = 4
@@ -67,6 +67,9 @@ type Options struct {
 	// HTTPClient sends the requests (default: one with a 60 s timeout).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// IncidentTimeZone is the zone of impact-start times written without one
+	// (default UTC).
+	IncidentTimeZone *time.Location
 }
 
 // Source is the PagerDuty source. It is safe to call Sync from one goroutine
@@ -129,6 +132,9 @@ func New(opts Options) (*Source, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.IncidentTimeZone == nil {
+		opts.IncidentTimeZone = time.UTC
+	}
 	ids := make([]string, 0, len(opts.Services))
 	for id := range opts.Services {
 		ids = append(ids, id)
@@ -165,7 +171,7 @@ func (s *Source) client(p collector.Progress) *pagerduty.Client {
 	return c
 }
 
-// Sync brings the store up to date (SPEC §4.5):
+// Sync brings the store up to date:
 //
 //  1. Incidents stored open whose trigger is before this sync's start are checked
 //     against one listing of the open incidents; those that changed are re-read
@@ -436,7 +442,7 @@ func (s *Source) changedOpen(ctx context.Context, c *pagerduty.Client, stored ma
 			ids = append(ids, id)
 			continue
 		}
-		now, err := mapIncident(newRecord(li), s.opts.Services[li.Service.ID])
+		now, err := mapIncident(newRecord(li), s.opts.Services[li.Service.ID], s.opts.IncidentTimeZone)
 		if err != nil || now.Service != was.Service || now.Urgency != was.Urgency || now.Priority != was.Priority ||
 			now.Title != was.Title || (!now.AcknowledgedAt.IsZero() && was.AcknowledgedAt.IsZero()) {
 			ids = append(ids, id)
@@ -509,7 +515,7 @@ func (s *Source) write(ctx context.Context, sink collector.Sink, recs []*record,
 	var b flywheel.Batch
 	slices.SortFunc(recs, func(a, b *record) int { return strings.Compare(a.inc.ID, b.inc.ID) })
 	for _, r := range recs {
-		in, err := mapIncident(r, s.opts.Services[r.inc.Service.ID])
+		in, err := mapIncident(r, s.opts.Services[r.inc.Service.ID], s.opts.IncidentTimeZone)
 		if err != nil {
 			return fmt.Errorf("pagerduty: %w", err)
 		}

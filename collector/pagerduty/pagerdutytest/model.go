@@ -57,7 +57,43 @@ type Incident struct {
 	CreatedAt   time.Time
 	Log         []LogEntry
 	Notes       []Note
+	// Trigger is how the incident was opened (default: an Events API event);
+	// it decides the agent, summary and channel of its trigger log entries.
+	Trigger TriggerChannel
+	// TriggeredBy is the user who opened a web or REST API trigger.
+	TriggeredBy string
+	// Details is the free text of a web or REST API trigger: what the
+	// responder typed in the form, or the body.details of POST /incidents.
+	Details string
+	// CustomDetails is the payload.custom_details object of an Events API
+	// event, as encoding/json decodes one (string, float64, bool, nil, []any,
+	// map[string]any).
+	CustomDetails map[string]any
 }
+
+// TriggerChannel is how an incident was opened. The channel of its trigger log
+// entries follows PagerDuty's published shapes (the Channel schema of the REST
+// API's OpenAPI description, PagerDuty/api-schema reference/REST/openapiv3.json,
+// #/components/schemas/Channel) and recorded entries (testdata README).
+type TriggerChannel string
+
+const (
+	// TriggerEvents (the default): a monitoring tool sent an event to the
+	// Events API v2. The entry's agent is the service, its summary "Triggered
+	// through the API", its channel of type "api" (APIChannel) with the
+	// event's custom details as the details object.
+	TriggerEvents TriggerChannel = ""
+	// TriggerWeb: a responder filled in the web UI's New Incident form. The
+	// agent is the user, the summary "Triggered through the website", the
+	// channel of type "web_trigger" (WebTriggerChannel) with the title as
+	// summary and subject and the typed text as details, a string (null when
+	// nothing was typed).
+	TriggerWeb TriggerChannel = "web"
+	// TriggerREST: someone called POST /incidents. The agent is the user and
+	// the summary "Triggered through the website." (as recorded), the channel
+	// of type "api" but with body.details as a string, like a web trigger's.
+	TriggerREST TriggerChannel = "rest"
+)
 
 // LogType is the kind of a log entry, without the "_log_entry" suffix.
 type LogType string
@@ -127,7 +163,7 @@ func (in *Incident) entries(now time.Time) []LogEntry {
 		}
 	}
 	if !hasTrigger {
-		out = append(out, LogEntry{ID: "R" + in.ID + "T", Type: LogTrigger, At: in.CreatedAt})
+		out = append(out, LogEntry{ID: "R" + in.ID + "T", Type: LogTrigger, At: in.CreatedAt, UserID: in.triggerUser()})
 	}
 	for i, e := range in.Log {
 		if e.ID == "" {
@@ -146,10 +182,19 @@ func (in *Incident) entries(now time.Time) []LogEntry {
 	return out[:n]
 }
 
+// triggerUser is the agent of the incident's trigger: the user of a web or
+// REST API trigger, none (the service) for an Events API event.
+func (in *Incident) triggerUser() string {
+	if in.Trigger == TriggerEvents {
+		return ""
+	}
+	return in.TriggeredBy
+}
+
 // state is an incident's derived state as of some time.
 type state struct {
 	status           string
-	acks             []LogEntry // current acknowledgements (emptied on resolve: API-NOTES pitfall 9)
+	acks             []LogEntry // current acknowledgements (PagerDuty empties them on resolve)
 	assignees        []LogEntry
 	lastStatusChange *LogEntry
 	resolvedAt       *time.Time

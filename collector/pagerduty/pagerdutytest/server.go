@@ -1,6 +1,8 @@
 package pagerdutytest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -499,6 +501,7 @@ func (s *Server) serveEntries(w http.ResponseWriter, r *http.Request, incs []*In
 	q := r.URL.Query()
 	ov := q.Get("is_overview") == "true"
 	withIncidents := slices.Contains(q["include[]"], "incidents") && !s.opts.IgnoreInclude
+	withChannels := slices.Contains(q["include[]"], "channels")
 	now := s.opts.Now()
 	var sel []flatEntry
 	for _, inc := range incs {
@@ -524,7 +527,7 @@ func (s *Server) serveEntries(w http.ResponseWriter, r *http.Request, incs []*In
 	end := min(p.offset+p.limit, len(sel))
 	out := make([]map[string]any, len(sel))
 	for i := p.offset; i < end; i++ {
-		out[i] = s.entryJSON(sel[i].inc, sel[i].e, sel[i].idx, withIncidents, now)
+		out[i] = s.entryJSON(sel[i].inc, sel[i].e, sel[i].idx, withIncidents, withChannels, now)
 	}
 	p.total = p.total && !s.opts.OmitTotal
 	paged(w, "log_entries", out, p)
@@ -604,7 +607,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 }
 
 // est renders some timestamps with a −05:00 offset, as PagerDuty does for
-// accounts in other zones (API-NOTES pitfall 10).
+// accounts in other zones.
 var est = time.FixedZone("EST", -5*3600)
 
 // stamp renders t in one of four shapes PagerDuty uses, chosen by variant, so
@@ -695,7 +698,7 @@ func (s *Server) incidentJSON(inc *Incident, now time.Time) map[string]any {
 		"created_at":      stamp(inc.CreatedAt, v),
 		"updated_at":      stamp(st.updatedAt, v+3),
 		"status":          st.status,
-		"incident_key":    nil,
+		"incident_key":    incidentKey(inc),
 		"service":         s.serviceRef(inc.ServiceID),
 		"assignments":     assigns,
 		"assigned_via":    "escalation_policy",
@@ -719,7 +722,7 @@ func (s *Server) incidentJSON(inc *Incident, now time.Time) map[string]any {
 	}
 	if len(log) > 0 {
 		m["first_trigger_log_entry"] = map[string]any{
-			"id": log[0].ID, "type": "trigger_log_entry_reference", "summary": "Triggered through the API",
+			"id": log[0].ID, "type": "trigger_log_entry_reference", "summary": triggerSummaries[inc.Trigger],
 			"self": s.URL + "/log_entries/" + log[0].ID + "?incident_id=" + inc.ID,
 		}
 	}
@@ -742,16 +745,78 @@ func (s *Server) incidentJSON(inc *Incident, now time.Time) map[string]any {
 }
 
 var summaries = map[LogType]string{
-	LogTrigger: "Triggered through the API", LogAcknowledge: "Acknowledged by %s",
+	LogAcknowledge:   "Acknowledged by %s",
 	LogUnacknowledge: "Unacknowledged due to timeout", LogAssign: "Assigned to %s",
 	LogEscalate: "Escalated to %s", LogNotify: "Notified %s", LogAnnotate: "Note added",
 	LogResolve: "Resolved by %s",
 }
 
+// triggerSummaries are the summaries of trigger log entries: the published
+// example's for the Events API, the recorded ones for the web UI (go-pagerduty's
+// webhook test payload) and for POST /incidents (Port's recorded incidents).
+var triggerSummaries = map[TriggerChannel]string{
+	TriggerEvents: "Triggered through the API",
+	TriggerWeb:    "Triggered through the website",
+	TriggerREST:   "Triggered through the website.",
+}
+
+// incidentKey is the incident's deduplication key (an Events API event's
+// dedup_key; PagerDuty makes one up for other triggers).
+func incidentKey(inc *Incident) string {
+	h := sha256.Sum256([]byte("incident_key/" + inc.ID))
+	return hex.EncodeToString(h[:16])
+}
+
+// triggerChannel is the channel of a trigger log entry. Without
+// include[]=channels PagerDuty serves only its type (the published examples of
+// GET /log_entries, /incidents/{id}/log_entries and /log_entries/{id} in
+// PagerDuty/api-schema reference/REST/openapiv3.json: "channel": {"type":
+// "api"}); the details need include[]=channels, as PagerDuty's guide
+// "Retrieve Incident Details" says. With it:
+//   - web UI (WebTriggerChannel; recorded in go-pagerduty's webhook test
+//     payload and Port's incidents): type web_trigger, summary and subject
+//     the title, details the typed text as a string, null when empty (as in
+//     the relay-pagerduty recording);
+//   - POST /incidents (recorded in Port's incidents): type api, summary and
+//     subject the title, details the body.details string ("" when none);
+//   - Events API (APIChannel): type api, summary and description the event's
+//     summary, service_key the integration key, incident_key the dedup key,
+//     details the custom details object.
+func (s *Server) triggerChannel(inc *Incident, withChannels bool) map[string]any {
+	typ := "api"
+	if inc.Trigger == TriggerWeb {
+		typ = "web_trigger"
+	}
+	if !withChannels {
+		return map[string]any{"type": typ}
+	}
+	switch inc.Trigger {
+	case TriggerWeb:
+		var details any
+		if inc.Details != "" {
+			details = inc.Details
+		}
+		return map[string]any{"type": typ, "summary": inc.Title, "subject": inc.Title, "details": details}
+	case TriggerREST:
+		return map[string]any{"type": typ, "summary": inc.Title, "subject": inc.Title, "details": inc.Details}
+	}
+	details := inc.CustomDetails
+	if details == nil {
+		details = map[string]any{}
+	}
+	key := sha256.Sum256([]byte("integration/" + inc.ServiceID))
+	return map[string]any{
+		"type": typ, "summary": inc.Title, "description": inc.Title,
+		"service_key": hex.EncodeToString(key[:16]), "incident_key": incidentKey(inc),
+		"details": details,
+	}
+}
+
 // entryJSON renders a log entry in the REST v2 shape (fixtures: trigger from
-// incidents.log_entries.json, acknowledge from the real v2 webhook, resolve
-// from the spec example).
-func (s *Server) entryJSON(inc *Incident, e LogEntry, idx int, withIncident bool, now time.Time) map[string]any {
+// incidents.log_entries.json and the recorded trigger entries, acknowledge
+// from the real v2 webhook, resolve from the spec example). Only trigger
+// entries change with include[]=channels.
+func (s *Server) entryJSON(inc *Incident, e LogEntry, idx int, withIncident, withChannels bool, now time.Time) map[string]any {
 	agent := s.agent(inc, e)
 	summary := summaries[e.Type]
 	if strings.Contains(summary, "%s") {
@@ -760,7 +825,8 @@ func (s *Server) entryJSON(inc *Incident, e LogEntry, idx int, withIncident bool
 	channel := map[string]any{"type": "website"}
 	switch e.Type {
 	case LogTrigger:
-		channel = map[string]any{"type": "api"}
+		summary = triggerSummaries[inc.Trigger]
+		channel = s.triggerChannel(inc, withChannels)
 	case LogUnacknowledge, LogEscalate:
 		channel = map[string]any{"type": "timeout"}
 	case LogNotify:

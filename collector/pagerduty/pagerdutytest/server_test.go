@@ -379,3 +379,170 @@ func TestLogEntriesIncludeIncidents(t *testing.T) {
 		t.Errorf("IgnoreInclude: %d full incidents", full)
 	}
 }
+
+// TestTriggerChannels: trigger entries carry their channel's details only with
+// include[]=channels, in the shapes of the recorded entries (web UI: a string;
+// POST /incidents: a string; Events API: the custom details object), and the
+// agent and summary of each kind of trigger.
+func TestTriggerChannels(t *testing.T) {
+	t.Parallel()
+	custom := map[string]any{"caused-by": "abc1234", "checks": map[string]any{"failing": 3.0}}
+	a := &Account{Services: []Service{{ID: "PSVC1", Name: "Checkout"}}, Users: []User{{ID: "PUSR1", Name: "Ann"}}}
+	a.Incidents = []*Incident{
+		{ID: "PWEB", Number: 1, Title: "Checkout down", ServiceID: "PSVC1", Urgency: "high", CreatedAt: t0.Add(-3 * time.Hour),
+			Trigger: TriggerWeb, TriggeredBy: "PUSR1", Details: "Customers cannot pay.\ncaused-by: abc1234"},
+		{ID: "PWEBEMPTY", Number: 2, Title: "Checkout slow", ServiceID: "PSVC1", Urgency: "high", CreatedAt: t0.Add(-2 * time.Hour),
+			Trigger: TriggerWeb, TriggeredBy: "PUSR1"},
+		{ID: "PREST", Number: 3, Title: "Paged by a script", ServiceID: "PSVC1", Urgency: "low", CreatedAt: t0.Add(-90 * time.Minute),
+			Trigger: TriggerREST, TriggeredBy: "PUSR1", Details: "impact-start: 2026-06-30 09:00 UTC"},
+		{ID: "PEVT", Number: 4, Title: "5xx above 2%", ServiceID: "PSVC1", Urgency: "high", CreatedAt: t0.Add(-time.Hour),
+			CustomDetails: custom},
+	}
+	_, c := start(t, a, Options{})
+	ctx := context.Background()
+	triggers := func(channels bool) map[string]pagerduty.LogEntry {
+		o := pagerduty.ListLogEntriesOptions{Since: t0.Add(-4 * time.Hour).Format(time.RFC3339), Until: t0.Format(time.RFC3339),
+			IsOverview: true, Limit: 100}
+		if channels {
+			o.Includes = []string{"channels"}
+		}
+		r, err := c.ListLogEntriesWithContext(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]pagerduty.LogEntry{}
+		for _, e := range r.LogEntries {
+			if e.Type == "trigger_log_entry" {
+				out[e.Incident.ID] = e
+			}
+		}
+		if len(out) != len(a.Incidents) {
+			t.Fatalf("%d trigger entries", len(out))
+		}
+		return out
+	}
+	bare, full := triggers(false), triggers(true)
+	for id, e := range bare {
+		if len(e.Channel.Raw) != 1 {
+			t.Errorf("%s without include[]=channels: channel %v, want its type alone", id, e.Channel.Raw)
+		}
+	}
+	want := map[string]struct {
+		typ, agent, summary string
+		details             any
+	}{
+		"PWEB":      {"web_trigger", "user_reference", "Triggered through the website", "Customers cannot pay.\ncaused-by: abc1234"},
+		"PWEBEMPTY": {"web_trigger", "user_reference", "Triggered through the website", nil},
+		"PREST":     {"api", "user_reference", "Triggered through the website.", "impact-start: 2026-06-30 09:00 UTC"},
+		"PEVT":      {"api", "service_reference", "Triggered through the API", custom},
+	}
+	for id, w := range want {
+		e := full[id]
+		if e.Channel.Type != w.typ || bare[id].Channel.Type != w.typ || e.Agent.Type != w.agent || e.Summary != w.summary {
+			t.Errorf("%s: channel %q (bare %q), agent %q, summary %q; want %+v", id, e.Channel.Type, bare[id].Channel.Type, e.Agent.Type, e.Summary, w)
+		}
+		if got, ok := e.Channel.Raw["details"]; !ok || !reflect.DeepEqual(got, w.details) {
+			t.Errorf("%s: details %#v (present %v), want %#v", id, got, ok, w.details)
+		}
+	}
+	// The incident's first_trigger_log_entry reference says the same.
+	inc, err := c.GetIncidentWithContext(ctx, "PWEB")
+	if err != nil || inc.FirstTriggerLogEntry.Summary != "Triggered through the website" || inc.FirstTriggerLogEntry.ID != full["PWEB"].ID {
+		t.Errorf("first_trigger_log_entry %+v, %v", inc.FirstTriggerLogEntry, err)
+	}
+	// The same through GET /incidents/{id}/log_entries.
+	r, err := c.ListIncidentLogEntriesWithContext(ctx, "PEVT", pagerduty.ListIncidentLogEntriesOptions{Includes: []string{"channels"}})
+	if err != nil || len(r.LogEntries) != 1 || !reflect.DeepEqual(r.LogEntries[0].Channel.Raw["details"], custom) {
+		t.Errorf("incident log: %+v, %v", r, err)
+	}
+}
+
+// TestTriggerChannelShapes: every key of the recorded trigger entries and of
+// their channels is served (the webhook-only details_omitted aside), and
+// without include[]=channels the channel is what the published examples show.
+func TestTriggerChannelShapes(t *testing.T) {
+	t.Parallel()
+	a := &Account{Services: []Service{{ID: "PSVC1", Name: "Checkout"}}, Users: []User{{ID: "PUSR1", Name: "Ann"}}}
+	a.Incidents = []*Incident{
+		{ID: "PWEB", Number: 1, Title: "t", ServiceID: "PSVC1", CreatedAt: t0.Add(-3 * time.Hour), Trigger: TriggerWeb, TriggeredBy: "PUSR1", Details: "d"},
+		{ID: "PREST", Number: 2, Title: "t", ServiceID: "PSVC1", CreatedAt: t0.Add(-2 * time.Hour), Trigger: TriggerREST, TriggeredBy: "PUSR1", Details: "d"},
+		{ID: "PEVT", Number: 3, Title: "t", ServiceID: "PSVC1", CreatedAt: t0.Add(-1 * time.Hour)},
+	}
+	s, _ := start(t, a, Options{})
+	entry := func(id, include string) map[string]any {
+		req, _ := http.NewRequest("GET", s.URL+"/incidents/"+id+"/log_entries"+include, nil)
+		req.Header.Set("Authorization", "Token token=key")
+		req.Header.Set("Accept", "application/vnd.pagerduty+json;version=2")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m obj
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.get("log_entries", 0)
+	}
+	recorded := func(name string, path ...any) map[string]any {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range path {
+			switch p := p.(type) {
+			case string:
+				v = v.(map[string]any)[p]
+			case int:
+				v = v.([]any)[p]
+			}
+		}
+		return v.(map[string]any)
+	}
+	const channels = "?include[]=channels"
+	checks := []struct {
+		name             string
+		recorded, served map[string]any
+	}{
+		{"web trigger (go-pagerduty webhook payload)", recorded("webhook_v2.incident_trigger.go-pagerduty.json", "payload", "messages", 0, "log_entries", 0),
+			entry("PWEB", channels)},
+		{"web trigger (Port)", recorded("incidents.first_trigger_log_entries.trigger_web.port-ocean.json", "payload", 0, "first_trigger_log_entry"),
+			entry("PWEB", channels)},
+		{"REST trigger (Port)", recorded("incidents.first_trigger_log_entries.trigger_rest_api.port-ocean.json", "payload", 0, "first_trigger_log_entry"),
+			entry("PREST", channels)},
+	}
+	for _, c := range checks {
+		for k := range c.recorded {
+			if _, ok := c.served[k]; !ok {
+				t.Errorf("%s: entry key %q is not served", c.name, k)
+			}
+		}
+		rc, sc := c.recorded["channel"].(map[string]any), c.served["channel"].(map[string]any)
+		for k := range rc {
+			if _, ok := sc[k]; !ok && k != "details_omitted" {
+				t.Errorf("%s: channel key %q is not served", c.name, k)
+			}
+		}
+		if rc["type"] != sc["type"] {
+			t.Errorf("%s: channel type %v, recorded %v", c.name, sc["type"], rc["type"])
+		}
+	}
+	// Events API: the properties of the APIChannel schema.
+	ev := entry("PEVT", channels)["channel"].(map[string]any)
+	for _, k := range []string{"type", "summary", "service_key", "description", "incident_key", "details"} {
+		if _, ok := ev[k]; !ok {
+			t.Errorf("Events API channel lacks %q: %v", k, ev)
+		}
+	}
+	if _, ok := ev["details"].(map[string]any); !ok {
+		t.Errorf("Events API details %T, want an object", ev["details"])
+	}
+	published := recorded("incidents.log_entries.json", "interactions", 0, "response", "body", "log_entries", 0)["channel"]
+	if got := entry("PEVT", "")["channel"]; !reflect.DeepEqual(got, published) {
+		t.Errorf("without include[]=channels: %v, published example %v", got, published)
+	}
+}
