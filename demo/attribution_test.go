@@ -91,7 +91,7 @@ func collectDemo(t *testing.T, org *demo.Org) (flywheel.Events, kpi.Options, *co
 		services[s.PagerDutyID] = s.Name
 	}
 	pdSrc, err := pagerduty.New(pagerduty.Options{BaseURL: pd.URL, Token: "pd-token", Services: services,
-		History: cfg.HistoryDuration(), Clock: clock})
+		History: cfg.HistoryDuration(), Clock: clock, IncidentTimeZone: cfg.IncidentLocation()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +166,9 @@ func failures(r *kpi.Report, w string) string {
 	}
 	return s
 }
+
+// sameMinute compares impact starts to the minute: people write minutes.
+func sameMinute(a, b time.Time) bool { return a.Truncate(time.Minute).Equal(b.Truncate(time.Minute)) }
 
 func started(r *kpi.Report, x flywheel.Incident) time.Time {
 	k := r.Windows[allWindow].All
@@ -257,7 +260,7 @@ type agreement struct {
 
 func (a agreement) String() string {
 	return fmt.Sprintf("attributed to the intended deployment %d of %d (named by caused-by %d of %d); "+
-		"not caused and left unattributed %d of %d (caused-by: none %d of %d); impact starts equal %d of %d; "+
+		"not caused and left unattributed %d of %d (caused-by: none %d of %d); impact starts equal (to the minute) %d of %d; "+
 		"impact starts that do not parse stored as such %d of %d",
 		a.toIntended, a.caused, a.namedOK, a.named, a.notAttributed, a.notCaused, a.saidNoneOK, a.saidNone,
 		a.startsOK, a.starts, a.unparsedStored, a.unparsed)
@@ -323,7 +326,7 @@ func TestDemoAttribution(t *testing.T) {
 		switch {
 		case tr.ImpactStartUnparsed && x.ImpactStartUnparsed == "":
 			t.Errorf("%s: the impact start that does not parse is not stored as such", tr.Incident)
-		case !tr.ImpactStart.IsZero() && !tr.ImpactStartUnparsed && !r.started.Equal(tr.ImpactStart):
+		case !tr.ImpactStart.IsZero() && !tr.ImpactStartUnparsed && !sameMinute(r.started, tr.ImpactStart):
 			t.Errorf("%s: impact start %v, the engine used %v (stored %v)", tr.Incident, tr.ImpactStart, r.started, x.StartedAt)
 		}
 	}
@@ -374,7 +377,7 @@ func (a *agreement) add(tr demo.IncidentTruth, x flywheel.Incident, r incidentRe
 		}
 	case !tr.ImpactStart.IsZero():
 		a.starts++
-		if r.started.Equal(tr.ImpactStart) {
+		if sameMinute(r.started, tr.ImpactStart) {
 			a.startsOK++
 		}
 	}

@@ -126,11 +126,18 @@ func (n *notes) write(o *Org) []IncidentTruth {
 		d.ID = id
 	}
 
-	w := &issueWriter{rng: rng, tz: time.UTC, pulls: map[string]int{}}
+	w := &issueWriter{rng: rng, tz: time.UTC, pulls: map[string]int{}, first: map[string]*githubtest.Deployment{}}
 	for _, r := range o.GitHub.Repos {
 		for _, pr := range r.Pulls {
 			if pr.MergedAt != nil {
 				w.pulls[r.FullName()+"@"+pr.MergeCommitSHA] = pr.Number
+			}
+		}
+	}
+	for _, r := range o.GitHub.Repos {
+		for _, d := range r.Deployments { // in the order they were made
+			if k := r.FullName() + "@" + d.SHA; d.Statuses[len(d.Statuses)-1].State == "success" && w.first[k] == nil {
+				w.first[k] = d
 			}
 		}
 	}
@@ -149,18 +156,15 @@ func (n *notes) write(o *Org) []IncidentTruth {
 	}
 	for _, in := range o.PagerDuty.Incidents {
 		t := IncidentTruth{Incident: in.ID, Source: "pagerduty", Service: services[in.ServiceID]}
-		var said flywheel.IncidentNotes
-		said.Scan(in.Description, time.UTC)
-		for _, e := range in.Log {
-			said.Scan(e.Note, time.UTC)
-		}
+		said := pagerDutyNotes(in)
 		if p, ok := caused[in]; ok {
 			t.Deployment = deploymentID(p.d)
 			ref := flywheel.ParseCausedBy(said.CausedBy)
-			// A rollback redeploys a sha an earlier deployment shipped, so its
-			// sha names that earlier deployment.
-			bySHA := ref.Kind == flywheel.RefCommit || ref.Kind == flywheel.RefWord && strings.HasPrefix(p.d.sha, strings.ToLower(ref.Value))
-			t.Named = ref.Kind > flywheel.RefNotCaused && ref.Kind != flywheel.RefURL && !(bySHA && p.d.rollback)
+			// A sha, and the pull request of a sha, name the deployment that
+			// first shipped it: not a rollback, nor a redeployment.
+			bySHA := ref.Kind == flywheel.RefCommit || ref.Kind == flywheel.RefPull ||
+				ref.Kind == flywheel.RefWord && strings.HasPrefix(p.d.sha, strings.ToLower(ref.Value))
+			t.Named = ref.Kind > flywheel.RefNotCaused && ref.Kind != flywheel.RefURL && !(bySHA && !w.shippedFirst(p.d))
 			if !said.StartedAt.IsZero() || said.StartUnparsed != "" {
 				t.ImpactStart, t.ImpactStartUnparsed = p.impact, said.StartUnparsed != ""
 			}
@@ -169,6 +173,31 @@ func (n *notes) write(o *Org) []IncidentTruth {
 	}
 	slices.SortFunc(truth, func(a, b IncidentTruth) int { return strings.Compare(a.Incident, b.Incident) })
 	return truth
+}
+
+// pagerDutyNotes reads what an incident's texts say, wherever the generator
+// wrote it: the trigger's typed text or custom details (keys at any depth),
+// the description, the notes.
+func pagerDutyNotes(in *pagerdutytest.Incident) flywheel.IncidentNotes {
+	var said flywheel.IncidentNotes
+	var fields func(map[string]any)
+	fields = func(m map[string]any) {
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				said.Field(k, v, time.UTC)
+			case map[string]any:
+				fields(v)
+			}
+		}
+	}
+	said.Scan(in.Details, time.UTC)
+	fields(in.CustomDetails)
+	said.Scan(in.Description, time.UTC)
+	for _, n := range in.Notes {
+		said.Scan(n.Content, time.UTC)
+	}
+	return said
 }
 
 func deploymentID(d deployed) string {
@@ -183,6 +212,8 @@ type issueWriter struct {
 	// incident_time_zone).
 	tz    *time.Location
 	pulls map[string]int // "owner/name@merge sha" → PR number
+	// first is the first successful deployment of each "owner/name@sha"
+	first map[string]*githubtest.Deployment
 	// the next form of each kind
 	causeN, wrapN, impactN int
 	started                bool
@@ -320,15 +351,20 @@ func (w *issueWriter) write(pl *issuePlan) IncidentTruth {
 	return t
 }
 
+// shippedFirst says that d is the first deployment of its sha.
+func (w *issueWriter) shippedFirst(d deployed) bool {
+	return w.first[d.repo.FullName()+"@"+d.sha] == d.dep
+}
+
 // causeValue writes d in the given form, or in another when that one cannot
-// name it (a rollback's sha, and the pull request of that sha, name the
-// deployment that first shipped it); used is the form written. text is a
-// link text for URLs.
+// name it (the sha of a rollback or a redeployment, and the pull request of
+// that sha, name the deployment that first shipped it); used is the form
+// written. text is a link text for URLs.
 func (w *issueWriter) causeValue(d deployed, form int) (v, text string, used int) {
 	full := d.repo.FullName()
 	pr := w.pulls[full+"@"+d.sha]
 	switch {
-	case d.rollback && form >= formCommitURL:
+	case !w.shippedFirst(d) && form >= formCommitURL:
 		form = formDeploymentAPIURL
 	case pr == 0 && form >= formPullURL:
 		form = formCommitURL
