@@ -384,6 +384,8 @@ type Explainer struct {
 	smp     samples
 
 	// built on first use
+	services, urgs []string
+	incKeys        map[string]keyDef
 	incsOf  map[int32][]int32 // deployment → incidents attributed to it, in order
 	rollOf  []int32           // deployment → the deployment it rolled back from, or -1
 	shipped []int32           // deployment → number of PRs it shipped
@@ -419,6 +421,9 @@ func (in *Input) Explainer(at time.Time) (*Explainer, error) {
 
 // Services returns the name of every service of the Input's events, sorted.
 func (x *Explainer) Services() []string {
+	if x.services != nil {
+		return x.services
+	}
 	seen := map[string]bool{}
 	for i := range x.in.deps {
 		seen[x.in.deps[i].Service] = true
@@ -433,11 +438,15 @@ func (x *Explainer) Services() []string {
 	for i := range x.in.incs {
 		seen[x.in.incs[i].Service] = true
 	}
-	return slices.Sorted(maps.Keys(seen))
+	x.services = slices.Sorted(maps.Keys(seen))
+	return x.services
 }
 
 // urgencies returns every urgency of the Input's incidents, sorted.
 func (x *Explainer) urgencies() []string {
+	if x.urgs != nil {
+		return x.urgs
+	}
 	seen := map[string]bool{}
 	for i := range x.in.incs {
 		u := x.in.incs[i].Urgency
@@ -446,7 +455,8 @@ func (x *Explainer) urgencies() []string {
 		}
 		seen[u] = true
 	}
-	return slices.Sorted(maps.Keys(seen))
+	x.urgs = slices.Sorted(maps.Keys(seen))
+	return x.urgs
 }
 
 // KPIs returns every key Explain takes, sorted, with URGENCY standing for an
@@ -475,15 +485,26 @@ func (x *Explainer) key(path string) (keyDef, string, error) {
 	}
 	const byUrg = "incidents.by_urgency."
 	if rest, ok := strings.CutPrefix(path, byUrg); ok {
-		for name, d := range incidentKeys() {
+		// the longest key that leaves a known urgency ("….count" is also the
+		// end of "….time_to_resolve_seconds.count")
+		if x.incKeys == nil {
+			x.incKeys = incidentKeys()
+		}
+		keys := x.incKeys
+		names := slices.SortedFunc(maps.Keys(keys), func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+		unknown := ""
+		for _, name := range names {
 			u, ok := strings.CutSuffix(rest, "."+name)
 			if !ok || u == "" {
 				continue
 			}
 			if !slices.Contains(x.urgencies(), u) {
-				return keyDef{}, "", &ExplainError{What: "urgency", Value: u, Valid: x.urgencies()}
+				if unknown == "" {
+					unknown = u
+				}
+				continue
 			}
-			inc := d.inc
+			d, inc := keys[name], keys[name].inc
 			d.kpis = func(k *KPIs) any {
 				if k.Incidents == nil || k.Incidents.ByUrgency[u] == nil {
 					return nil
@@ -491,6 +512,9 @@ func (x *Explainer) key(path string) (keyDef, string, error) {
 				return inc(k.Incidents.ByUrgency[u])
 			}
 			return d, u, nil
+		}
+		if unknown != "" {
+			return keyDef{}, "", &ExplainError{What: "urgency", Value: unknown, Valid: x.urgencies()}
 		}
 	}
 	return keyDef{}, "", &ExplainError{What: "KPI", Value: path, Valid: x.KPIs(),
