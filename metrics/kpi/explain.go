@@ -386,9 +386,9 @@ type Explainer struct {
 	// built on first use
 	services, urgs []string
 	incKeys        map[string]keyDef
-	incsOf  map[int32][]int32 // deployment → incidents attributed to it, in order
-	rollOf  []int32           // deployment → the deployment it rolled back from, or -1
-	shipped []int32           // deployment → number of PRs it shipped
+	incsOf         map[int32][]int32 // deployment → incidents attributed to it, in order
+	rollOf         []int32           // deployment → the deployment it rolled back from, or -1
+	shipped        []int32           // deployment → number of PRs it shipped
 }
 
 // Explain lists the events behind one value of the report as of at.
