@@ -791,6 +791,10 @@ func (w unattributed) text() string {
 		return "urgency not in change_failure.urgencies"
 	case whyNamesNothing:
 		return "caused-by names nothing stored"
+	case whyNamesUncounted:
+		return "caused-by names a deployment that does not count"
+	case whyNamesUndeployed:
+		return "caused-by names a PR that no deployment shipped"
 	}
 	return ""
 }
