@@ -177,6 +177,9 @@ func (e *ExplainError) Error() string {
 		valid = "none"
 	}
 	msg := fmt.Sprintf("unknown %s %q; valid: %s", e.What, e.Value, valid)
+	if e.Value == "" && e.What == "KPI" {
+		msg = "missing KPI; valid: " + valid
+	}
 	if e.Note != "" {
 		msg += "; " + e.Note
 	}
