@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,9 +51,7 @@ func buildExplanation(q explainQuery, st eventScanner, opts kpi.Options, now fun
 // writeExplanationJSON is the one encoding of an explanation, shared by
 // `flywheel explain --format json` and GET /api/v1/explain.
 func writeExplanationJSON(w io.Writer, e *kpi.Explanation) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(e)
+	return report.WriteExplainJSON(w, e)
 }
 
 func (a *app) explainCommand(k *kingpin.Application) command {

@@ -171,7 +171,7 @@ func TestExplainEndpoint(t *testing.T) {
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d %s", rec.Code, rec.Body)
 	}
-	if body := rec.Body.String(); body != cli || !strings.Contains(body, `"time_to_resolve_seconds": 7200`) {
+	if body := rec.Body.String(); body != cli || !strings.Contains(body, `"time_to_resolve_seconds":7200`) {
 		t.Errorf("the endpoint and the command differ:\n%s\n%s", body, cli)
 	}
 	for target, want := range map[string]string{

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -502,4 +505,41 @@ func WriteExplainCSV(w io.Writer, e *kpi.Explanation) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// WriteExplainJSON writes an explanation as the JSON document a script reads:
+// indented by two spaces, but each item compact on a line of its own, which
+// keeps a list of many events short, greppable, and fast to write. It writes
+// an item at a time, so that a long list is never held again as text.
+func WriteExplainJSON(w io.Writer, e *kpi.Explanation) error {
+	head := *e
+	head.Items = []kpi.Item{}
+	doc, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const empty = `"items": []`
+	k := bytes.LastIndex(doc, []byte(empty))
+	if k < 0 || len(e.Items) == 0 {
+		_, err := w.Write(append(doc, '\n'))
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(doc[:k])
+	bw.WriteString(`"items": [`)
+	for i, it := range e.Items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	bw.WriteString("\n  ]")
+	bw.Write(doc[k+len(empty):])
+	bw.WriteByte('\n')
+	return bw.Flush()
 }

@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +106,39 @@ func TestWriteExplainCSVKinds(t *testing.T) {
 	b.Reset()
 	if err := WriteExplainCSV(&b, &kpi.Explanation{}); err != nil || b.String() != "kind,id,service,counted,left_out\n" {
 		t.Errorf("empty: %q, %v", b.String(), err)
+	}
+}
+
+// TestWriteExplainJSON: the document holds what json.Marshal makes of the
+// explanation, each item on a line of its own.
+func TestWriteExplainJSON(t *testing.T) {
+	t.Parallel()
+	full := negativeDurations(t)
+	for _, e := range []*kpi.Explanation{full, {KPI: "x", Items: []kpi.Item{}}, {KPI: "y", Items: full.Items[:1]}} {
+		var got bytes.Buffer
+		if err := WriteExplainJSON(&got, e); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, got.Bytes()); err != nil {
+			t.Fatalf("%s: %v\n%s", e.KPI, err, got.String())
+		}
+		if compact.String() != string(want) {
+			t.Errorf("%s:\n%s\nwant\n%s", e.KPI, compact.String(), want)
+		}
+		lines := strings.Split(got.String(), "\n")
+		for _, it := range e.Items {
+			b, _ := json.Marshal(it)
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSuffix(strings.TrimSpace(l), ",") == string(b) }) {
+				t.Errorf("%s: no line of its own for %s", e.KPI, b)
+			}
+		}
+		if !strings.HasPrefix(got.String(), "{\n  \"kpi\": ") || !strings.HasSuffix(got.String(), "}\n") {
+			t.Errorf("%s: not indented as the report is:\n%s", e.KPI, got.String())
+		}
 	}
 }
