@@ -208,6 +208,7 @@ func itemsOf[T kpi.Item](items []kpi.Item) []T {
 type fitTable struct {
 	table
 	min, drop []int
+	decisive  []bool // shortened only when nothing else is left to give way
 }
 
 // explainTable is the table of the items of one kind: a column is shown only
@@ -234,6 +235,7 @@ func explainTable[T any](title string, cols []explainColumn[T], items []T, decis
 			c.drop = 0
 		}
 		t.drop = append(t.drop, c.drop)
+		t.decisive = append(t.decisive, decisive[c.header])
 	}
 	for _, it := range items {
 		row := make([]string, len(keep))
@@ -330,8 +332,9 @@ func decisiveColumns(key string) map[string]bool {
 	for part, headers := range map[string][]string{
 		"coding": {"CODING"}, "pickup": {"PICKUP"}, "review": {"REVIEW"}, "stage_seconds.deploy": {"DEPLOY"},
 		"time_to_detect": {"DETECT"}, "acknowledge": {"ACK"}, "time_to_resolve": {"RESOLVE"}, "time_to_restore": {"RESTORE"},
-		"failed": {"FAILED"}, "failure": {"FAILED"}, "by_urgency": {"URGENCY"}, "open": {"RESOLVED"},
-		"resolve": {"RESOLVED"}, "restore": {"RESOLVED", "STARTED"}, "unattributed": {"CAUSED BY"}, "detect": {"STARTED"}, "rework": {"REWORK", "ROLLBACK OF"}, "non_counting": {"ENV", "STATUS"},
+		"failed": {"FAILED", "FAILED BY"}, "failure": {"FAILED", "FAILED BY"}, "recovery": {"FAILED BY", "RECOVERY"},
+		"by_urgency": {"URGENCY"}, "open": {"RESOLVED"}, "resolve": {"RESOLVED"}, "restore": {"RESOLVED", "STARTED"},
+		"unattributed": {"CAUSED BY", "ATTRIBUTED TO"}, "detect": {"STARTED"}, "class": {"CLASS"}, "share": {"CLASS"}, "rework": {"REWORK", "ROLLBACK OF"}, "non_counting": {"ENV", "STATUS"},
 		"undeployed": {"DEPLOYED BY"}, "fallback": {"MAPPED BY", "DEPLOYED"}, "empty": {"PRS"},
 		"negative": {"DETECT", "ACK", "RESOLVE", "RESTORE"},
 	} {
@@ -367,7 +370,7 @@ func (t fitTable) renderFitted(w io.Writer, maxWidth int) error {
 	shown := make([]bool, n)
 	for i := range widths {
 		least[i] = widths[i]
-		if t.min[i] > 0 {
+		if t.min[i] > 0 && !t.decisive[i] {
 			least[i] = min(widths[i], max(t.min[i], width(t.header[i])))
 		}
 		shown[i] = true
