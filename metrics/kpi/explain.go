@@ -789,7 +789,7 @@ func (w unattributed) text() string {
 	case whyNotCaused:
 		return "caused-by: none"
 	case whyNoDeploy:
-		return "no deployment in the window"
+		return "no deployment in the attribution window"
 	case whyUrgency:
 		return "urgency not in change_failure.urgencies"
 	case whyNamesNothing:
