@@ -102,7 +102,8 @@ func measureRecompute(b *testing.B, load func() (compute func())) {
 }
 
 // BenchmarkExplainFromStore is `flywheel explain lead_time_seconds --window
-// 90d --format json` on the store of issue 3's size (squash merges), the
+// 90d --format json` on the largest store (1M changes, 200k deployments, 50k
+// incidents; squash merges), the
 // longest list an explanation gives there: every PR deployed in 90 days, of
 // all services. It scans the store into an Input that keeps PR ids and titles,
 // explains, and encodes the JSON document (discarded), reporting each step's
