@@ -103,11 +103,11 @@ func measureRecompute(b *testing.B, load func() (compute func())) {
 
 // BenchmarkExplainFromStore is `flywheel explain lead_time_seconds --window
 // 90d --format json` on the largest store (1M changes, 200k deployments, 50k
-// incidents; squash merges), the
-// longest list an explanation gives there: every PR deployed in 90 days, of
-// all services. It scans the store into an Input that keeps PR ids and titles,
-// explains, and encodes the JSON document (discarded), reporting each step's
-// time, the items listed and the peak heap over all three.
+// incidents; squash merges), the longest list an explanation gives there:
+// every PR deployed in 90 days, of all services. It scans the store into an
+// Input that keeps PR ids and titles, explains, and writes the JSON document
+// (discarded), reporting each step's time, the items listed and the peak heap
+// over all three.
 func BenchmarkExplainFromStore(b *testing.B) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	opts := kpi.DefaultOptions()
