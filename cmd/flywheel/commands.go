@@ -35,6 +35,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 		a.serveCommand(k),
 		a.collectCommand(k),
 		a.reportCommand(k),
+		a.explainCommand(k),
 		a.importCommand(k),
 		a.exportCommand(k),
 		a.backfillCommand(k),
@@ -65,7 +66,7 @@ func (a *app) openStore(cfg *config.Config) (*storage.Store, error) {
 }
 
 // openStoreReadOnly opens the store named by flags and config for a command
-// that only reads it (report, export, backfill): it never creates, migrates or
+// that only reads it (report, explain, export, backfill): it never creates, migrates or
 // changes the file, so a mistyped path is an error rather than a new empty
 // store. While a writer (a running serve) holds the file it fails after
 // storeLockTimeout; servedAt is the endpoint at which that serve answers the

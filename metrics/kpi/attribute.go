@@ -587,6 +587,9 @@ func (e *engine) failures() {
 			}
 			if end > d.fin {
 				d.rework = true
+				if e.tr != nil {
+					e.tr.rework[j] |= reworkIncident
+				}
 			}
 		}
 	}

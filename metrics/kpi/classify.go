@@ -90,26 +90,57 @@ func NewClassifier(c Classification) *Classifier {
 	return k
 }
 
+// ClassBy is the rule that gave a PR its class.
+type ClassBy uint8
+
+const (
+	ByNoRule       ClassBy = iota // no rule matched: unclassified
+	ByLabel                       // one of its labels
+	ByRevert                      // a title starting with Revert "
+	ByConventional                // the conventional-commit type of its title
+	ByPath                        // every changed path is under a tune-up path
+)
+
+func (b ClassBy) String() string {
+	switch b {
+	case ByLabel:
+		return "label"
+	case ByRevert:
+		return "revert"
+	case ByConventional:
+		return "conventional"
+	case ByPath:
+		return "path"
+	}
+	return "none"
+}
+
 // Classify returns the class of one PR: labels (fix, then tune_up, then
 // innovation), then the title, then the changed paths; the first rule that
 // matches wins.
 func (k *Classifier) Classify(c *flywheel.Change) Class {
+	cls, _ := k.ClassifyBy(c)
+	return cls
+}
+
+// ClassifyBy is Classify that also says which rule matched.
+func (k *Classifier) ClassifyBy(c *flywheel.Change) (Class, ClassBy) {
 	// the first rule set that any label matches
 	best := len(k.labels)
 	for _, l := range c.Labels {
 		best = min(best, k.labelRule(l))
 	}
 	if best < len(k.labels) {
-		return classOrder[best]
+		return classOrder[best], ByLabel
 	}
 	if strings.HasPrefix(c.Title, `Revert "`) {
-		return ClassFix
+		return ClassFix, ByRevert
 	}
 	if typ, ok := conventionalType(c.Title); ok {
 		for i, types := range k.types {
 			for _, t := range types {
 				if strings.EqualFold(t, typ) {
-					return classOrder[i]
+					return classOrder[i], ByConventional
 				}
 			}
 		}
@@ -123,10 +154,10 @@ func (k *Classifier) Classify(c *flywheel.Change) Class {
 			}
 		}
 		if all {
-			return ClassTuneUp
+			return ClassTuneUp, ByPath
 		}
 	}
-	return ClassUnclassified
+	return ClassUnclassified, ByNoRule
 }
 
 // labelRule returns the index of the first of k.labels that label matches, or

@@ -203,6 +203,43 @@ type engine struct {
 	countIdx []int32 // input index → deps index, or -1 (-2: not before at, or a duplicate)
 
 	quality []DataQuality // per service
+
+	// tr is nil but when explaining (Input.run).
+	tr *trace
+}
+
+// trace is what Explain needs to know of the decisions of one run and Compute
+// does not: which rollback failed a deployment and why a deployment is rework.
+// It is kept apart so that Compute's records stay as small as they are.
+type trace struct {
+	// rolledBackBy[i] is the rollback that failed deployment i, or -1.
+	rolledBackBy []int32
+	// rework[i] holds the reasons deployment i is rework (reworkRollback, …).
+	rework []uint8
+	// nonCounting are the Input's deployments finished before at (one per id)
+	// that do not count.
+	nonCounting []int32
+}
+
+// Reasons a deployment is rework.
+const (
+	reworkRollback = 1 << iota // it is a rollback
+	reworkFix                  // it shipped a PR of the fix class
+	reworkIncident             // it finished while an incident of its service was open
+)
+
+// newTrace starts the trace of a run whose deployments are loaded.
+func newTrace(e *engine) *trace {
+	t := &trace{rolledBackBy: make([]int32, len(e.deps)), rework: make([]uint8, len(e.deps))}
+	for i := range t.rolledBackBy {
+		t.rolledBackBy[i] = -1
+	}
+	for j, c := range e.countIdx {
+		if c == -1 {
+			t.nonCounting = append(t.nonCounting, int32(j))
+		}
+	}
+	return t
 }
 
 // inLists returns, for each distinct sha of the sealed indexes packed and odd,
@@ -359,7 +396,11 @@ func (in *Input) Compute(at time.Time) Result {
 // attributed returns the engine as of at with every deployment, PR and
 // incident loaded, PRs mapped to deployments, incidents attributed and
 // failures marked: all the windows read.
-func (in *Input) attributed(at time.Time) *engine {
+func (in *Input) attributed(at time.Time) *engine { return in.run(at, false) }
+
+// run is attributed; with trace, it also records the decisions that Explain
+// lists and Compute keeps no trace of.
+func (in *Input) run(at time.Time, trace bool) *engine {
 	e := &engine{
 		opts:   in.opts,
 		at:     at.UnixNano(),
@@ -368,6 +409,9 @@ func (in *Input) attributed(at time.Time) *engine {
 		urgIdx: map[string]int32{},
 	}
 	e.loadDeployments(in.deps)
+	if trace {
+		e.tr = newTrace(e)
+	}
 	e.sequences()
 	e.loadChanges()
 	e.loadIncidents(in.incs)
@@ -552,6 +596,10 @@ func (e *engine) sequences() {
 				p.failed = true
 				// a deployment has one successor in its sequence, so one rollback fails it
 				p.end = d.fin
+				if e.tr != nil {
+					e.tr.rolledBackBy[pi] = int32(i)
+					e.tr.rework[i] |= reworkRollback
+				}
 			}
 		}
 		prev[seq[i]] = int32(i)
@@ -675,6 +723,9 @@ func (e *engine) loadChanges() {
 			d.flags |= shippedAny
 			if r.cls == ClassFix {
 				d.rework = true
+				if e.tr != nil {
+					e.tr.rework[r.dep] |= reworkFix
+				}
 			}
 			if e.before(c.first) != none {
 				r.flags |= hasLead

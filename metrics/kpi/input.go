@@ -55,6 +55,8 @@ type Input struct {
 	pullRepos []int32
 
 	incs []flywheel.Incident
+	// detail is nil but in an Input made by NewExplainInput.
+	detail *details
 	// labelled holds, by index into chgs, the labels of the PRs that carry an
 	// initiative's label: the only labels §4.7 reads after classification.
 	labelled map[int32][]string
@@ -74,6 +76,13 @@ type change struct {
 	sha                           [shaBytes]byte
 	shaKind                       uint8
 	cls                           Class
+	by                            ClassBy // in what was padding: still 72 bytes
+}
+
+// details are what Explain lists of a PR and Compute never reads, by index
+// into Input.chgs.
+type details struct {
+	ids, titles []string
 }
 
 // change.shaKind values.
@@ -193,6 +202,15 @@ func (in *Input) eachListed(j int32, buf *[shaLen]byte, fn func(sha string)) {
 // defaults.
 func NewInput(opts Options) *Input { return newInput(opts, true) }
 
+// NewExplainInput is NewInput for Explain: it also keeps every PR's id and
+// title, which an explanation lists and a computation never reads (about 60
+// more bytes a PR). Compute works on it as on any Input.
+func NewExplainInput(opts Options) *Input {
+	in := newInput(opts, true)
+	in.detail = &details{}
+	return in
+}
+
 func newInput(opts Options, clone bool) *Input {
 	o := withDefaults(opts)
 	in := &Input{opts: o, cls: NewClassifier(o.Classification), clone: clone,
@@ -225,6 +243,10 @@ func (in *Input) Grow(deployments, changes, incidents int) {
 	in.lists = slices.Grow(in.lists, deployments)
 	in.chgs = slices.Grow(in.chgs, changes)
 	in.incs = slices.Grow(in.incs, incidents)
+	if in.detail != nil {
+		in.detail.ids = slices.Grow(in.detail.ids, changes)
+		in.detail.titles = slices.Grow(in.detail.titles, changes)
+	}
 }
 
 // AddDeployment adds a copy of d, its commit list packed.
@@ -245,7 +267,16 @@ func (in *Input) AddIncident(x *flywheel.Incident) { in.incs = append(in.incs, *
 func (in *Input) AddChange(c *flywheel.Change) {
 	r := change{
 		first: ns(c.FirstCommitAt), opened: ns(c.OpenedAt), review: ns(c.FirstReviewAt), merged: ns(c.MergedAt),
-		svc: in.name(c.Service), repo: in.name(c.Repo), cls: in.cls.Classify(c),
+		svc: in.name(c.Service), repo: in.name(c.Repo),
+	}
+	r.cls, r.by = in.cls.ClassifyBy(c)
+	if in.detail != nil {
+		id, title := c.ID, c.Title
+		if in.clone {
+			id, title = strings.Clone(id), strings.Clone(title)
+		}
+		in.detail.ids = append(in.detail.ids, id)
+		in.detail.titles = append(in.detail.titles, title)
 	}
 	if c.MergeSHA != "" {
 		if _, ok := packSha(r.sha[:0], c.MergeSHA); ok {
