@@ -122,6 +122,38 @@ func newDashboard(uid, title, description string) *dashboard.DashboardBuilder {
 			Type("prometheus"))
 }
 
+// defaultFlywheelURL is where the compose deployment publishes Flywheel; a
+// browser follows the explain links there unless the variable is changed.
+const defaultFlywheelURL = "http://localhost:9891"
+
+// withFlywheelURL adds the textbox variable that the explain links use: the
+// address of Flywheel as the viewer's browser reaches it (Grafana only builds
+// the link, the browser opens it).
+func withFlywheelURL(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
+	return b.WithVariable(dashboard.NewTextBoxVariableBuilder("flywheel_url").
+		Label("Flywheel URL").
+		Description("Flywheel's address as your browser reaches it; the explain links of the panels open /api/v1/explain there.").
+		DefaultValue(dashboard.StringOrMap{String: cog.ToPtr(defaultFlywheelURL)}).
+		Current(option(defaultFlywheelURL, defaultFlywheelURL)))
+}
+
+// explainLink is a data link from a panel to the events behind its number:
+// Flywheel's explain endpoint for the KPI, the selected service and window,
+// evaluated now (the value a stat panel shows). The all-services aggregate is
+// service_name "all", which explain takes as the whole organisation.
+func explainLink(kpi string) []cog.Builder[dashboard.DashboardLink] {
+	return []cog.Builder[dashboard.DashboardLink]{explainLinkFor(kpi, "${service_name}")}
+}
+
+// explainLinkFor is explainLink for a service given by a field or variable
+// reference (a table row's own service column).
+func explainLinkFor(kpi, service string) *dashboard.DashboardLinkBuilder {
+	return dashboard.NewDashboardLinkBuilder("Events behind this number (" + kpi + ")").
+		Type(dashboard.DashboardLinkTypeLink).
+		Url("${flywheel_url}/api/v1/explain?kpi=" + kpi + "&service=" + service + "&window=${window}").
+		TargetBlank(true)
+}
+
 // withServiceVariables adds team, service_name and window. Team may be "All"
 // (regex .*), which then lists every service including the "all" aggregate.
 func withServiceVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
@@ -226,6 +258,16 @@ func mergeTable(p *table.PanelBuilder, hide []string, rename map[string]string) 
 
 func row(title string) *dashboard.RowBuilder { return dashboard.NewRowBuilder(title) }
 
+// cellLink is a field override that links each cell of a per-service table
+// column to the events behind it, for the service of the cell's row.
+func cellLink(kpi string) dashboard.DynamicConfigValue {
+	l, err := explainLinkFor(kpi, "${__data.fields.Service}").Build()
+	if err != nil {
+		panic(err) // a constant link that does not build is a bug in this file
+	}
+	return dashboard.DynamicConfigValue{Id: "links", Value: []dashboard.DashboardLink{l}}
+}
+
 // levelPanel shows one tile per DORA key, coloured by the level that ends its name.
 func levelPanel(title, desc, expr string, w uint32) *stat.PanelBuilder {
 	p := stat.NewPanelBuilder().
@@ -253,26 +295,31 @@ const (
 
 // doraOverview: the four keys and rework, the level of each key, per service and team.
 func doraOverview() *dashboard.DashboardBuilder {
-	b := withServiceVariables(newDashboard("flywheel-dora", "Flywheel / DORA overview",
-		"The four DORA keys and rework rate for a service (or all), with the DORA performance level of each key (SPEC §4.3, §4.4, §4.8)."))
+	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-dora", "Flywheel / DORA overview",
+		"The four DORA keys and rework rate for a service (or all), with the DORA performance level of each key (SPEC §4.3, §4.4, §4.8).")))
 	return b.
 		WithRow(row("$service_name over the last $window")).
 		WithPanel(levelPanel("DORA level per key", "Level of each key in the selected window: elite, high, medium or low (SPEC §4.8). A key without data has no level.",
 			`flywheel_dora_level{`+sel+`}`, 24)).
 		WithPanel(statPanel("Deployment frequency", "Counting deployments per day in the window.", "suffix:/day", 5).
 			WithTarget(iq(`flywheel_deployment_frequency_per_day{`+sel+`}`, "")).
+			DataLinks(explainLink("deployment_frequency_per_day")).
 			Thresholds(thresholds("red", 1.0/30, "orange", 1.0/7, "blue", 1.0, "green"))).
 		WithPanel(statPanel("Lead time for changes (p50)", "First commit to production, median of PRs deployed in the window.", secondsUnit, 5).
 			WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.5"}`, "")).
+			DataLinks(explainLink("lead_time_seconds")).
 			Thresholds(thresholds("green", 86400.0, "blue", 7*86400.0, "orange", 30*86400.0, "red"))).
 		WithPanel(statPanel("Change failure rate", "Failed deployments ÷ counting deployments in the window.", "percentunit", 5).
 			WithTarget(iq(`flywheel_change_failure_ratio{`+sel+`}`, "")).
+			DataLinks(explainLink("change_failure_ratio")).
 			Thresholds(thresholds("green", 0.0500001, "blue", 0.1000001, "orange", 0.1500001, "red"))).
 		WithPanel(statPanel("Failed deployment recovery (p50)", "Deployment finish to recovery (incident resolved or rollback), median.", secondsUnit, 5).
 			WithTarget(iq(`flywheel_failed_deployment_recovery_seconds{`+sel+`, quantile="0.5"}`, "")).
+			DataLinks(explainLink("failed_deployment_recovery_seconds")).
 			Thresholds(thresholds("green", 3600.0, "blue", 86400.0, "orange", 7*86400.0, "red"))).
 		WithPanel(statPanel("Rework rate", "Rollbacks, fix deployments and deployments during an open incident ÷ counting deployments.", "percentunit", 4).
 			WithTarget(iq(`flywheel_rework_ratio{`+sel+`}`, "")).
+			DataLinks(explainLink("rework_ratio")).
 			Thresholds(thresholds("green", 0.1, "orange", 0.2, "red"))).
 		WithRow(row("Trends")).
 		WithPanel(tsPanel("Deployments per day", "Counting deployments per day, by service (from the all-history counter).", "short", 12, 8).
@@ -293,11 +340,11 @@ func doraOverview() *dashboard.DashboardBuilder {
 			WithTarget(tq(`flywheel_change_failure_ratio{`+perService+`}`, "C")).
 			WithTarget(tq(`flywheel_failed_deployment_recovery_seconds{`+perService+`, quantile="0.5"}`, "D")).
 			WithTarget(tq(`flywheel_rework_ratio{`+perService+`}`, "E")).
-			OverrideByName("Deploys/day", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 2}}).
-			OverrideByName("Lead time p50", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}}).
-			OverrideByName("Change failure rate", []dashboard.DynamicConfigValue{{Id: "unit", Value: "percentunit"}}).
-			OverrideByName("Recovery p50", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}}).
-			OverrideByName("Rework rate", []dashboard.DynamicConfigValue{{Id: "unit", Value: "percentunit"}}),
+			OverrideByName("Deploys/day", []dashboard.DynamicConfigValue{{Id: "decimals", Value: 2}, cellLink("deployment_frequency_per_day")}).
+			OverrideByName("Lead time p50", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}, cellLink("lead_time_seconds")}).
+			OverrideByName("Change failure rate", []dashboard.DynamicConfigValue{{Id: "unit", Value: "percentunit"}, cellLink("change_failure_ratio")}).
+			OverrideByName("Recovery p50", []dashboard.DynamicConfigValue{{Id: "unit", Value: "s"}, cellLink("failed_deployment_recovery_seconds")}).
+			OverrideByName("Rework rate", []dashboard.DynamicConfigValue{{Id: "unit", Value: "percentunit"}, cellLink("rework_ratio")}),
 			[]string{"window", "quantile"},
 			map[string]string{
 				"service_name": "Service", "team": "Team",
@@ -308,12 +355,14 @@ func doraOverview() *dashboard.DashboardBuilder {
 
 // leadTime: the four stages of SPEC §4.2 over time.
 func leadTime() *dashboard.DashboardBuilder {
-	b := withServiceVariables(newDashboard("flywheel-lead-time", "Flywheel / Lead time breakdown",
-		"Where lead time goes: coding, pickup, review and deploy stages (SPEC §4.2)."))
+	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-lead-time", "Flywheel / Lead time breakdown",
+		"Where lead time goes: coding, pickup, review and deploy stages (SPEC §4.2).")))
 	return b.
 		WithRow(row("$service_name, window $window")).
-		WithPanel(statPanel("Lead time p50", "", secondsUnit, 6).WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.5"}`, ""))).
-		WithPanel(statPanel("Lead time p90", "", secondsUnit, 6).WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.9"}`, ""))).
+		WithPanel(statPanel("Lead time p50", "", secondsUnit, 6).WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.5"}`, "")).
+			DataLinks(explainLink("lead_time_seconds"))).
+		WithPanel(statPanel("Lead time p90", "", secondsUnit, 6).WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.9"}`, "")).
+			DataLinks(explainLink("lead_time_seconds"))).
 		WithPanel(bargauge.NewPanelBuilder().
 			Title("Stages now (p50)").Description("Median of each stage over the window.").Datasource(ds).
 			Height(5).Span(12).Unit(secondsUnit).
@@ -345,8 +394,8 @@ func leadTime() *dashboard.DashboardBuilder {
 
 // incidentResponse: on-call view of SPEC §4.5 by service and urgency.
 func incidentResponse() *dashboard.DashboardBuilder {
-	b := withServiceVariables(newDashboard("flywheel-incidents", "Flywheel / Incident response",
-		"For on-call leads: how fast incidents are detected, acknowledged and resolved, by service and urgency (SPEC §4.5)."))
+	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-incidents", "Flywheel / Incident response",
+		"For on-call leads: how fast incidents are detected, acknowledged and resolved, by service and urgency (SPEC §4.5).")))
 	inc := `service_name="$service_name", window="$window", urgency="all", quantile="0.5"`
 	return b.
 		WithRow(row("$service_name, window $window")).
@@ -355,15 +404,20 @@ func incidentResponse() *dashboard.DashboardBuilder {
 			WithTarget(iq(`flywheel_open_incidents{service_name="$service_name", urgency="all"}`, "")).
 			Thresholds(thresholds("green", 1.0, "red"))).
 		WithPanel(statPanel("Incidents in window", "", "short", 4).
-			WithTarget(iq(`flywheel_incidents_in_window{service_name="$service_name", window="$window", urgency="all"}`, ""))).
+			WithTarget(iq(`flywheel_incidents_in_window{service_name="$service_name", window="$window", urgency="all"}`, "")).
+			DataLinks(explainLink("incidents.count"))).
 		WithPanel(statPanel("Time to detect (p50)", "Impact start to trigger.", secondsUnit, 4).
-			WithTarget(iq(`flywheel_incident_time_to_detect_seconds{`+inc+`}`, ""))).
+			WithTarget(iq(`flywheel_incident_time_to_detect_seconds{`+inc+`}`, "")).
+			DataLinks(explainLink("incidents.time_to_detect_seconds"))).
 		WithPanel(statPanel("Time to acknowledge (p50)", "Trigger to first acknowledgement.", secondsUnit, 4).
-			WithTarget(iq(`flywheel_incident_time_to_acknowledge_seconds{`+inc+`}`, ""))).
+			WithTarget(iq(`flywheel_incident_time_to_acknowledge_seconds{`+inc+`}`, "")).
+			DataLinks(explainLink("incidents.time_to_acknowledge_seconds"))).
 		WithPanel(statPanel("Time to resolve (p50)", "Trigger to resolution.", secondsUnit, 4).
-			WithTarget(iq(`flywheel_incident_time_to_resolve_seconds{`+inc+`}`, ""))).
+			WithTarget(iq(`flywheel_incident_time_to_resolve_seconds{`+inc+`}`, "")).
+			DataLinks(explainLink("incidents.time_to_resolve_seconds"))).
 		WithPanel(statPanel("Time to restore (p50)", "Impact start to resolution.", secondsUnit, 4).
-			WithTarget(iq(`flywheel_incident_time_to_restore_seconds{`+inc+`}`, ""))).
+			WithTarget(iq(`flywheel_incident_time_to_restore_seconds{`+inc+`}`, "")).
+			DataLinks(explainLink("incidents.time_to_restore_seconds"))).
 		WithRow(row("By urgency and service")).
 		WithPanel(tsPanel("Time to acknowledge by urgency (p50)", "", secondsUnit, 12, 8).
 			WithTarget(q(`flywheel_incident_time_to_acknowledge_seconds{service_name="$service_name", window="$window", urgency!="all", quantile="0.5"}`, "{{urgency}}"))).
@@ -396,12 +450,13 @@ func incidentResponse() *dashboard.DashboardBuilder {
 
 // innovationTuneUp: work split (SPEC §4.6) and tune-up impact (SPEC §4.7).
 func innovationTuneUp() *dashboard.DashboardBuilder {
-	b := withServiceVariables(newDashboard("flywheel-innovation", "Flywheel / Innovation vs tune-up",
-		"How merged work splits between innovation, tune-ups and fixes, and whether each tune-up initiative made delivery faster or safer (SPEC §4.6, §4.7)."))
+	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-innovation", "Flywheel / Innovation vs tune-up",
+		"How merged work splits between innovation, tune-ups and fixes, and whether each tune-up initiative made delivery faster or safer (SPEC §4.6, §4.7).")))
 	return b.
 		WithRow(row("Work split for $service_name")).
 		WithPanel(statPanel("Tune-up share", "tune_up ÷ (fix + tune_up + innovation) merged in the window.", "percentunit", 6).
-			WithTarget(iq(`flywheel_tune_up_share{`+sel+`}`, ""))).
+			WithTarget(iq(`flywheel_tune_up_share{`+sel+`}`, "")).
+			DataLinks(explainLink("tune_up_share"))).
 		WithPanel(piechart.NewPanelBuilder().
 			Title("Merged changes by class (time range)").Datasource(ds).Height(8).Span(6).
 			ReduceOptions(lastValue()).

@@ -269,10 +269,10 @@ func TestDashboardsCoverTheIssue(t *testing.T) {
 	t.Parallel()
 	ds := parseAll(t)
 	wantVars := map[string][]string{
-		"dora-overview.json":      {"datasource", "service_name", "team", "window"},
-		"lead-time.json":          {"datasource", "service_name", "team", "window"},
-		"incident-response.json":  {"datasource", "service_name", "team", "window"},
-		"innovation-tune-up.json": {"datasource", "service_name", "team", "window"},
+		"dora-overview.json":      {"datasource", "flywheel_url", "service_name", "team", "window"},
+		"lead-time.json":          {"datasource", "flywheel_url", "service_name", "team", "window"},
+		"incident-response.json":  {"datasource", "flywheel_url", "service_name", "team", "window"},
+		"innovation-tune-up.json": {"datasource", "flywheel_url", "service_name", "team", "window"},
 		"collector-health.json":   {"datasource", "team"},
 	}
 	// Metrics each dashboard must show, so a removed panel is noticed.
@@ -361,6 +361,56 @@ func TestDashboardsMatchTheSchema(t *testing.T) {
 		var be cog.BuildErrors
 		if err := d.UnmarshalJSONStrict(data); err != nil && (!errors.As(err, &be) || len(be) > 0) {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// explainLinkRE matches an explain link of a dashboard.
+var explainLinkRE = regexp.MustCompile(`^\$\{flywheel_url\}/api/v1/explain\?kpi=([a-z_.]+)&service=([^&]+)&window=\$\{window\}$`)
+
+// urls returns every "url" string of a decoded JSON document.
+func urls(v any, out []string) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "url" {
+				out = append(out, s)
+			} else {
+				out = urls(x, out)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			out = urls(x, out)
+		}
+	}
+	return out
+}
+
+// TestDORAPanelsLinkToExplain: every DORA number of the overview leads to the
+// events behind it, for the panel's service and window.
+func TestDORAPanelsLinkToExplain(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(committedDir, "dora-overview.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, u := range urls(doc, nil) {
+		if m := explainLinkRE.FindStringSubmatch(u); m != nil {
+			got[m[1]+" "+m[2]] = true
+		}
+	}
+	for _, kpi := range []string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
+		"failed_deployment_recovery_seconds", "rework_ratio"} {
+		for _, svc := range []string{"${service_name}", "${__data.fields.Service}"} {
+			if !got[kpi+" "+svc] {
+				t.Errorf("dora-overview.json: no explain link for %s of %s", kpi, svc)
+			}
 		}
 	}
 }
