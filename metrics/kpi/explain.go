@@ -459,23 +459,28 @@ func (x *Explainer) urgencies() []string {
 	return x.urgs
 }
 
-// KPIs returns every key Explain takes, sorted, with URGENCY standing for an
-// urgency and without the ".p50", ".p90" and ".count" of {p50, p90, count} keys.
+// KPIs returns every key Explain takes in the report's order, then the
+// data-quality counts, with URGENCY standing for an urgency and without the
+// ".p50", ".p90" and ".count" of {p50, p90, count} keys.
 func (x *Explainer) KPIs() []string {
-	var out []string
-	for k := range x.keys {
-		if strings.HasSuffix(k, ".p50") || strings.HasSuffix(k, ".p90") || strings.HasSuffix(k, ".count") && k != "incidents.count" {
-			continue
-		}
-		out = append(out, k)
+	out := []string{"deployments", "deployment_frequency_per_day", "deployment_days_ratio", "lead_time_seconds"}
+	for _, s := range stageKeys {
+		out = append(out, "lead_time_stage_seconds."+s)
 	}
-	for k := range incidentKeys() {
-		if !strings.Contains(k, ".") {
-			out = append(out, "incidents.by_urgency.URGENCY."+k)
+	out = append(out, "failed_deployments", "change_failure_ratio", "failed_deployment_recovery_seconds",
+		"rework_deployments", "rework_ratio")
+	for _, prefix := range []string{"incidents.", "incidents.by_urgency.URGENCY."} {
+		out = append(out, prefix+"count", prefix+"open")
+		for _, d := range durationKeys {
+			out = append(out, prefix+d)
 		}
 	}
-	slices.Sort(out)
-	return out
+	for _, c := range []Class{ClassInnovation, ClassTuneUp, ClassFix, ClassUnclassified} {
+		out = append(out, "changes_by_class."+c.String())
+	}
+	out = append(out, "tune_up_share", "dora_level.deployment_frequency", "dora_level.lead_time",
+		"dora_level.change_failure_rate", "dora_level.recovery_time")
+	return append(out, qualityKeys[:]...)
 }
 
 // key finds the definition of a key path, and its urgency for a by_urgency key.

@@ -2,6 +2,7 @@ package kpi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -414,4 +415,285 @@ func recompute(t *testing.T, doc map[string]any) any {
 	}
 	t.Fatalf("no recipe for %s", key)
 	return nil
+}
+
+// explainOrg is a small organisation with one of each case an explanation
+// must tell apart (times in hours from t0; at is H(240)).
+func explainOrg() flywheel.Events {
+	d := func(id, sha string, h float64, commits []string) flywheel.Deployment {
+		return dp(id, "a", sha, h, commits)
+	}
+	c := func(id, title, sha string, first, merged float64) flywheel.Change {
+		p := pr(id, "a", sha, first, merged-1, U, merged)
+		p.Title = title
+		return p
+	}
+	ev := flywheel.Events{
+		Deployments: []flywheel.Deployment{
+			d("d1", "s1", 10, nil),                         // first of its sequence: no commit list
+			d("d2", "s2", 20, []string{"m2", "m2b", "s2"}), // ships c2 and c4
+			d("d3", "s1", 30, []string{}),                  // back to s1: a rollback of d2
+			d("d6", "s6", 42, []string{"m3", "s6"}),
+			{ID: "d4", Service: "a", Repo: "acme/a", Environment: "staging", SHA: "s4", Status: "success", FinishedAt: H(40)},
+			{ID: "d5", Service: "a", Repo: "acme/a", Environment: "production", SHA: "s5", Status: "failure", FinishedAt: H(41)},
+			dp("c-start", "c", "x1", -480, nil), // exactly the 30d window's start
+			dp("c-at", "c", "x2", 240, nil),     // at at: not yet
+		},
+		Changes: []flywheel.Change{
+			c("c1", "feat: x", "m1", 1, 5),            // no list holds m1: the time fallback, d1
+			c("c2", `Revert "feat: x"`, "m2", 12, 15), // fix by the revert rule, ships in d2
+			c("c3", "chore: y", "m3", 45, 32),         // first commit after its deployment
+			c("c4", "feat: y", "m2b", 13, 16),
+			c("c5", "update docs", "m5", 1, 50),
+			c("c6", "Add wallet", "m6", 1, 51),
+		},
+		Incidents: []flywheel.Incident{
+			incident("i1", "a", "high", U, 22, 23, 26, "d2"), // caused-by d2
+			incident("i2", "a", "high", U, 12, U, U, ""),     // by time: d1; still open
+			incident("i3", "a", "low", U, 24, U, 25, ""),     // low is not attributed by time
+			incident("i4", "a", "high", U, 25, U, 26, "None"),
+			incident("i5", "a", "high", U, 200, U, 201, "zzz-unknown"), // and no deployment in 72h
+			incident("i6", "b", "high", U, 26, U, 27, ""),              // b never deployed
+			incident("i7", "a", "low", 27, 28, 27.5, 29, ""),           // acknowledged before its trigger
+			{ID: "i8", Service: "a", Urgency: "high", TriggeredAt: H(60), ResolvedAt: H(61), CausedBy: "none", ImpactStartUnparsed: "yesterday, around noon"},
+		},
+	}
+	ev.Changes[3].Labels = []string{"bug"}      // c4: fix by its label, despite feat:
+	ev.Changes[4].Paths = []string{"docs/a.md"} // c5: tune_up by its paths
+	return ev
+}
+
+func TestExplainFacts(t *testing.T) {
+	t.Parallel()
+	opts := DefaultOptions()
+	opts.AttributionUrgencies = []string{"high"}
+	in := NewExplainInput(opts)
+	in.Add(explainOrg())
+	x, err := in.Explainer(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	explain := func(t *testing.T, kpi, service string) (*Explanation, map[string]Item) {
+		t.Helper()
+		e, err := x.Explain(ExplainQuery{KPI: kpi, Window: "30d", Service: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := map[string]Item{}
+		for _, it := range e.Items {
+			switch it := it.(type) {
+			case *DeploymentItem:
+				byID[it.ID] = it
+			case *ChangeItem:
+				byID[it.ID] = it
+			case *IncidentItem:
+				byID[it.ID] = it
+			}
+		}
+		return e, byID
+	}
+	ids := func(e *Explanation) string {
+		var s []string
+		for _, it := range e.Items {
+			b, _ := json.Marshal(it)
+			var m struct{ ID string }
+			json.Unmarshal(b, &m)
+			s = append(s, m.ID)
+		}
+		return strings.Join(s, " ")
+	}
+	same := func(t *testing.T, what string, got, want any) {
+		t.Helper()
+		if g, w := string(mustJSON(t, got)), string(mustJSON(t, want)); g != w {
+			t.Errorf("%s = %s, want %s", what, g, w)
+		}
+	}
+	s := func(v string) *string { return &v }
+	f := func(v float64) *float64 { return &v }
+	for _, tc := range []struct {
+		name, kpi, service string
+		check              func(t *testing.T, e *Explanation, it map[string]Item)
+	}{
+		{"a rollback fails the deployment before it", "rework_ratio", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "d1 d2 d3 d6")
+			d2, d3 := it["d2"].(*DeploymentItem), it["d3"].(*DeploymentItem)
+			same(t, "d2 failed_by", d2.FailedBy, []FailedBy{{Incident: "i1", Rule: "caused_by"}, {Rollback: "d3"}})
+			same(t, "d3 rollback_of", d3.RollbackOf, s("d2"))
+			same(t, "d2 rework", d2.Rework, []string{"ships_fix", "incident_open"})
+			same(t, "d3 rework", d3.Rework, []string{"rollback", "incident_open"})
+			same(t, "d1 rework", it["d1"].(*DeploymentItem).Rework, []string{})
+			same(t, "d6 rework", it["d6"].(*DeploymentItem).Rework, []string{"incident_open"}) // i2 is still open
+			same(t, "value", e.Value, 3.0/4)
+		}},
+		{"recovery: by incidents once attributed, unrecovered while one is open", "failed_deployment_recovery_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "d1 d2")
+			d1, d2 := it["d1"].(*DeploymentItem), it["d2"].(*DeploymentItem)
+			same(t, "d2 recovery", d2.RecoverySeconds, f(6*3600)) // i1 resolved at 26, not d3's 30
+			same(t, "d1", []any{d1.Counted, d1.LeftOut, d1.RecoverySeconds, d1.FailedBy},
+				[]any{false, "not recovered: an incident attributed to it is open", nil, []FailedBy{{Incident: "i2", Rule: "window"}}})
+			same(t, "value", e.Value, Quantiles{P50: 6 * 3600, P90: 6 * 3600, Count: 1})
+		}},
+		{"caused-by against the attribution window, and every reason not to attribute", "incidents.count", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "i2 i1 i3 i4 i6 i7 i8 i5")
+			i1, i2 := it["i1"].(*IncidentItem), it["i2"].(*IncidentItem)
+			same(t, "i1", []any{i1.AttributedTo, i1.AttributedBy, i1.StartedAt, i1.StartedFrom, i1.TimeToDetectSeconds, i1.Reason},
+				[]any{"d2", "caused_by", H(20), "caused_by", 2 * 3600, nil})
+			same(t, "i2", []any{i2.AttributedTo, i2.AttributedBy, i2.StartedFrom, i2.ResolvedAt, i2.CausedBy},
+				[]any{"d1", "window", nil, nil, nil})
+			for id, want := range map[string]string{"i3": "urgency not in change_failure.urgencies", "i4": "caused-by: none",
+				"i5": "caused-by names nothing stored", "i6": "no deployment in the window"} {
+				x := it[id].(*IncidentItem)
+				same(t, id, []any{x.AttributedTo, x.AttributedBy, x.Reason}, []any{nil, nil, want})
+			}
+			same(t, "i4 caused_by as written", it["i4"].(*IncidentItem).CausedBy, s("None"))
+			same(t, "value", e.Value, 8)
+		}},
+		{"impact start given", "incidents.time_to_detect_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			i7 := it["i7"].(*IncidentItem)
+			same(t, "i7", []any{i7.StartedAt, i7.StartedFrom, i7.TimeToDetectSeconds, i7.Counted}, []any{H(27), "impact_start", 3600, true})
+			i2 := it["i2"].(*IncidentItem)
+			same(t, "i2", []any{i2.Counted, i2.LeftOut}, []any{false, "impact start unknown"})
+			same(t, "value", e.Value, Quantiles{P50: 5400, P90: 6840, Count: 2}) // i7 1h, i1 2h
+		}},
+		{"a negative time to acknowledge is left out", "incidents.time_to_acknowledge_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			i7 := it["i7"].(*IncidentItem)
+			same(t, "i7", []any{i7.Counted, i7.LeftOut, i7.TimeToAcknowledgeSeconds}, []any{false, "negative time to acknowledge", -1800})
+			same(t, "i3", it["i3"].(*IncidentItem).LeftOut, s("not acknowledged"))
+			same(t, "value", e.Value, Quantiles{P50: 3600, P90: 3600, Count: 1})
+		}},
+		{"unresolved incidents are open", "incidents.by_urgency.high.open", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "i2 i1 i4 i8 i5")
+			same(t, "value", e.Value, 1)
+		}},
+		{"the time fallback and commit lists", "lead_time_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c1 c2 c4 c3")
+			c1, c2, c3 := it["c1"].(*ChangeItem), it["c2"].(*ChangeItem), it["c3"].(*ChangeItem)
+			same(t, "c1", []any{c1.DeployedBy, c1.DeployedAt, c1.MappedBy, c1.LeadTimeSeconds, c1.Stages},
+				[]any{"d1", H(10), "time_fallback", 9 * 3600, ChangeStages{Coding: f(3 * 3600), Deploy: f(5 * 3600)}})
+			same(t, "c2", []any{c2.DeployedBy, c2.MappedBy, c2.LeadTimeSeconds}, []any{"d2", "commit_list", 8 * 3600})
+			same(t, "c3", []any{c3.DeployedBy, c3.Counted, c3.LeftOut, c3.LeadTimeSeconds, c3.Stages.Coding},
+				[]any{"d6", false, "negative lead time", -3 * 3600, 0})
+		}},
+		{"no first review: no pickup", "lead_time_stage_seconds.pickup", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "c1", []any{it["c1"].(*ChangeItem).Counted, it["c1"].(*ChangeItem).LeftOut}, []any{false, "no first review"})
+			same(t, "value", e.Value, nil)
+		}},
+		{"each class rule", "changes_by_class.fix", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			for id, want := range map[string][2]string{"c1": {"innovation", "conventional"}, "c2": {"fix", "revert"},
+				"c3": {"tune_up", "conventional"}, "c4": {"fix", "label"}, "c5": {"tune_up", "path"}, "c6": {"unclassified", "none"}} {
+				c := it[id].(*ChangeItem)
+				same(t, id, []string{c.Class, c.ClassRule}, want)
+			}
+			same(t, "value", e.Value, 2)
+		}},
+		{"tune-up share: classified PRs only", "tune_up_share", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c1 c2 c4 c3 c5")
+			same(t, "value", e.Value, 2.0/5)
+		}},
+		{"the window's first instant counts, at does not", "deployments", "c", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c-start")
+			same(t, "window", []any{e.Window, e.WindowStart, e.WindowEnd}, []any{"30d", H(-480), H(240)})
+		}},
+		{"a DORA level with its thresholds", "dora_level.lead_time", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "value", e.Value, Elite)
+			same(t, "thresholds", e.Thresholds, &LevelThresholds{Of: "lead_time_seconds.p50", Compare: "<", Elite: 86400, High: 7 * 86400, Medium: 30 * 86400})
+		}},
+		{"unattributed incidents, all history", "unattributed_incidents", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "i3 i4 i6 i7 i8 i5")
+			same(t, "window", []any{e.Window, e.WindowStart, e.WindowEnd, e.Value}, []any{nil, nil, nil, 6})
+		}},
+		{"negative durations", "negative_durations", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "i7 c3")
+			same(t, "value", e.Value, 2)
+		}},
+		{"non-counting deployments", "non_counting_deployments", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "d4 d5")
+			same(t, "d5", []any{it["d5"].(*DeploymentItem).Status, it["d4"].(*DeploymentItem).Environment}, []any{"failure", "staging"})
+		}},
+		{"time fallback", "time_fallback_changes", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c1")
+		}},
+		{"undeployed and empty", "undeployed_changes", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c5 c6")
+		}},
+		{"deployments that shipped nothing", "empty_deployments", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "items", ids(e), "c-start d3")
+			same(t, "d3 shipped", it["d3"].(*DeploymentItem).ShippedChanges, 0)
+		}},
+		{"an impact-start line that did not parse", "impact_start_unparsed", "", func(t *testing.T, e *Explanation, it map[string]Item) {
+			same(t, "i8", []any{ids(e), it["i8"].(*IncidentItem).ImpactStartUnparsed}, []any{"i8", "yesterday, around noon"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, it := explain(t, tc.kpi, tc.service)
+			tc.check(t, e, it)
+		})
+	}
+}
+
+// TestExplainKPIsListed: the keys an unknown one is told of are exactly the
+// keys Explain takes.
+func TestExplainKPIsListed(t *testing.T) {
+	t.Parallel()
+	in := NewExplainInput(DefaultOptions())
+	in.Add(explainOrg())
+	x, err := in.Explainer(at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, k := range x.KPIs() {
+		k = strings.Replace(k, "URGENCY", "high", 1)
+		listed[k] = true
+		if _, err := x.Explain(ExplainQuery{KPI: k}); err != nil {
+			t.Errorf("listed %s: %v", k, err)
+		}
+	}
+	for _, k := range allKeys(x) {
+		for _, f := range []string{".p50", ".p90", ".count"} {
+			if base, ok := strings.CutSuffix(k, f); ok && strings.HasSuffix(base, "seconds") ||
+				ok && strings.HasPrefix(base, "lead_time_stage_seconds.") {
+				k = base // a field of a {p50, p90, count} key
+			}
+		}
+		if k = strings.Replace(k, ".low.", ".high.", 1); !listed[k] {
+			t.Errorf("%s is not listed", k)
+		}
+	}
+	for _, k := range qualityKeys {
+		if !listed[k] {
+			t.Errorf("%s is not listed", k)
+		}
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	t.Parallel()
+	ev := explainOrg()
+	for _, tc := range []struct {
+		q    ExplainQuery
+		want string
+	}{
+		{ExplainQuery{KPI: "lead_time"}, `unknown KPI "lead_time"; valid: deployments, deployment_frequency_per_day, deployment_days_ratio, lead_time_seconds, lead_time_stage_seconds.coding,`},
+		{ExplainQuery{KPI: "lead_time"}, `incidents.by_urgency.URGENCY.time_to_restore_seconds, `},
+		{ExplainQuery{KPI: "lead_time"}, `URGENCY is one of: high, low; a {p50, p90, count} KPI also takes .p50, .p90 or .count`},
+		{ExplainQuery{KPI: "deployments", Window: "14d"}, `unknown window "14d"; valid: 7d, 30d, 90d`},
+		{ExplainQuery{KPI: "deployments", Service: "nope"}, `unknown service "nope"; valid: a, b, c`},
+		{ExplainQuery{KPI: "incidents.by_urgency.sev1.count"}, `unknown urgency "sev1"; valid: high, low`},
+		{ExplainQuery{KPI: "unattributed_incidents", Window: "1d"}, `unknown window "1d"`},
+	} {
+		_, err := Explain(ev, at, DefaultOptions(), tc.q)
+		var ee *ExplainError
+		if !errors.As(err, &ee) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one with %q", tc.q, err, tc.want)
+		}
+	}
+	if _, err := NewInput(DefaultOptions()).Explain(at, ExplainQuery{KPI: "deployments"}); err == nil {
+		t.Error("an Input without PR details explains")
+	}
+	// a service whose events all come after at is known, with nothing to list
+	e, err := Explain(ev, H(0), DefaultOptions(), ExplainQuery{KPI: "incidents.count", Service: "b"})
+	if err != nil || e.Value != nil || len(e.Items) != 0 {
+		t.Errorf("b before its first event: %+v, %v", e, err)
+	}
 }
