@@ -96,7 +96,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 	c.Flag("at", "Evaluation time, RFC3339 or a date (default: now). Only what had happened before it counts.").StringVar(&atFlag)
 	c.Flag("window", "Only this window (e.g. 30d); default every configured window.").StringVar(&q.Window)
 	c.Flag("service", "Only this service.").StringVar(&q.Service)
-	c.Flag("format", "Output format: table, markdown, json (the document of GET /api/v1/report) or html (one self-contained page with charts, for leadership).").Default("table").EnumVar(&format, "table", "markdown", "json", "html")
+	c.Flag("format", "Output format: table, markdown, json (the document of GET /api/v1/report) or html (one self-contained page with charts, for leadership, every number linked to the events behind it).").Default("table").EnumVar(&format, "table", "markdown", "json", "html")
 	return command{name: c.FullCommand(), run: func() int {
 		if atFlag != "" {
 			at, err := parseTime(atFlag)
