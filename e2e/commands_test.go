@@ -112,6 +112,34 @@ func TestReportFormats(t *testing.T) {
 	}
 }
 
+func TestExplainFormats(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "flywheel.db")
+	if r := runFlywheel(t, nil, "--storage.path", db, "import", "testdata/events.jsonl"); r.Code != 0 {
+		t.Fatalf("import: %s", r.Stderr)
+	}
+	for format, want := range map[string][]string{
+		"table": {"unattributed_incidents, all services, all history", "value: 2", "PD-2", "none: caused-by: none", "GH-3"},
+		"csv":   {"kind,id,service,urgency,", "incident,GH-3,checkout,unknown,2026-10-09T10:00:00Z"},
+		"json":  {`"kpi": "unattributed_incidents"`, `"window": null`, `"reason":"no deployment in the window"`},
+	} {
+		r := runFlywheel(t, nil, "--storage.path", db, "explain", "unattributed_incidents", "--at", "2026-10-10", "--format", format)
+		if r.Code != 0 {
+			t.Errorf("explain --format %s exited %d: %s", format, r.Code, r.Stderr)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(r.Stdout, w) {
+				t.Errorf("explain --format %s lacks %q:\n%s", format, w, r.Stdout)
+			}
+		}
+	}
+	r := runFlywheel(t, nil, "--storage.path", db, "explain", "lead_time", "--window", "30d")
+	if r.Code != 2 || !strings.Contains(r.Stderr, `unknown KPI "lead_time"; valid: deployments,`) || !strings.Contains(r.Stderr, "lead_time_seconds") {
+		t.Errorf("explain lead_time: exit %d, want 2 and the valid KPIs:\n%s", r.Code, r.Stderr)
+	}
+}
+
 func TestLogFlags(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "flywheel.db")

@@ -127,6 +127,16 @@ func TestServeEndToEnd(t *testing.T) {
 	// go of the store (checked after shutdown below).
 	apiReport := body
 
+	// The events behind a number: d-2 failed by PD-1, which names it.
+	code, apiExplain := get(t, nil, base+"/api/v1/explain?kpi=change_failure_ratio&at=2026-10-10T00:00:00Z&window=30d&service=checkout")
+	if code != http.StatusOK || !strings.Contains(apiExplain, `"value": 0.3333333333333333`) ||
+		!strings.Contains(apiExplain, `"failed_by":[{"incident":"PD-1","rule":"caused_by"}]`) {
+		t.Errorf("/api/v1/explain: status %d:\n%s", code, apiExplain)
+	}
+	if code, body := get(t, nil, base+"/api/v1/explain?kpi=cfr"); code != http.StatusBadRequest || !strings.Contains(body, "change_failure_ratio") {
+		t.Errorf("/api/v1/explain?kpi=cfr: status %d: %s", code, body)
+	}
+
 	// A second serve on the same store fails fast on the file lock.
 	second := startFlywheel(t, nil, "--storage.path", db, "serve", "--web.listen-address", freePort(t))
 	if code := second.Wait(t, 5*time.Second); code == 0 {
@@ -152,6 +162,11 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if r.Stdout != apiReport {
 		t.Errorf("report --format json differs from GET /api/v1/report:\nCLI:\n%s\nAPI:\n%s", r.Stdout, apiReport)
+	}
+	r = runFlywheel(t, nil, "--storage.path", db, "explain", "change_failure_ratio", "--at", "2026-10-10T00:00:00Z", "--window", "30d",
+		"--service", "checkout", "--format", "json")
+	if r.Code != 0 || r.Stdout != apiExplain {
+		t.Errorf("explain --format json (exit %d) differs from GET /api/v1/explain:\nCLI:\n%s\nAPI:\n%s", r.Code, r.Stdout, apiExplain)
 	}
 }
 

@@ -254,6 +254,7 @@ func (e *exporter) history(ch chan<- prometheus.Metric, h kpi.History) {
 		}
 		q := &all.Quality
 		q.UnattributedIncidents += sh.Quality.UnattributedIncidents
+		q.ImpactStartUnparsed += sh.Quality.ImpactStartUnparsed
 		q.UndeployedChanges += sh.Quality.UndeployedChanges
 		q.EmptyDeployments += sh.Quality.EmptyDeployments
 		q.TimeFallbackChanges += sh.Quality.TimeFallbackChanges
@@ -302,6 +303,7 @@ func (e *exporter) serviceHistory(ch chan<- prometheus.Metric, svc string, sh *k
 
 	q := sh.Quality
 	e.emit(ch, famUnattributedIncidents, float64(q.UnattributedIncidents), svc, team)
+	e.emit(ch, famImpactStartUnparsed, float64(q.ImpactStartUnparsed), svc, team)
 	e.emit(ch, famUndeployedChanges, float64(q.UndeployedChanges), svc, team)
 	e.emit(ch, famDeploymentsWithoutChanges, float64(q.EmptyDeployments), svc, team)
 	e.emit(ch, famTimeFallbackChanges, float64(q.TimeFallbackChanges), svc, team)

@@ -46,6 +46,7 @@ const (
 
 	// Data quality over all history.
 	famUnattributedIncidents
+	famImpactStartUnparsed
 	famUndeployedChanges
 	famDeploymentsWithoutChanges
 	famTimeFallbackChanges
@@ -184,6 +185,8 @@ var families = [numFamilies]familyDef{
 
 	famUnattributedIncidents: {"flywheel_unattributed_incidents", kindGauge, svc,
 		"Data quality: incidents attributed to no deployment (SPEC 4.4), over all stored history." + asOf, false},
+	famImpactStartUnparsed: {"flywheel_impact_start_unparsed_incidents", kindGauge, svc,
+		"Data quality: incidents whose impact-start line did not parse as a time (so their time to detect and restore come from a caused-by deployment or are unknown), over all stored history." + asOf, false},
 	famUndeployedChanges: {"flywheel_undeployed_changes", kindGauge, svc,
 		"Data quality: merged pull requests that no counting deployment shipped (SPEC 4.1), over all stored history." + asOf, false},
 	famDeploymentsWithoutChanges: {"flywheel_deployments_without_changes", kindGauge, svc,

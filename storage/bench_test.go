@@ -115,7 +115,8 @@ func (w *batchWriter) AddIncident(x *flywheel.Incident) {
 // Varied records, so that classification, the time fallback, attribution and
 // the data-quality counts all have work: conventional and plain titles, a long
 // tail of labels and paths, unmerged PRs, deployments without commit lists or
-// not counting, open incidents and explicit caused-by values.
+// not counting, open incidents and explicit caused-by values (deployment ids
+// and PRs).
 var (
 	benchTitles = []string{"feat: add wallet %d", "fix(api): nil map in %d", "refactor!: split module %d",
 		"chore(deps): bump lib to v%d", "docs: guide %d", `Revert "feat: add wallet %d"`, "Update handler %d"}
@@ -186,8 +187,10 @@ func realisticEvents(changes, branchCommits int, sink flywheel.EventSink) {
 		switch {
 		case i%10 == 5:
 			x.ResolvedAt = time.Time{}
-		case i%7 == 0:
+		case i%14 == 0:
 			x.CausedBy = fmt.Sprintf("%d", 1_000_000_000+4*i)
+		case i%7 == 0: // a PR, which costs the engine one pass over the PRs
+			x.CausedBy = fmt.Sprintf("acme/%s#%d", svc(20*i+1), 20*i+1)
 		case i%13 == 0:
 			x.CausedBy = flywheel.CausedByNone
 		}

@@ -34,6 +34,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 		a.serveCommand(k),
 		a.collectCommand(k),
 		a.reportCommand(k),
+		a.explainCommand(k),
 		a.importCommand(k),
 		a.backfillCommand(k),
 		a.checkConfigCommand(k),

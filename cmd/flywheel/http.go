@@ -33,6 +33,8 @@ type handlerOptions struct {
 	ready func() bool
 	// report answers GET /api/v1/report.
 	report func(ctx context.Context, q reportQuery) (kpi.Report, error)
+	// explain answers GET /api/v1/explain.
+	explain func(ctx context.Context, q explainQuery) (*kpi.Explanation, error)
 	// ingest is nil when no api token is configured: POST /api/v1/events is off.
 	ingest *ingestOptions
 }
@@ -73,6 +75,7 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/api/v1/report", o.serveReport)
+	mux.HandleFunc("/api/v1/explain", o.serveExplain)
 	mux.HandleFunc("/api/v1/events", o.serveEvents)
 	if o.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
@@ -81,6 +84,7 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 			Links: []web.LandingLinks{
 				{Address: o.telemetryPath, Text: "Metrics"},
 				{Address: "/api/v1/report", Text: "KPI report (JSON)"},
+				{Address: "/api/v1/explain?kpi=change_failure_ratio", Text: "The events behind a KPI (JSON)"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
@@ -132,6 +136,41 @@ func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if err := writeReportJSON(w, rep); err != nil {
 		o.log.Debug("write report response", "err", err)
+	}
+}
+
+// serveExplain answers GET /api/v1/explain?kpi=&at=&window=&service=: the
+// document of `flywheel explain --format json`.
+func (o handlerOptions) serveExplain(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+		return
+	}
+	p := r.URL.Query()
+	q := explainQuery{KPI: p.Get("kpi"), Window: p.Get("window"), Service: p.Get("service")}
+	if s := p.Get("at"); s != "" {
+		at, err := parseTime(s)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
+			return
+		}
+		q.At = at
+	}
+	e, err := o.explain(r.Context(), q)
+	var bad badQueryError
+	switch {
+	case errors.As(err, &bad):
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	case err != nil:
+		o.log.Error("explain failed", "err", err)
+		httpError(w, http.StatusInternalServerError, "explain: %v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := writeExplanationJSON(w, e); err != nil {
+		o.log.Debug("write explain response", "err", err)
 	}
 }
 

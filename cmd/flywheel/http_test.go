@@ -37,6 +37,9 @@ func testHandler(t *testing.T, o handlerOptions) http.Handler {
 	if o.report == nil {
 		o.report = func(context.Context, reportQuery) (kpi.Report, error) { return kpi.Report{}, nil }
 	}
+	if o.explain == nil {
+		o.explain = func(context.Context, explainQuery) (*kpi.Explanation, error) { return &kpi.Explanation{}, nil }
+	}
 	h, err := newHandler(o)
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)

@@ -57,7 +57,7 @@ func addWebFlags(c *kingpin.CmdClause) *webOptions {
 }
 
 func (a *app) serveCommand(k *kingpin.Application) command {
-	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/events, /-/healthy and /-/ready until SIGINT or SIGTERM.")
+	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/explain, /api/v1/events, /-/healthy and /-/ready until SIGINT or SIGTERM.")
 	w := addWebFlags(c)
 	return command{name: c.FullCommand(), run: func() int {
 		return a.exitCode(a.runServe(w))
@@ -177,6 +177,16 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 				return kpi.Report{}, ctx.Err()
 			}
 			return buildReport(q, snap.Current(), st, kopts, time.Now)
+		},
+		explain: func(ctx context.Context, q explainQuery) (*kpi.Explanation, error) {
+			// scans every event and computes, as a report at another time does
+			select {
+			case reportSlots <- struct{}{}:
+				defer func() { <-reportSlots }()
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return buildExplanation(q, st, kopts, time.Now)
 		},
 		ingest: ingest,
 	})

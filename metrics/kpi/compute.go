@@ -139,6 +139,7 @@ type inc struct {
 	res     int64 // none: open as of at
 	started int64 // explicit, else the finish of its rule-1 deployment, else none
 	dep     int32 // attributed deployment, or -1
+	named   int32 // the stored deployment (Input index) its caused-by names, counting or not, or -1
 	by      attrRule
 	why     unattributed // when dep < 0
 	from    startFrom
@@ -157,11 +158,13 @@ const (
 type unattributed uint8
 
 const (
-	whyAttributed   unattributed = iota
-	whyNotCaused                 // caused-by: none
-	whyNoDeploy                  // no counting deployment of its service in the attribution window
-	whyUrgency                   // its urgency is not one attributed by time
-	whyNamesNothing              // its caused-by names nothing stored, and rule 2 found nothing
+	whyAttributed      unattributed = iota
+	whyNotCaused                    // caused-by: none
+	whyNoDeploy                     // no counting deployment of its service in the attribution window
+	whyUrgency                      // its urgency is not one attributed by time
+	whyNamesNothing                 // its caused-by names nothing stored, and rule 2 found nothing
+	whyNamesUncounted               // its caused-by names a deployment that does not count, and rule 2 found nothing
+	whyNamesUndeployed              // its caused-by names a PR that no counting deployment shipped, and rule 2 found nothing
 )
 
 // startFrom says where an incident's impact start came from.
@@ -362,7 +365,7 @@ func Compute(ev flywheel.Events, at time.Time, opts Options) Result {
 // Compute is the package's Compute over the Input's events. It does not change
 // the Input.
 func (in *Input) Compute(at time.Time) Result {
-	e := in.run(at, false)
+	e := in.attributed(at)
 	// the sha and id indexes are done with: let the garbage collector have them
 	e.own, e.ids, e.countIdx = nil, nil, nil
 
@@ -390,10 +393,13 @@ func (in *Input) Compute(at time.Time) Result {
 	return res
 }
 
-// run decides, as of at, everything the KPIs are computed from: which
-// deployments count, rollbacks, which deployment shipped each PR, incident
-// attribution, failures and rework. With trace, it also records the decisions
-// that Explain lists and Compute keeps no trace of.
+// attributed returns the engine as of at with every deployment, PR and
+// incident loaded, PRs mapped to deployments, incidents attributed and
+// failures marked: all the windows read.
+func (in *Input) attributed(at time.Time) *engine { return in.run(at, false) }
+
+// run is attributed; with trace, it also records the decisions that Explain
+// lists and Compute keeps no trace of.
 func (in *Input) run(at time.Time, trace bool) *engine {
 	e := &engine{
 		opts:   in.opts,
@@ -743,7 +749,7 @@ func (e *engine) loadIncidents(in []flywheel.Incident) {
 		}
 		e.incs = append(e.incs, inc{i: x, svc: e.service(x.Service), urg: e.urgency(x.Urgency), trig: trig,
 			ack: beforeAt(x.AcknowledgedAt, e.at), res: beforeAt(x.ResolvedAt, e.at),
-			started: ns(x.StartedAt), dep: -1})
+			started: ns(x.StartedAt), dep: -1, named: -1})
 		if !x.StartedAt.IsZero() {
 			e.incs[len(e.incs)-1].from = startExplicit
 		}

@@ -177,6 +177,9 @@ func (e *ExplainError) Error() string {
 		valid = "none"
 	}
 	msg := fmt.Sprintf("unknown %s %q; valid: %s", e.What, e.Value, valid)
+	if e.Value == "" && e.What == "KPI" {
+		msg = "missing KPI; valid: " + valid
+	}
 	if e.Note != "" {
 		msg += "; " + e.Note
 	}
@@ -791,6 +794,10 @@ func (w unattributed) text() string {
 		return "urgency not in change_failure.urgencies"
 	case whyNamesNothing:
 		return "caused-by names nothing stored"
+	case whyNamesUncounted:
+		return "caused-by names a deployment that does not count"
+	case whyNamesUndeployed:
+		return "caused-by names a PR that no deployment shipped"
 	}
 	return ""
 }

@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"math"
 	"slices"
@@ -453,8 +457,9 @@ func explainOrg() flywheel.Events {
 			incident("i3", "a", "low", U, 24, U, 25, ""),     // low is not attributed by time
 			incident("i4", "a", "high", U, 25, U, 26, "None"),
 			incident("i5", "a", "high", U, 200, U, 201, "zzz-unknown"), // and no deployment in 72h
-			incident("i6", "b", "high", U, 26, U, 27, ""),              // b never deployed
-			incident("i7", "a", "low", 27, 28, 27.5, 29, ""),           // acknowledged before its trigger
+			incident("i6", "b", "high", U, 26, U, 27, ""),
+			incident("i9", "a", "high", U, 150, U, 151, "d4"), // staging: does not count              // b never deployed
+			incident("i7", "a", "low", 27, 28, 27.5, 29, ""),  // acknowledged before its trigger
 			{ID: "i8", Service: "a", Urgency: "high", TriggeredAt: H(60), ResolvedAt: H(61), CausedBy: "none", ImpactStartUnparsed: "yesterday, around noon"},
 		},
 	}
@@ -534,19 +539,20 @@ func TestExplainFacts(t *testing.T) {
 			same(t, "value", e.Value, Quantiles{P50: 6 * 3600, P90: 6 * 3600, Count: 1})
 		}},
 		{"caused-by against the attribution window, and every reason not to attribute", "incidents.count", "", func(t *testing.T, e *Explanation, it map[string]Item) {
-			same(t, "items", ids(e), "i2 i1 i3 i4 i6 i7 i8 i5")
+			same(t, "items", ids(e), "i2 i1 i3 i4 i6 i7 i8 i9 i5")
 			i1, i2 := it["i1"].(*IncidentItem), it["i2"].(*IncidentItem)
 			same(t, "i1", []any{i1.AttributedTo, i1.AttributedBy, i1.StartedAt, i1.StartedFrom, i1.TimeToDetectSeconds, i1.Reason},
 				[]any{"d2", "caused_by", H(20), "caused_by", 2 * 3600, nil})
 			same(t, "i2", []any{i2.AttributedTo, i2.AttributedBy, i2.StartedFrom, i2.ResolvedAt, i2.CausedBy},
 				[]any{"d1", "window", nil, nil, nil})
 			for id, want := range map[string]string{"i3": "urgency not in change_failure.urgencies", "i4": "caused-by: none",
-				"i5": "caused-by names nothing stored", "i6": "no deployment in the window"} {
+				"i5": "caused-by names nothing stored", "i6": "no deployment in the window",
+				"i9": "caused-by names a deployment that does not count"} {
 				x := it[id].(*IncidentItem)
 				same(t, id, []any{x.AttributedTo, x.AttributedBy, x.Reason}, []any{nil, nil, want})
 			}
 			same(t, "i4 caused_by as written", it["i4"].(*IncidentItem).CausedBy, s("None"))
-			same(t, "value", e.Value, 8)
+			same(t, "value", e.Value, 9)
 		}},
 		{"impact start given", "incidents.time_to_detect_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
 			i7 := it["i7"].(*IncidentItem)
@@ -562,7 +568,7 @@ func TestExplainFacts(t *testing.T) {
 			same(t, "value", e.Value, Quantiles{P50: 3600, P90: 3600, Count: 1})
 		}},
 		{"unresolved incidents are open", "incidents.by_urgency.high.open", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
-			same(t, "items", ids(e), "i2 i1 i4 i8 i5")
+			same(t, "items", ids(e), "i2 i1 i4 i8 i9 i5")
 			same(t, "value", e.Value, 1)
 		}},
 		{"the time fallback and commit lists", "lead_time_seconds", "a", func(t *testing.T, e *Explanation, it map[string]Item) {
@@ -599,8 +605,8 @@ func TestExplainFacts(t *testing.T) {
 			same(t, "thresholds", e.Thresholds, &LevelThresholds{Of: "lead_time_seconds.p50", Compare: "<", Elite: 86400, High: 7 * 86400, Medium: 30 * 86400})
 		}},
 		{"unattributed incidents, all history", "unattributed_incidents", "", func(t *testing.T, e *Explanation, it map[string]Item) {
-			same(t, "items", ids(e), "i3 i4 i6 i7 i8 i5")
-			same(t, "window", []any{e.Window, e.WindowStart, e.WindowEnd, e.Value}, []any{nil, nil, nil, 6})
+			same(t, "items", ids(e), "i3 i4 i6 i7 i8 i9 i5")
+			same(t, "window", []any{e.Window, e.WindowStart, e.WindowEnd, e.Value}, []any{nil, nil, nil, 7})
 		}},
 		{"negative durations", "negative_durations", "", func(t *testing.T, e *Explanation, it map[string]Item) {
 			same(t, "items", ids(e), "i7 c3")
@@ -695,5 +701,39 @@ func TestExplainErrors(t *testing.T) {
 	e, err := Explain(ev, H(0), DefaultOptions(), ExplainQuery{KPI: "incidents.count", Service: "b"})
 	if err != nil || e.Value != nil || len(e.Items) != 0 {
 		t.Errorf("b before its first event: %+v, %v", e, err)
+	}
+}
+
+// TestUnattributedTexts: every reason the engine gives for not attributing an
+// incident reads as a distinct text. The reasons are read from the package's
+// source, so that one added later cannot go without.
+func TestUnattributedTexts(t *testing.T) {
+	t.Parallel()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range pkgs["kpi"].Files {
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST || len(g.Specs) == 0 {
+				continue
+			}
+			if id, ok := g.Specs[0].(*ast.ValueSpec).Type.(*ast.Ident); ok && id.Name == "unattributed" {
+				n = len(g.Specs)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("found %d reasons in the source", n)
+	}
+	seen := map[string]bool{}
+	for w := unattributed(1); int(w) < n; w++ {
+		if text := w.text(); text == "" || seen[text] {
+			t.Errorf("reason %d reads %q", w, text)
+		} else {
+			seen[text] = true
+		}
 	}
 }

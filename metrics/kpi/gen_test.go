@@ -21,11 +21,44 @@ var (
 	genUrg    = []string{"high", "high", "low", "unknown"}
 )
 
+// namingForm names deployment d the way the i-th incident's caused-by
+// writes it: its stored id, the id GitHub shows (a number or a tag), a URL, a
+// PR it shipped (which names the same deployment: the PR is in d's commit list
+// only) or, with Markdown around it.
+func namingForm(d *flywheel.Deployment, i int, shippedPR map[string]string) string {
+	repo, kind, v, _ := sourceID(d.ID)
+	switch i % 6 {
+	case 1:
+		return v
+	case 2:
+		switch kind {
+		case flywheel.RefDeployment:
+			return "https://api.github.com/repos/" + repo + "/deployments/" + v
+		case flywheel.RefRun:
+			return "https://ghe.example.com/" + repo + "/actions/runs/" + v
+		}
+		return "https://github.com/" + repo + "/releases/tag/" + v
+	case 3:
+		return "`" + v + "`."
+	case 4:
+		if pr, ok := shippedPR[d.ID]; ok {
+			return pr
+		}
+	case 5:
+		if pr, ok := shippedPR[d.ID]; ok {
+			r, n, _ := pullID(pr)
+			return fmt.Sprintf("<https://github.com/%s/pull/%d>", r, n)
+		}
+	}
+	return d.ID
+}
+
 // genEvents builds a deterministic synthetic organisation of one year before
 // end: services with one or two repos, PRs whose merge shas appear in the next
 // deployment's commit list (the first deployment of a repo has none), ~5%
-// non-counting deployments, ~3% rollbacks, incidents with explicit caused-by ids,
-// sha prefixes, "none", impact starts and open ones. Shas are unique per service
+// non-counting deployments, ~3% rollbacks, incidents with explicit caused-by
+// values in every form (namingForm), sha prefixes, "none", impact starts and
+// open ones. Deployment ids are GitHub's (deployments, runs, releases). Shas are unique per service
 // and caused-by only names the incident's own service, so services are
 // independent of each other (for the property tests).
 func genEvents(sz genSize, seed uint64, end time.Time) flywheel.Events {
@@ -63,7 +96,7 @@ func genEvents(sz genSize, seed uint64, end time.Time) flywheel.Events {
 		r.deps = append(r.deps, start+rng.Int64N(span))
 	}
 	// PRs: merged at a random time, shipped by the next deployment of their repo
-	type pending struct{ shas []string }
+	type pending struct{ shas, ids []string }
 	lists := map[*repo][]pending{}
 	for _, r := range repos {
 		slices.Sort(r.deps)
@@ -86,16 +119,32 @@ func genEvents(sz genSize, seed uint64, end time.Time) flywheel.Events {
 			k, _ := slices.BinarySearch(r.deps, merged)
 			if k < len(r.deps) {
 				lists[r][k].shas = append(lists[r][k].shas, c.MergeSHA)
+				lists[r][k].ids = append(lists[r][k].ids, c.ID)
 			}
 		}
 		ev.Changes = append(ev.Changes, c)
 	}
 	depsBySvc := map[string][]*flywheel.Deployment{}
-	for _, r := range repos {
+	// what a caused-by may name besides a deployment's id: a PR it shipped
+	shippedPR := map[string]string{}
+	for ri, r := range repos {
 		var shas []string
 		for k, fin := range r.deps {
-			d := flywheel.Deployment{ID: fmt.Sprintf("%s/d%d", r.name, k), Service: r.svc, Repo: r.name,
+			// ids as the GitHub collector stores deployments, runs and releases;
+			// release tags are unique per service, so that the services stay
+			// independent of each other
+			id := fmt.Sprintf("%s/deployments/%d", r.name, 1_000_000+len(ev.Deployments))
+			switch k % 3 {
+			case 1:
+				id = fmt.Sprintf("%s/runs/%d", r.name, 1_000_000+len(ev.Deployments))
+			case 2:
+				id = fmt.Sprintf("%s/releases/v%d.%d.0", r.name, ri, k)
+			}
+			d := flywheel.Deployment{ID: id, Service: r.svc, Repo: r.name,
 				Environment: "production", Status: flywheel.StatusSuccess, FinishedAt: at(fin), SHA: hex()}
+			if ids := lists[r][k].ids; len(ids) > 0 {
+				shippedPR[id] = ids[0]
+			}
 			switch n := rng.IntN(100); {
 			case n < 3:
 				d.Status = "failure"
@@ -134,9 +183,13 @@ func genEvents(sz genSize, seed uint64, end time.Time) flywheel.Events {
 		case n == 0:
 			x.CausedBy = flywheel.CausedByNone
 		case n < 4 && len(ds) > 0:
-			x.CausedBy = ds[rng.IntN(len(ds))].ID
+			x.CausedBy = namingForm(ds[rng.IntN(len(ds))], i, shippedPR)
 		case n < 5 && len(ds) > 0:
-			x.CausedBy = ds[rng.IntN(len(ds))].SHA[:7]
+			d := ds[rng.IntN(len(ds))]
+			x.CausedBy = d.SHA[:7]
+			if i%2 == 0 {
+				x.CausedBy = "https://github.com/" + d.Repo + "/commit/" + d.SHA[:7]
+			}
 		}
 		ev.Incidents = append(ev.Incidents, x)
 	}

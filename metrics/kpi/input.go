@@ -3,6 +3,7 @@ package kpi
 import (
 	"encoding/hex"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -48,6 +49,10 @@ type Input struct {
 	nameIdx map[string]int32
 	// oddMerges are the merge shas that do not pack (change.odd).
 	oddMerges []string
+	// pullRepos[i], when not 0, is the index in names of R for a PR chgs[i]
+	// whose id "R#N" names another repo than its own (an imported PR without
+	// repo, say). Such ids are rare: the slice stays nil until the first.
+	pullRepos []int32
 
 	incs []flywheel.Incident
 	// detail is nil but in an Input made by NewExplainInput.
@@ -60,11 +65,14 @@ type Input struct {
 // change is one PR as the engine needs it: 72 bytes, not the 256 of a
 // flywheel.Change and its strings. Times are Unix nanoseconds, none when
 // unknown; service and repo index Input.names; the merge sha is packed, or
-// oddMerges[odd], or none (shaKind).
+// oddMerges[odd], or none (shaKind). num is N of an id "owner/repo#N" (0 for
+// any other id), all a caused-by naming the PR needs: the id itself is not
+// kept, and num fits in what would be padding.
 type change struct {
 	first, opened, review, merged int64
 	svc, repo                     int32
 	odd                           int32
+	num                           uint32
 	sha                           [shaBytes]byte
 	shaKind                       uint8
 	cls                           Class
@@ -278,6 +286,19 @@ func (in *Input) AddChange(c *flywheel.Change) {
 			in.oddMerges = append(in.oddMerges, strings.Clone(c.MergeSHA))
 		}
 	}
+	var other int32
+	if repo, n, ok := pullID(c.ID); ok {
+		r.num = n
+		if repo != in.names[r.repo] {
+			other = in.name(repo)
+			if in.pullRepos == nil {
+				in.pullRepos = make([]int32, len(in.chgs), cap(in.chgs))
+			}
+		}
+	}
+	if in.pullRepos != nil {
+		in.pullRepos = append(in.pullRepos, other)
+	}
 	in.chgs = append(in.chgs, r)
 	for _, l := range c.Labels {
 		if slices.ContainsFunc(in.initiativeLabels, func(t string) bool { return strings.EqualFold(t, l) }) {
@@ -288,6 +309,28 @@ func (in *Input) AddChange(c *flywheel.Change) {
 			break
 		}
 	}
+}
+
+// pullID splits a PR id "owner/repo#N" (N from 1 to 2³²−1) into its repo and
+// number.
+func pullID(id string) (repo string, n uint32, ok bool) {
+	k := strings.LastIndexByte(id, '#')
+	if k <= 0 || k == len(id)-1 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseUint(id[k+1:], 10, 32)
+	if err != nil || v == 0 {
+		return "", 0, false
+	}
+	return id[:k], uint32(v), true
+}
+
+// pullRepo returns the repo of chgs[i]'s id "owner/repo#N".
+func (in *Input) pullRepo(i int32) string {
+	if in.pullRepos != nil && in.pullRepos[i] != 0 {
+		return in.names[in.pullRepos[i]]
+	}
+	return in.names[in.chgs[i].repo]
 }
 
 // name returns the index of a service or repo name in in.names.

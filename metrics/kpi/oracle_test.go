@@ -16,7 +16,9 @@ import (
 // §4.2, §4.4 and §4.5 (no indexes, no sweeps, no shared buffers) on small
 // random organisations whose few shas make rollbacks, roll-forwards, shared
 // commit lists, sha prefixes (ambiguous ones too) and repo-less deployments
-// frequent. It checks every service's 30d deployments, failures, rework,
+// frequent, and whose caused-by values take every form: stored ids, GitHub ids
+// and tags shared by several repos and kinds, URLs (some of repos in another
+// case), PRs merged or not. It checks every service's 30d deployments, failures, rework,
 // recovery, lead time, deploy stage and incident block.
 func TestOracle(t *testing.T) {
 	t.Parallel()
@@ -94,11 +96,22 @@ func oracleEvents(seed uint64) flywheel.Events {
 	hour := func(lo, hi int) time.Time { return H(float64(lo+rng.IntN(hi-lo)) + float64(rng.IntN(4))/4) }
 	svcRepos := map[string][]string{"a": {"acme/a", "acme/a2", ""}, "b": {"acme/b", ""}}
 	var ev flywheel.Events
+	// deployments under the ids the GitHub collector gives them (numbers and
+	// tags repeated across repos and kinds, so that a bare one is ambiguous),
+	// or imported ones ("dN")
+	srcIDs := map[string]bool{}
 	for i := range 14 {
 		svc := []string{"a", "b"}[rng.IntN(2)]
 		d := flywheel.Deployment{ID: fmt.Sprintf("d%d", i), Service: svc, Repo: svcRepos[svc][rng.IntN(len(svcRepos[svc]))],
 			Environment: []string{"production", "production", "prod", "staging"}[rng.IntN(4)],
 			SHA:         pool[rng.IntN(len(pool))], FinishedAt: hour(-100, 300), Status: "success"}
+		if d.Repo != "" && rng.IntN(4) > 0 {
+			id := d.Repo + []string{"/deployments/", "/runs/", "/releases/v"}[rng.IntN(3)] + fmt.Sprint(100+rng.IntN(4))
+			if !srcIDs[id] {
+				srcIDs[id] = true
+				d.ID = id
+			}
+		}
 		if rng.IntN(8) == 0 {
 			d.Status = "failure"
 		}
@@ -119,18 +132,32 @@ func oracleEvents(seed uint64) flywheel.Events {
 		c := flywheel.Change{ID: fmt.Sprintf("c%d", i), Service: svc, Repo: svcRepos[svc][rng.IntN(len(svcRepos[svc]))],
 			Title: []string{"fix: x", "feat: y"}[rng.IntN(2)], MergeSHA: pool[rng.IntN(len(pool))],
 			FirstCommitAt: merged.Add(-time.Duration(rng.IntN(30)-3) * time.Hour), OpenedAt: merged.Add(-time.Hour), MergedAt: merged}
+		// PR ids as GitHub's, some unmerged; a PR without repo may still have one
+		switch {
+		case c.Repo != "":
+			c.ID = fmt.Sprintf("%s#%d", c.Repo, i+1)
+		case rng.IntN(2) == 0:
+			c.ID = fmt.Sprintf("acme/%s#%d", svc, i+1)
+		}
+		if rng.IntN(6) == 0 {
+			c.MergedAt, c.MergeSHA = time.Time{}, ""
+		}
 		ev.Changes = append(ev.Changes, c)
 	}
+	anyRepo := func() string { return []string{"acme/a", "acme/a2", "acme/b", "Acme/A"}[rng.IntN(4)] }
 	for i := range 8 {
 		svc := []string{"a", "b"}[rng.IntN(2)]
 		x := flywheel.Incident{ID: fmt.Sprintf("i%d", i), Service: svc, Urgency: []string{"high", "low"}[rng.IntN(2)], TriggeredAt: hour(-80, 260)}
+		if rng.IntN(2) == 0 { // an issue of one of the repos
+			x.ID = fmt.Sprintf("%s/issues/%d", anyRepo(), i)
+		}
 		if rng.IntN(3) > 0 {
 			x.ResolvedAt = x.TriggeredAt.Add(time.Duration(rng.IntN(40)-2) * time.Hour)
 		}
 		if rng.IntN(4) == 0 {
 			x.StartedAt = x.TriggeredAt.Add(-time.Duration(rng.IntN(30)) * time.Hour)
 		}
-		switch rng.IntN(6) {
+		switch rng.IntN(12) {
 		case 0:
 			x.CausedBy = "None"
 		case 1:
@@ -139,6 +166,19 @@ func oracleEvents(seed uint64) flywheel.Events {
 			x.CausedBy = pool[rng.IntN(len(pool))]
 		case 3:
 			x.CausedBy = pool[rng.IntN(len(pool))][:7]
+		case 4: // an id as GitHub shows it
+			x.CausedBy = []string{"", "v"}[rng.IntN(2)] + fmt.Sprint(100+rng.IntN(4))
+		case 5:
+			x.CausedBy = fmt.Sprintf("`https://github.com/%s/%s%d`", anyRepo(),
+				[]string{"deployments/", "actions/runs/", "releases/tag/v"}[rng.IntN(3)], 100+rng.IntN(4))
+		case 6:
+			x.CausedBy = fmt.Sprintf("https://ghe.example.com/api/v3/repos/%s/commits/%s", anyRepo(), pool[rng.IntN(len(pool))][:7+rng.IntN(4)])
+		case 7:
+			x.CausedBy = fmt.Sprintf("%s#%d", anyRepo(), 1+rng.IntN(11))
+		case 8:
+			x.CausedBy = fmt.Sprintf("<https://github.com/%s/pull/%d>.", anyRepo(), 1+rng.IntN(11))
+		case 9:
+			x.CausedBy = "https://status.example.com/incidents/1"
 		}
 		ev.Incidents = append(ev.Incidents, x)
 	}
@@ -257,6 +297,109 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		}
 		return best
 	}
+	shaRule := func(v string) int {
+		if shaSet[v] {
+			return shipped(v)
+		}
+		if len(v) < 7 {
+			return -1
+		}
+		var m []string
+		for s := range shaSet {
+			if strings.HasPrefix(s, v) {
+				m = append(m, s)
+			}
+		}
+		if len(m) == 1 {
+			return shipped(m[0])
+		}
+		return -1
+	}
+	// §4.4 what a caused-by names
+	var stored []flywheel.Deployment
+	for _, d := range ev.Deployments {
+		if before(d.FinishedAt) {
+			stored = append(stored, d)
+		}
+	}
+	// the earliest counting deployment of ds, or -1
+	earliest := func(ds []flywheel.Deployment) int {
+		best := -1
+		for _, d := range ds {
+			for j, c := range deps {
+				if c.ID == d.ID && (best < 0 || j < best) {
+					best = j
+				}
+			}
+		}
+		return best
+	}
+	// "owner/repo/KIND/V" → repo, KIND, V
+	source := func(id string) (repo, kind, v string) {
+		p := strings.SplitN(id, "/", 4)
+		if len(p) < 4 || p[0] == "" || p[1] == "" || p[3] == "" || !slices.Contains([]string{"deployments", "runs", "releases"}, p[2]) {
+			return "", "", ""
+		}
+		return p[0] + "/" + p[1], p[2], p[3]
+	}
+	ownRepo := func(x flywheel.Incident, repo string) bool {
+		p := strings.SplitN(x.ID, "/", 4)
+		if len(p) == 4 && p[0] != "" && p[1] != "" && p[2] == "issues" && p[3] != "" {
+			return strings.EqualFold(repo, p[0]+"/"+p[1])
+		}
+		for _, d := range stored {
+			if d.Service == x.Service && strings.EqualFold(d.Repo, repo) {
+				return true
+			}
+		}
+		return false
+	}
+	kinds := map[flywheel.RefKind]string{flywheel.RefDeployment: "deployments", flywheel.RefRun: "runs", flywheel.RefRelease: "releases"}
+	resolve := func(x flywheel.Incident, ref flywheel.CausedByRef) int {
+		switch ref.Kind {
+		case flywheel.RefWord:
+			for _, d := range stored {
+				if d.ID == ref.Value {
+					return earliest([]flywheel.Deployment{d})
+				}
+			}
+			var all, own []flywheel.Deployment
+			for _, d := range stored {
+				if repo, _, v := source(d.ID); repo != "" && v == ref.Value {
+					all = append(all, d)
+					if ownRepo(x, repo) {
+						own = append(own, d)
+					}
+				}
+			}
+			switch {
+			case len(own) > 0:
+				return earliest(own)
+			case len(all) > 0:
+				return earliest(all)
+			}
+			return shaRule(ref.Value)
+		case flywheel.RefDeployment, flywheel.RefRun, flywheel.RefRelease:
+			var named []flywheel.Deployment
+			for _, d := range stored {
+				if repo, kind, v := source(d.ID); strings.EqualFold(repo, ref.Repo) && kind == kinds[ref.Kind] && v == ref.Value {
+					named = append(named, d)
+				}
+			}
+			return earliest(named)
+		case flywheel.RefCommit:
+			return shaRule(ref.Value)
+		case flywheel.RefPull:
+			best := -1
+			for _, c := range chgs {
+				if strings.EqualFold(c.c.ID, ref.Repo+"#"+ref.Value) && c.dep >= 0 && (best < 0 || c.dep < best) {
+					best = c.dep
+				}
+			}
+			return best
+		}
+		return -1
+	}
 	// §4.4 attribution
 	type incident struct {
 		x       flywheel.Incident
@@ -269,40 +412,13 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 			continue
 		}
 		in := incident{x: x, dep: -1, started: x.StartedAt}
-		cb := x.CausedBy
-		if strings.EqualFold(cb, "none") {
+		ref := flywheel.ParseCausedBy(x.CausedBy)
+		if ref.Kind == flywheel.RefNotCaused {
 			incs = append(incs, in)
 			continue
 		}
-		if cb != "" {
-			isID := false
-			for _, d := range ev.Deployments {
-				if d.ID == cb && before(d.FinishedAt) {
-					isID = true
-				}
-			}
-			if isID {
-				for j, d := range deps {
-					if d.ID == cb {
-						in.dep = j
-					}
-				}
-			} else if shaSet[cb] {
-				in.dep = shipped(cb)
-			} else if len(cb) >= 7 {
-				var m []string
-				for s := range shaSet {
-					if strings.HasPrefix(s, cb) {
-						m = append(m, s)
-					}
-				}
-				if len(m) == 1 {
-					in.dep = shipped(m[0])
-				}
-			}
-			if in.dep >= 0 && in.started.IsZero() {
-				in.started = deps[in.dep].FinishedAt
-			}
+		if in.dep = resolve(x, ref); in.dep >= 0 && in.started.IsZero() {
+			in.started = deps[in.dep].FinishedAt
 		}
 		if in.dep < 0 && (urgencies == nil || slices.Contains(urgencies, x.Urgency)) {
 			t := x.TriggeredAt

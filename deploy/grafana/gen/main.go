@@ -519,9 +519,11 @@ func collectorHealth() *dashboard.DashboardBuilder {
 			WithTarget(tq(`flywheel_deployments_without_changes{team=~"$team"}`, "C")).
 			WithTarget(tq(`flywheel_changes_mapped_by_time_fallback{team=~"$team"}`, "D")).
 			WithTarget(tq(`flywheel_inconsistent_durations{team=~"$team"}`, "E")).
-			WithTarget(tq(`flywheel_non_counting_deployments{team=~"$team"}`, "F")),
+			WithTarget(tq(`flywheel_non_counting_deployments{team=~"$team"}`, "F")).
+			WithTarget(tq(`flywheel_impact_start_unparsed_incidents{team=~"$team"}`, "G")),
 			nil,
 			map[string]string{"service_name": "Service", "team": "Team",
 				"Value #A": "Unattributed incidents", "Value #B": "Undeployed changes", "Value #C": "Deployments without changes",
-				"Value #D": "Mapped by time fallback", "Value #E": "Inconsistent durations", "Value #F": "Non-counting deployments"}))
+				"Value #D": "Mapped by time fallback", "Value #E": "Inconsistent durations", "Value #F": "Non-counting deployments",
+				"Value #G": "Unparsed impact starts"}))
 }

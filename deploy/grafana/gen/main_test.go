@@ -58,6 +58,7 @@ var contractMetrics = []string{
 	"flywheel_incidents_stored",
 	"flywheel_snapshot_timestamp_seconds",
 	"flywheel_unattributed_incidents",
+	"flywheel_impact_start_unparsed_incidents",
 	"flywheel_undeployed_changes",
 	"flywheel_deployments_without_changes",
 	"flywheel_changes_mapped_by_time_fallback",

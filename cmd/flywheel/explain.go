@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/metrics/report"
+)
+
+// explainQuery is a parsed `flywheel explain` or GET /api/v1/explain.
+type explainQuery struct {
+	KPI     string
+	At      time.Time // zero: now
+	Window  string    // "": the first configured window
+	Service string    // "": all services
+}
+
+// eventScanner is what an explanation reads: every stored event.
+type eventScanner interface {
+	Scan(flywheel.EventSink) error
+}
+
+// buildExplanation answers an explain query from every stored event, shared by
+// `flywheel explain` and GET /api/v1/explain so that both return the same
+// document. It always computes as of q.At: a snapshot keeps numbers, not the
+// events behind them. A KPI, window or service that does not exist is a
+// badQueryError listing the valid ones.
+func buildExplanation(q explainQuery, st eventScanner, opts kpi.Options, now func() time.Time) (*kpi.Explanation, error) {
+	at := q.At
+	if at.IsZero() {
+		at = now().UTC()
+	}
+	in := kpi.NewExplainInput(opts)
+	if err := st.Scan(in); err != nil {
+		return nil, err
+	}
+	e, err := in.Explain(at, kpi.ExplainQuery{KPI: q.KPI, Window: q.Window, Service: q.Service})
+	var bad *kpi.ExplainError
+	if errors.As(err, &bad) {
+		return nil, badQueryError{bad.Error()}
+	}
+	return e, err
+}
+
+// writeExplanationJSON is the one encoding of an explanation, shared by
+// `flywheel explain --format json` and GET /api/v1/explain.
+func writeExplanationJSON(w io.Writer, e *kpi.Explanation) error {
+	return report.WriteExplainJSON(w, e)
+}
+
+func (a *app) explainCommand(k *kingpin.Application) command {
+	c := k.Command("explain", "List the events behind one KPI of the report, or a data-quality count, with the facts that decided each; the JSON form lets a script recompute the value.")
+	var q explainQuery
+	var atFlag, format string
+	c.Arg("kpi", "A key of the JSON report's KPIs (change_failure_ratio, lead_time_stage_seconds.review, incidents.by_urgency.high.open, …) or a data-quality count (unattributed_incidents, …); a wrong one lists them all.").Required().StringVar(&q.KPI)
+	c.Flag("at", "Evaluation time, RFC3339 or a date (default: now). Only what had happened before it counts.").StringVar(&atFlag)
+	c.Flag("window", "A configured window (default: the first one).").StringVar(&q.Window)
+	c.Flag("service", "Only this service (default: all services together).").StringVar(&q.Service)
+	c.Flag("format", "Output format: table, json (the document of GET /api/v1/explain) or csv (one row per event).").Default("table").EnumVar(&format, "table", "json", "csv")
+	return command{name: c.FullCommand(), run: func() int {
+		if atFlag != "" {
+			at, err := parseTime(atFlag)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "flywheel explain: --at: %v\n", err)
+				return 2
+			}
+			q.At = at
+		}
+		err := a.runExplain(q, format)
+		var bad badQueryError
+		if errors.As(err, &bad) {
+			fmt.Fprintf(a.stderr, "flywheel explain: %v\n", bad)
+			return 2
+		}
+		return a.exitCode(err)
+	}}
+}
+
+func (a *app) runExplain(q explainQuery, format string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	opts, err := cfg.KPIOptions()
+	if err != nil {
+		return err
+	}
+	// explain only reads the store; this is the one place it opens it
+	st, err := a.openStore(cfg)
+	if err != nil {
+		return err
+	}
+	e, err := buildExplanation(q, st, opts, time.Now)
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	var bad badQueryError
+	if errors.As(err, &bad) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	switch format {
+	case "json":
+		return writeExplanationJSON(a.stdout, e)
+	case "csv":
+		return report.WriteExplainCSV(a.stdout, e)
+	}
+	return report.WriteExplainTable(a.stdout, e, terminalWidth(a.stdout))
+}
