@@ -121,7 +121,7 @@ func TestExplainFormats(t *testing.T) {
 	for format, want := range map[string][]string{
 		"table": {"unattributed_incidents, all services, all history", "value: 2", "PD-2", "none: caused-by: none", "GH-3"},
 		"csv":   {"kind,id,service,urgency,", "incident,GH-3,checkout,unknown,2026-10-09T10:00:00Z"},
-		"json":  {`"kpi": "unattributed_incidents"`, `"window": null`, `"reason":"no deployment in the window"`},
+		"json":  {`"kpi": "unattributed_incidents"`, `"window": null`, `"reason":"no deployment in the attribution window"`},
 	} {
 		r := runFlywheel(t, nil, "--storage.path", db, "explain", "unattributed_incidents", "--at", "2026-10-10", "--format", format)
 		if r.Code != 0 {

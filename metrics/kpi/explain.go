@@ -525,8 +525,12 @@ func (x *Explainer) key(path string) (keyDef, string, error) {
 			return keyDef{}, "", &ExplainError{What: "urgency", Value: unknown, Valid: x.urgencies()}
 		}
 	}
+	urgencies := "URGENCY is one of: " + strings.Join(x.urgencies(), ", ")
+	if len(x.urgencies()) == 0 {
+		urgencies = "no incident is stored, so there is no URGENCY yet"
+	}
 	return keyDef{}, "", &ExplainError{What: "KPI", Value: path, Valid: x.KPIs(),
-		Note: fmt.Sprintf("URGENCY is one of: %s; a {p50, p90, count} KPI also takes .p50, .p90 or .count", strings.Join(x.urgencies(), ", "))}
+		Note: urgencies + "; a {p50, p90, count} KPI also takes .p50, .p90 or .count"}
 }
 
 // window returns the configured window of name ("" the first); of a name
@@ -789,7 +793,7 @@ func (w unattributed) text() string {
 	case whyNotCaused:
 		return "caused-by: none"
 	case whyNoDeploy:
-		return "no deployment in the window"
+		return "no deployment in the attribution window"
 	case whyUrgency:
 		return "urgency not in change_failure.urgencies"
 	case whyNamesNothing:

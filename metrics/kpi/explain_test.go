@@ -546,7 +546,7 @@ func TestExplainFacts(t *testing.T) {
 			same(t, "i2", []any{i2.AttributedTo, i2.AttributedBy, i2.StartedFrom, i2.ResolvedAt, i2.CausedBy},
 				[]any{"d1", "window", nil, nil, nil})
 			for id, want := range map[string]string{"i3": "urgency not in change_failure.urgencies", "i4": "caused-by: none",
-				"i5": "caused-by names nothing stored", "i6": "no deployment in the window",
+				"i5": "caused-by names nothing stored", "i6": "no deployment in the attribution window",
 				"i9": "caused-by names a deployment that does not count"} {
 				x := it[id].(*IncidentItem)
 				same(t, id, []any{x.AttributedTo, x.AttributedBy, x.Reason}, []any{nil, nil, want})
