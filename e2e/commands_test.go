@@ -104,7 +104,7 @@ func TestReportFormats(t *testing.T) {
 	for format, want := range map[string][]string{
 		"table":    {"Flywheel report as of 2026-10-10", "checkout", "search"},
 		"markdown": {"# Flywheel report as of 2026-10-10", "| checkout |"},
-		"html":     {"<!DOCTYPE html>", "checkout"},
+		"html":     {"<!DOCTYPE html>", "checkout", `href="#x-svc-checkout-cfr"`, "flywheel explain change_failure_ratio --window 30d --service checkout --at 2026-10-10T00:00:00Z"},
 		"json":     {`"at": "2026-10-10T00:00:00Z"`, `"checkout": {`},
 	} {
 		r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "2026-10-10", "--window", "30d", "--format", format)

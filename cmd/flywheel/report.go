@@ -96,7 +96,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 	c.Flag("at", "Evaluation time, RFC3339 or a date (default: now). Only what had happened before it counts.").StringVar(&atFlag)
 	c.Flag("window", "Only this window (e.g. 30d); default every configured window.").StringVar(&q.Window)
 	c.Flag("service", "Only this service.").StringVar(&q.Service)
-	c.Flag("format", "Output format: table, markdown, json (the document of GET /api/v1/report) or html (one self-contained page with charts, for leadership).").Default("table").EnumVar(&format, "table", "markdown", "json", "html")
+	c.Flag("format", "Output format: table, markdown, json (the document of GET /api/v1/report) or html (one self-contained page with charts, for leadership, every number linked to the events behind it).").Default("table").EnumVar(&format, "table", "markdown", "json", "html")
 	return command{name: c.FullCommand(), run: func() int {
 		if atFlag != "" {
 			at, err := parseTime(atFlag)
@@ -123,11 +123,17 @@ func (a *app) runReport(q reportQuery, format string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := buildReport(q, nil, st, opts, time.Now)
-	var history []kpi.Report
-	if err == nil && format == "html" {
-		history, err = reportHistory(st, rep.At, q, opts)
+	if format == "html" {
+		page, err := buildHTMLReport(q, st, opts, time.Now)
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		return report.WriteHTML(a.stdout, page.report, page.history, page.explainer)
 	}
+	rep, err := buildReport(q, nil, st, opts, time.Now)
 	if cerr := st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -137,8 +143,6 @@ func (a *app) runReport(q reportQuery, format string) error {
 	switch format {
 	case "json":
 		return writeReportJSON(a.stdout, rep)
-	case "html":
-		return report.WriteHTML(a.stdout, rep, history)
 	}
 	return renderReport(a.stdout, rep, format, terminalWidth(a.stdout))
 }
@@ -156,13 +160,55 @@ func terminalWidth(w any) int {
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach.
 const htmlHistoryWeeks = 12
 
+// htmlReport is what the HTML report draws: the report, weekly reports before
+// it for the charts over time, and the explainer that lists the events behind
+// each number.
+type htmlReport struct {
+	report    kpi.Report
+	history   []kpi.Report
+	explainer *kpi.Explainer
+}
+
+// buildHTMLReport computes the HTML report's report, history and lists from
+// one scan of the store. Unlike buildReport it never reads a stored daily
+// snapshot: events collected after the snapshot was taken could then make its
+// numbers disagree with the lists the page links them to.
+func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func() time.Time) (htmlReport, error) {
+	if q.Window != "" {
+		w, err := flywheel.ParseWindow(q.Window)
+		if err != nil {
+			return htmlReport{}, badQueryError{fmt.Sprintf("window: %v", err)}
+		}
+		if !slices.ContainsFunc(opts.Windows, func(c flywheel.Window) bool { return c.Name == w.Name }) {
+			opts.Windows = append(slices.Clone(opts.Windows), w)
+		}
+	}
+	at := q.At
+	if at.IsZero() {
+		at = now().UTC()
+	}
+	in := kpi.NewExplainInput(opts)
+	if err := st.Scan(in); err != nil {
+		return htmlReport{}, err
+	}
+	rep, err := filterReport(in.Compute(at).Report, q.Window, q.Service)
+	if err != nil {
+		return htmlReport{}, err
+	}
+	history, err := reportHistory(in, at, q)
+	if err != nil {
+		return htmlReport{}, err
+	}
+	x, err := in.Explainer(at)
+	if err != nil {
+		return htmlReport{}, err
+	}
+	return htmlReport{report: rep, history: history, explainer: x}, nil
+}
+
 // reportHistory computes weekly reports before at, oldest first, for the HTML
 // report's charts over time.
-func reportHistory(st reportStore, at time.Time, q reportQuery, opts kpi.Options) ([]kpi.Report, error) {
-	in, err := loadInput(st, opts)
-	if err != nil {
-		return nil, err
-	}
+func reportHistory(in *kpi.Input, at time.Time, q reportQuery) ([]kpi.Report, error) {
 	week := 7 * flywheel.Day
 	snaps, err := metrics.ComputeSnapshots(in, at.Add(-htmlHistoryWeeks*week), at, week)
 	if err != nil {

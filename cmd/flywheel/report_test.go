@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/metrics"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/metrics/report"
 	"github.com/flywheel-metrics/flywheel/storage"
 )
 
@@ -138,5 +140,56 @@ func TestBackfillPointsPreferStoredSnapshots(t *testing.T) {
 		if got != want[i] {
 			t.Errorf("point %d (%s): %d deployments in 30d, want %d", i, p.At.Format(time.DateOnly), got, want[i])
 		}
+	}
+}
+
+// TestBuildHTMLReport: the HTML report computes its numbers and their lists
+// from one scan of the events, never from a stored snapshot (whose numbers
+// could then disagree with the lists), and takes a window not configured.
+func TestBuildHTMLReport(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	stored := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	putSnapshot(t, st, stored, 42)
+	opts := kpi.DefaultOptions()
+	now := func() time.Time { return stored }
+
+	page, err := buildHTMLReport(reportQuery{At: stored, Window: "30d"}, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, page.report, "30d"); got != 2 {
+		t.Errorf("at a stored snapshot's time: %d deployments, want the events' 2", got)
+	}
+	e, err := page.explainer.Explain(kpi.ExplainQuery{KPI: "deployments", Window: "30d", Service: "checkout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Items) != 2 || !e.At.Equal(stored) {
+		t.Errorf("explainer lists %d deployments as of %v, want 2 as of %v", len(e.Items), e.At, stored)
+	}
+	if len(page.history) != htmlHistoryWeeks {
+		t.Errorf("%d history points, want %d", len(page.history), htmlHistoryWeeks)
+	}
+
+	page, err = buildHTMLReport(reportQuery{Window: "14d"}, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deployments(t, page.report, "14d"); got != 2 || len(page.report.Windows) != 1 {
+		t.Errorf("unconfigured window 14d: %d deployments in %d windows, want 2 in 1", got, len(page.report.Windows))
+	}
+	var b strings.Builder
+	if err := report.WriteHTML(&b, page.report, page.history, page.explainer); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`href="#x-svc-checkout-freq"`, `id="x-svc-checkout-freq"`,
+		"flywheel explain deployment_frequency_per_day --window 14d --service checkout --at 2026-06-10T00:00:00Z"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the 14d page lacks %s", want)
+		}
+	}
+	if _, err := buildHTMLReport(reportQuery{Window: "fortnight"}, st, opts, now); err == nil {
+		t.Error("window fortnight accepted")
 	}
 }

@@ -19,22 +19,33 @@ import (
 )
 
 // WriteHTML writes r as one self-contained HTML page: the four DORA keys and
-// rework with their levels (SPEC §4.3, §4.4, §4.8), lead-time stages (§4.2), the
-// innovation/tune-up split over time taken from history (reports at earlier
-// times, oldest first, e.g. weekly), and every tune-up initiative's before and
-// after with p-values (§4.7). The primary window is 30d when r has it, else the
-// longest window r holds.
-func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report) error {
+// rework with their levels, lead-time stages, the innovation/tune-up split over
+// time taken from history (reports at earlier times, oldest first, e.g. weekly),
+// and every tune-up initiative's before and after with p-values. The primary
+// window is 30d when r has it, else the longest window r holds.
+//
+// With an explainer (one made from the same events and evaluation time as r),
+// every headline number and every cell of the services table links to the list
+// of events behind it at the end of the page; nil omits the links and lists.
+func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer) error {
 	win := htmlPrimaryWindow(r)
 	page := htmlPage{
 		At:     r.At.UTC().Format("2006-01-02 15:04 MST"),
 		Window: win,
 	}
 	wr := r.Windows[win]
+	page.Cap, page.ServiceCap = HTMLListCap, htmlServiceListCap(len(wr.Services))
+	lists := &htmlLists{x: x, at: r.At, window: win, capAll: page.Cap, capService: page.ServiceCap, ids: map[string]bool{}}
+	var err error
 	if wr.All != nil {
-		page.Cards = htmlKeyCards(wr.All)
+		if page.Cards, err = htmlKeyCards(wr.All, lists); err != nil {
+			return err
+		}
 	}
-	page.Services = htmlServiceRows(wr)
+	if page.Services, err = htmlServiceRows(wr, lists); err != nil {
+		return err
+	}
+	page.Lists = lists.groups
 	page.StagesChart = htmlStagesChart(wr)
 	page.SplitChart, page.SplitNote = htmlSplitChart(r, history, win)
 	for _, im := range r.TuneUpImpact {
@@ -91,19 +102,28 @@ type htmlPage struct {
 	SplitChart  template.HTML
 	SplitNote   string
 	Impacts     []htmlImpactBlock
+	Lists       []htmlListGroup
+	// Cap and ServiceCap are the most rows of a headline list and of a
+	// services-table list.
+	Cap, ServiceCap int
 }
 
 type htmlKeyCard struct {
 	Title, Value, Detail string
 	Level                kpi.Level // empty: no level (rework has none)
+	Link                 *htmlLink
 }
 
 type htmlServiceRow struct {
-	Name                              string
-	Freq, Lead, CFR, Recovery, Rework string
-	FreqL, LeadL, CFRL, RecoveryL     kpi.Level
-	TuneUpShare                       string
-	Incidents                         string
+	Name  string
+	Cells []htmlCell
+}
+
+// htmlCell is one number of the services table.
+type htmlCell struct {
+	Text  string
+	Level kpi.Level // empty: no level dot
+	Link  *htmlLink
 }
 
 type htmlImpactBlock struct {
@@ -113,7 +133,7 @@ type htmlImpactBlock struct {
 
 const htmlDash = "–"
 
-func htmlKeyCards(k *kpi.KPIs) []htmlKeyCard {
+func htmlKeyCards(k *kpi.KPIs, lists *htmlLists) ([]htmlKeyCard, error) {
 	lv := k.DORALevel
 	if lv == nil {
 		lv = &kpi.DORALevels{}
@@ -129,7 +149,14 @@ func htmlKeyCards(k *kpi.KPIs) []htmlKeyCard {
 			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery", "recoveries")},
 		{Title: "Rework rate", Value: htmlRatio(k.ReworkRatio), Detail: htmlCountDetail(k.ReworkDeployments, "rework deployment")},
 	}
-	return cards
+	for i := range cards {
+		link, err := lists.link(htmlCardKeys[i], "", cards[i].Value)
+		if err != nil {
+			return nil, err
+		}
+		cards[i].Link = link
+	}
+	return cards, nil
 }
 
 func htmlCountDetail(n *int, what string) string {
@@ -155,7 +182,7 @@ func htmlQuantileDetail(q *kpi.Quantiles, one, many string) string {
 	return fmt.Sprintf("median · p90 %s · %d %s", FormatDuration(q.P90), q.Count, unit)
 }
 
-func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {
+func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, error) {
 	names := make([]string, 0, len(wr.Services))
 	for name := range wr.Services {
 		names = append(names, name)
@@ -171,23 +198,38 @@ func htmlServiceRows(wr kpi.WindowReport) []htmlServiceRow {
 		if lv == nil {
 			lv = &kpi.DORALevels{}
 		}
-		row := htmlServiceRow{
-			Name: name,
-			Freq: htmlRate(k.DeploymentFrequencyPerDay), FreqL: lv.DeploymentFrequency,
-			Lead: htmlQuantile(k.LeadTimeSeconds, false), LeadL: lv.LeadTime,
-			CFR: htmlRatio(k.ChangeFailureRatio), CFRL: lv.ChangeFailureRate,
-			Recovery: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), RecoveryL: lv.RecoveryTime,
-			Rework:      htmlRatio(k.ReworkRatio),
-			TuneUpShare: htmlRatio(k.TuneUpShare),
-			Incidents:   htmlDash,
-		}
+		incidents := htmlDash
 		if k.Incidents != nil {
-			row.Incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
+			incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
+		}
+		row := htmlServiceRow{Name: name, Cells: []htmlCell{
+			{Text: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency},
+			{Text: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime},
+			{Text: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate},
+			{Text: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime},
+			{Text: htmlRatio(k.ReworkRatio)},
+			{Text: htmlRatio(k.TuneUpShare)},
+			{Text: incidents},
+		}}
+		for i, key := range htmlServiceKeys {
+			link, err := lists.link(key, name, row.Cells[i].Text)
+			if err != nil {
+				return nil, err
+			}
+			row.Cells[i].Link = link
 		}
 		rows = append(rows, row)
 	}
-	return rows
+	return rows, nil
 }
+
+// htmlCardKeys are the explain keys of the key cards.
+var htmlCardKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
+	"failed_deployment_recovery_seconds", "rework_ratio"}
+
+// htmlServiceKeys are the explain keys of the services table's columns.
+var htmlServiceKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
+	"failed_deployment_recovery_seconds", "rework_ratio", "tune_up_share", "incidents.count"}
 
 // htmlRate, htmlRatio and htmlQuantile render optional values with the table
 // report's formatters, so both reports show the same numbers.
@@ -568,6 +610,7 @@ func htmlImpactView(im kpi.Impact) htmlImpactBlock {
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"levelClass": func(l kpi.Level) string { return "lvl-" + string(l) },
+	"num":        htmlNumber,
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -618,8 +661,28 @@ svg .change.better { fill:var(--elite); } svg .change.worse { fill:var(--low); }
 svg .pvalue { fill:var(--muted); font-size: 12.5px; } svg .pvalue.sig { fill:var(--ink); font-weight:700; }
 svg .shareline { fill:none; stroke:#1f2937; stroke-width:2; }
 svg .sharedot { fill:#1f2937; }
+a.n { color:inherit; text-decoration: underline dotted 1px; text-underline-offset: 3px; }
+a.n:hover { color:var(--high); text-decoration-style: solid; }
+a:focus-visible, summary:focus-visible { outline: 2px solid var(--high); outline-offset: 2px; border-radius: 3px; }
+details.ev { background:var(--card); border:1px solid var(--line); border-radius: 10px; margin-top: 8px; }
+details.ev > summary { padding: 9px 16px; cursor: pointer; font-size: 14px; }
+details.ev[open] > summary { border-bottom: 1px solid var(--line); }
+details.ev:has(.evb:target) { border-color: var(--high); }
+.evv { font-weight: 700; font-variant-numeric: tabular-nums; margin-left: 4px; }
+.evh { color:var(--muted); }
+.evb { padding: 8px 16px 12px; overflow-x:auto; scroll-margin-top: 4em; outline: none; }
+.evn { margin: 4px 0; font-size: 13.5px; }
+.cmd { margin: 4px 0 8px; }
+.evg { font-size: 15px; margin: 18px 0 6px; }
+code { white-space: nowrap; font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background:var(--bg); padding: 1px 5px; border-radius: 4px; }
+.cmd code { user-select: all; white-space: pre-wrap; word-break: break-all; }
+.ev table { font-size: 13px; }
+.ev th, .ev td { padding: 4px 7px; vertical-align: top; }
+.ev td.w { white-space: normal; min-width: 10em; }
+.ev td.id { font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.ev tr.out td { color:var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
-@media print { body { background:#fff; } .card, .panel { break-inside: avoid; } }
+@media print { body { background:#fff; } .card, .panel, details.ev { break-inside: avoid; } a.n { text-decoration: none; } }
 </style>
 </head>
 <body>
@@ -633,7 +696,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- if .Cards}}
 <div class="cards">
 {{- range .Cards}}
-<div class="card"><h3>{{.Title}}</h3><div class="v">{{.Value}}</div><div class="d">{{.Detail}}</div>
+<div class="card"><h3>{{.Title}}</h3><div class="v">{{num .Value .Link}}</div><div class="d">{{.Detail}}</div>
 {{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{end}}</div>
 {{- end}}
 </div>
@@ -651,11 +714,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <tbody>
 {{- range .Services}}
 <tr><td>{{.Name}}</td>
-<td class="num">{{.Freq}}{{if .FreqL}}<span class="dot {{levelClass .FreqL}}" title="{{.FreqL}}"></span>{{end}}</td>
-<td class="num">{{.Lead}}{{if .LeadL}}<span class="dot {{levelClass .LeadL}}" title="{{.LeadL}}"></span>{{end}}</td>
-<td class="num">{{.CFR}}{{if .CFRL}}<span class="dot {{levelClass .CFRL}}" title="{{.CFRL}}"></span>{{end}}</td>
-<td class="num">{{.Recovery}}{{if .RecoveryL}}<span class="dot {{levelClass .RecoveryL}}" title="{{.RecoveryL}}"></span>{{end}}</td>
-<td class="num">{{.Rework}}</td><td class="num">{{.TuneUpShare}}</td><td class="num">{{.Incidents}}</td></tr>
+{{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}}<span class="dot {{levelClass .Level}}" title="{{.Level}}"></span>{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
 </section>
@@ -682,6 +741,32 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- range .Impacts}}
 <div class="panel impact"><h3>{{.Name}}</h3><p class="sub">{{.Span}}{{if .Scope}} · {{.Scope}}{{end}}</p>
 {{- if .Chart}}{{.Chart}}{{else}}<p class="sub">No KPI has data before or after.</p>{{end}}</div>
+{{- end}}
+</section>
+{{- end}}
+
+{{- if .Lists}}
+<section id="events">
+<h2>The events behind the numbers</h2>
+<p class="sub">Each linked number above opens its list here: the events it is computed from and the facts that decided each; rows in italics are left out of the number, with the reason. A list shows at most {{.Cap}} rows{{if lt .ServiceCap .Cap}}, or {{.ServiceCap}} for a service, to keep this page small{{end}}. The <code>flywheel explain</code> command in each list, run with the same <code>--config.file</code> and <code>--storage.path</code>, prints it whole, as a table, JSON or CSV.</p>
+{{- range .Lists}}
+<h3 class="evg">{{.Name}}</h3>
+{{- range .Lists}}
+<details class="ev"><summary><b>{{.Title}}</b> <span class="evv">{{.Value}}</span> <span class="evh">· {{.Header}}</span></summary>
+<div class="evb" id="{{.ID}}">
+{{- if .Note}}<p class="evn">{{.Note}}</p>{{end}}
+<p class="cmd"><code>{{.Command}}</code></p>
+{{- if .Rows}}
+<table><thead><tr>{{range .Cols}}<th{{if .Class}} class="{{.Class}}"{{end}}>{{.Name}}</th>{{end}}</tr></thead><tbody>
+{{- range .Rows}}
+<tr{{if .Out}} class="out"{{end}}>{{range .Cells}}<td{{if .Class}} class="{{.Class}}"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table>
+{{- else}}
+<p class="sub">{{.Empty}}</p>
+{{- end}}
+</div></details>
+{{- end}}
 {{- end}}
 </section>
 {{- end}}
