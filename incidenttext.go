@@ -31,15 +31,51 @@ type IncidentNotes struct {
 // ("**Caused-by:** x", "- impact_start: y").
 var keyLine = regexp.MustCompile(`(?i)^[\s>*_#+-]*(caused[-_ ]by|impact[-_ ]start)[*_]*\s*:[*_]*[ \t]*(.*)$`)
 
-// Scan reads every caused-by and impact-start line of one text. Times written
+// keyHeading matches a Markdown heading that is only a key, as GitHub renders
+// an issue form's field ("### Caused by" and, after a blank line, the
+// answer); a short note in parentheses after the key is allowed ("### Impact
+// start (UTC)").
+var keyHeading = regexp.MustCompile(`(?i)^\s{0,3}#{1,6}\s+[*_]*(caused[-_ ]by|impact[-_ ]start)[*_]*\s*(\([^)]*\))?\s*:?\s*#*\s*$`)
+
+// htmlComment is an HTML comment, which Markdown does not show: issue
+// templates put their instructions in them ("<!-- caused-by: the deployment
+// id -->"), and those are not what anybody wrote about the incident.
+var htmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+
+// noResponse is how GitHub renders an issue form's field left empty.
+const noResponse = "_No response_"
+
+// Scan reads every caused-by and impact-start of one text: "key: value"
+// lines, and issue-form headings followed by their answer. Times written
 // without a zone are read in tz (UTC when nil).
 func (n *IncidentNotes) Scan(text string, tz *time.Location) {
+	if strings.Contains(text, "<!--") {
+		text = htmlComment.ReplaceAllString(text, "")
+	}
+	heading := "" // the key of an issue-form heading whose answer comes next
 	for line := range strings.Lines(text) {
-		m := keyLine.FindStringSubmatch(strings.TrimRight(line, "\r\n"))
-		if m == nil {
+		line = strings.TrimRight(line, "\r\n")
+		if heading != "" {
+			switch v := strings.TrimSpace(line); {
+			case v == "":
+				continue
+			case v == noResponse:
+				heading = ""
+				continue
+			case !strings.HasPrefix(v, "#"):
+				n.Field(heading, v, tz)
+				heading = ""
+				continue
+			}
+			heading = "" // another heading: the field was left without an answer
+		}
+		if m := keyHeading.FindStringSubmatch(line); m != nil {
+			heading = m[1]
 			continue
 		}
-		n.Field(m[1], m[2], tz)
+		if m := keyLine.FindStringSubmatch(line); m != nil {
+			n.Field(m[1], m[2], tz)
+		}
 	}
 }
 

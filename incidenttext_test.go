@@ -48,6 +48,13 @@ func TestIncidentNotesScan(t *testing.T) {
 		{name: "a later good line clears an unparsed one", texts: []string{"impact-start: yesterday", "impact-start: 2026-07-01 09:00 Z"},
 			started: utc("2026-07-01T09:00:00Z")},
 		{name: "key inside a sentence is not a line", texts: []string{"we think the caused-by: line is wrong"}},
+		{name: "issue form fields",
+			texts:    []string{"### What happened\n\nCheckout failed.\n\n### Caused by\n\n`acme/checkout#42`\n\n### Impact start (UTC)\n\n2026-03-01 10:00\n\n### Notes\n\n_No response_\n"},
+			causedBy: "acme/checkout#42", started: utc("2026-03-01T10:00:00Z")},
+		{name: "issue form field left empty", texts: []string{"### Caused-by\n\n_No response_\n\n### Impact start\n\n### Summary\n\nx\n"}},
+		{name: "template instructions in HTML comments are not answers",
+			texts:    []string{"<!-- caused-by: the deployment id or sha\nimpact-start: when users were first hurt -->\ncaused-by: <!-- fill in --> d-7\n"},
+			causedBy: "d-7"},
 		{name: "CRLF", texts: []string{"caused-by: d-1\r\nimpact-start: 2026-07-01T12:00:00Z\r\n"}, causedBy: "d-1", started: utc("2026-07-01T12:00:00Z")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -200,6 +200,14 @@ func formCases() []formCase {
 		{name: "environment page", in: "web", target: "web", k: 14, byTime: true,
 			body: []string{"caused-by: https://github.com/{repo}/deployments/production"}, wantCausedBy: "https://github.com/{repo}/deployments/production"},
 		{name: "a word", in: "web", target: "web", k: 15, byTime: true, body: []string{"caused-by: TBD"}, wantCausedBy: "TBD"},
+		// an issue form: GitHub renders each field as a heading and its answer
+		{name: "issue form", in: "api", target: "api", k: 11,
+			body: []string{"### What is broken?", "", "Search times out.", "", "### Caused by", "", "{shown}", "",
+				"### Impact start (UTC)", "", "{impact}", "", "### Runbook", "", "_No response_"}, wantCausedBy: "{shown}"},
+		// an issue template whose instructions are HTML comments
+		{name: "template instructions", in: "site", target: "site", k: 12,
+			body: []string{"<!-- Fill in caused-by: with the deployment id, sha or URL, and", "impact-start: with when users were first hurt. -->",
+				"caused-by: <!-- deployment --> {sha12}"}, wantCausedBy: "{sha12}"},
 	}
 	for i := range cases {
 		cases[i].impact = i % len(impactForms)
