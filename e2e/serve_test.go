@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -127,6 +128,18 @@ func TestServeEndToEnd(t *testing.T) {
 	// The same query through the CLI gives the same document, once serve has let
 	// go of the store (checked after shutdown below).
 	apiReport := body
+
+	// Every explain link of the Grafana dashboards answers, for the
+	// all-services aggregate and for a service, as a browser would follow it.
+	for _, link := range dashboardExplainLinks(t) {
+		for _, svc := range []string{"all", "checkout"} {
+			u := strings.NewReplacer("${flywheel_url}", base, "${service_name}", svc, "${__data.fields.Service}", svc,
+				"${window}", "30d").Replace(link)
+			if code, body := get(t, nil, u); code != http.StatusOK || !strings.Contains(body, `"items": [`) {
+				t.Errorf("dashboard link %s: status %d: %.300s", u, code, body)
+			}
+		}
+	}
 
 	// The events behind a number: d-2 failed by PD-1, which names it.
 	code, apiExplain := get(t, nil, base+"/api/v1/explain?kpi=change_failure_ratio&at=2026-10-10T00:00:00Z&window=30d&service=checkout")
@@ -444,4 +457,49 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	if code := srv.Wait(t, 30*time.Second); code != 0 {
 		t.Errorf("serve exited %d after SIGTERM", code)
 	}
+}
+
+// dashboardExplainLinks returns the distinct explain links of the committed
+// Grafana dashboards, with their variables still in.
+func dashboardExplainLinks(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../deploy/grafana/dashboards/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("dashboards: %v (%d files)", err, len(files))
+	}
+	seen := map[string]bool{}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if u, ok := x.(string); ok && k == "url" && strings.Contains(u, "/api/v1/explain?") && !seen[u] {
+					seen[u] = true
+					out = append(out, u)
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc any
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		walk(doc)
+	}
+	if len(out) < 5 {
+		t.Fatalf("only %d explain links in the dashboards", len(out))
+	}
+	sort.Strings(out)
+	return out
 }
