@@ -70,34 +70,17 @@ func BenchmarkRecomputeFromStore(b *testing.B) {
 func measureRecompute(b *testing.B, load func() (compute func())) {
 	for b.Loop() {
 		runtime.GC()
-		var peak atomic.Uint64
-		stop, done := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(done)
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > peak.Load() {
-					peak.Store(ms.HeapAlloc)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
-		}()
+		stop := samplePeakHeap()
 		start := time.Now()
 		compute := load()
 		loaded := time.Now()
 		compute()
 		computed := time.Now()
-		close(stop)
-		<-done
+		peak := stop()
 		b.ReportMetric(loaded.Sub(start).Seconds(), "load-s")
 		b.ReportMetric(computed.Sub(loaded).Seconds(), "compute-s")
 		b.ReportMetric(computed.Sub(start).Seconds(), "total-s")
-		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/flywheel-metrics/flywheel/collector"
 	"github.com/flywheel-metrics/flywheel/config"
 	"github.com/flywheel-metrics/flywheel/metrics"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/flywheel-metrics/flywheel/storage"
 )
 
@@ -85,6 +86,22 @@ func (a *app) openStoreReadOnly(cfg *config.Config, servedAt string) (*storage.S
 		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?): stop it first, or read a filesystem snapshot of the file", path)
 	}
 	return nil, err
+}
+
+// openForReading loads the config, resolves its KPI options and opens the
+// store read-only (see openStoreReadOnly): what report and explain start
+// with.
+func (a *app) openForReading(servedAt string) (kpi.Options, *storage.Store, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return kpi.Options{}, nil, err
+	}
+	opts, err := cfg.KPIOptions()
+	if err != nil {
+		return kpi.Options{}, nil, err
+	}
+	st, err := a.openStoreReadOnly(cfg, servedAt)
+	return opts, st, err
 }
 
 // fail prints err the way a user reads it: a config error one problem per line,

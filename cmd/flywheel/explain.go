@@ -91,15 +91,7 @@ func (a *app) explainCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runExplain(q explainQuery, format string) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	opts, err := cfg.KPIOptions()
-	if err != nil {
-		return err
-	}
-	st, err := a.openStoreReadOnly(cfg, "/api/v1/explain")
+	opts, st, err := a.openForReading("/api/v1/explain")
 	if err != nil {
 		return err
 	}

@@ -111,15 +111,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runReport(q reportQuery, format string) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	opts, err := cfg.KPIOptions()
-	if err != nil {
-		return err
-	}
-	st, err := a.openStoreReadOnly(cfg, "/api/v1/report")
+	opts, st, err := a.openForReading("/api/v1/report")
 	if err != nil {
 		return err
 	}

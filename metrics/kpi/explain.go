@@ -65,7 +65,17 @@ type LevelThresholds struct {
 
 // Item is one event of an explanation: a *DeploymentItem, *ChangeItem or
 // *IncidentItem.
-type Item interface{ item() }
+type Item interface {
+	// Head is what every kind of item says.
+	Head() ItemHead
+}
+
+// ItemHead is what items of every kind have in common.
+type ItemHead struct {
+	Kind, ID, Service string
+	Counted           bool
+	LeftOut           *string
+}
 
 // DeploymentItem is a deployment and what was decided about it as of At.
 type DeploymentItem struct {
@@ -163,9 +173,20 @@ type IncidentItem struct {
 	LeftOut                  *string  `json:"left_out"`
 }
 
-func (*DeploymentItem) item() {}
-func (*ChangeItem) item()     {}
-func (*IncidentItem) item()   {}
+// Head implements Item.
+func (d *DeploymentItem) Head() ItemHead {
+	return ItemHead{Kind: d.Kind, ID: d.ID, Service: d.Service, Counted: d.Counted, LeftOut: d.LeftOut}
+}
+
+// Head implements Item.
+func (c *ChangeItem) Head() ItemHead {
+	return ItemHead{Kind: c.Kind, ID: c.ID, Service: c.Service, Counted: c.Counted, LeftOut: c.LeftOut}
+}
+
+// Head implements Item.
+func (x *IncidentItem) Head() ItemHead {
+	return ItemHead{Kind: x.Kind, ID: x.ID, Service: x.Service, Counted: x.Counted, LeftOut: x.LeftOut}
+}
 
 // ExplainError is a query naming a KPI, window, service or urgency that does
 // not exist; Valid lists the ones that do.

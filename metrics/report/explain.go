@@ -290,14 +290,7 @@ func WriteExplainTable(w io.Writer, e *kpi.Explanation, width int) error {
 	}
 	left := 0
 	for _, it := range e.Items {
-		switch it := it.(type) {
-		case *kpi.DeploymentItem:
-			left += btoi(!it.Counted)
-		case *kpi.ChangeItem:
-			left += btoi(!it.Counted)
-		case *kpi.IncidentItem:
-			left += btoi(!it.Counted)
-		}
+		left += btoi(!it.Head().Counted)
 	}
 	fmt.Fprintf(&b, "%d items, %d left out\n", len(e.Items), left)
 	if _, err := io.WriteString(w, b.String()); err != nil {

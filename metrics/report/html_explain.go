@@ -242,28 +242,10 @@ func htmlCounted(items []kpi.Item) (counted, out int) {
 	return counted, out
 }
 
-func htmlCountedItem(it kpi.Item) bool {
-	switch v := it.(type) {
-	case *kpi.DeploymentItem:
-		return v.Counted
-	case *kpi.ChangeItem:
-		return v.Counted
-	case *kpi.IncidentItem:
-		return v.Counted
-	}
-	return true
-}
+func htmlCountedItem(it kpi.Item) bool { return it.Head().Counted }
 
 func htmlLeftOut(it kpi.Item) string {
-	var p *string
-	switch v := it.(type) {
-	case *kpi.DeploymentItem:
-		p = v.LeftOut
-	case *kpi.ChangeItem:
-		p = v.LeftOut
-	case *kpi.IncidentItem:
-		p = v.LeftOut
-	}
+	p := it.Head().LeftOut
 	if p == nil {
 		return "left out"
 	}
@@ -523,17 +505,7 @@ func (l *htmlLists) link(key, service, value string) (*htmlLink, error) {
 	return &htmlLink{Href: "#" + list.ID, Title: title}, nil
 }
 
-func htmlItemService(it kpi.Item) string {
-	switch v := it.(type) {
-	case *kpi.DeploymentItem:
-		return v.Service
-	case *kpi.ChangeItem:
-		return v.Service
-	case *kpi.IncidentItem:
-		return v.Service
-	}
-	return ""
-}
+func htmlItemService(it kpi.Item) string { return it.Head().Service }
 
 var htmlShellSafe = regexp.MustCompile(`^[A-Za-z0-9._/:@%+=,-]+$`)
 
