@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Kind names one of the three event kinds of the neutral format (SPEC §5).
+// Kind names one of the three event kinds of the neutral format.
 type Kind string
 
 const (
@@ -18,7 +18,7 @@ const (
 )
 
 // Deployment is one attempt to ship a service to an environment. Only counting
-// deployments (SPEC §4: status exactly "success" to a production environment) enter
+// deployments (status exactly "success", to a production environment) enter
 // the KPIs; the others are kept for the data-quality view.
 type Deployment struct {
 	ID          string    `json:"id"`
@@ -28,18 +28,18 @@ type Deployment struct {
 	SHA         string    `json:"sha"`
 	FinishedAt  time.Time `json:"finished_at"`
 	Status      string    `json:"status"`
-	// Commits is the deployment's commit list (SPEC §4.1): nil means unknown, an
+	// Commits is the deployment's commit list: nil means unknown, an
 	// empty non-nil slice a known empty range.
 	Commits []string `json:"commits,omitempty"`
 	// CompareStatus is GitHub's compare status of the previous counting deployment
 	// of the sequence to this one ("ahead", "behind", "identical", "diverged"), or
-	// empty when unknown; "behind" makes the deployment a rollback (SPEC §4.1).
+	// empty when unknown; "behind" makes the deployment a rollback.
 	CompareStatus string `json:"compare_status,omitempty"`
 	// Source names the collector that produced the record ("github", "import", …).
 	Source string `json:"source,omitempty"`
 }
 
-// StatusSuccess is the only deployment status that counts (SPEC §4).
+// StatusSuccess is the only deployment status that counts.
 const StatusSuccess = "success"
 
 // Change is a pull request (or any reviewed change). A zero time is unknown.
@@ -178,7 +178,7 @@ func ChangeTime(c Change) time.Time {
 }
 
 // SourceStatus is the health of one source's last sync, for the collector-health
-// metrics of SPEC §6.
+// metrics.
 type SourceStatus struct {
 	Source        string        `json:"source"`
 	LastAttempt   time.Time     `json:"last_attempt,omitzero"`

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestImportDirections enforces the one-way dependencies of SPEC §1 and STYLE.md
-// on the whole (transitive) import graph of the non-test code: the root package
-// uses the standard library only; sources import neither storage nor metrics;
+// TestImportDirections enforces the one-way dependencies the README's Layout
+// describes, on the whole (transitive) import graph of the non-test code: the
+// root package uses the standard library only; sources import neither storage nor metrics;
 // storage imports neither collector nor metrics; metrics imports neither storage
 // nor collector; config is wiring and no source imports it; only cmd/flywheel (and the demo it runs) may know them all.
 func TestImportDirections(t *testing.T) {

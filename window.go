@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Day is 24 hours; windows and `d` durations use it (a month is 30 days, SPEC §4.8).
+// Day is 24 hours; windows and `d` durations use it (a month is 30 days in the
+// DORA levels).
 const Day = 24 * time.Hour
 
 // Window is a named look-back period such as "30d": KPIs are computed over

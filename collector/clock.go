@@ -7,7 +7,7 @@ import (
 
 // Clock is a source's time: Now, and a Sleep that returns early with ctx's error.
 // Sources wait for rate limits and backoff only through it, so tests inject a
-// fake one and no test sleeps for real (STYLE.md example 7).
+// fake one and no test sleeps for real.
 type Clock interface {
 	Now() time.Time
 	// Sleep waits for d or until ctx is done, whichever is first, and returns

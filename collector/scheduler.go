@@ -16,7 +16,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// Scheduled is a source with its cron schedule (SPEC §3 `schedule`, for example
+// Scheduled is a source with its cron schedule (the config's `schedule`, for example
 // "@every 15m" or "*/10 * * * *").
 type Scheduled struct {
 	Source   Source
@@ -43,7 +43,7 @@ type SchedulerOptions struct {
 
 // Scheduler runs each source on its schedule, never two runs of one source at
 // once, and keeps each source's health (flywheel.SourceStatus) in memory for the
-// collector-health metrics of SPEC §6. NewScheduler starts nothing; Run does.
+// collector-health metrics. NewScheduler starts nothing; Run does.
 type Scheduler struct {
 	opts    SchedulerOptions
 	log     *slog.Logger

@@ -1,4 +1,4 @@
-// Package config reads and validates Flywheel's YAML configuration (SPEC §3):
+// Package config reads and validates Flywheel's YAML configuration:
 // strict (unknown keys are errors), with explicit defaults, reporting every problem
 // as "path: message". Secrets are read from files or environment variables only
 // (ReadSecret), are never kept in a Config, and never appear in errors. A Config
@@ -101,7 +101,8 @@ type PagerDutyService struct {
 	Team    string `yaml:"team"`
 }
 
-// Classification overrides SPEC §4.6's defaults; a list given replaces the default.
+// Classification overrides the default class rules (docs/kpis.md); a list
+// given replaces the default.
 type Classification struct {
 	Fix        *ClassRules `yaml:"fix"`
 	TuneUp     *ClassRules `yaml:"tune_up"`
@@ -132,13 +133,13 @@ type API struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
-// ChangeFailure configures incident attribution (SPEC §4.4).
+// ChangeFailure configures incident attribution.
 type ChangeFailure struct {
 	AttributionWindow string   `yaml:"attribution_window"` // default 72h
 	Urgencies         []string `yaml:"urgencies"`          // default: all
 }
 
-// DORAThresholds overrides SPEC §4.8's level bounds, each {elite, high, medium}.
+// DORAThresholds overrides the DORA level bounds, each {elite, high, medium}.
 type DORAThresholds struct {
 	DeploymentFrequencyPerDay *LevelBounds `yaml:"deployment_frequency_per_day"`
 	LeadTime                  *LevelBounds `yaml:"lead_time"` // durations such as 1d

@@ -389,7 +389,7 @@ func TestLoadMissingFile(t *testing.T) {
 
 // Repos found by org discovery take github.defaults.deployments: its environment
 // (or "production" for workflow runs and releases) becomes the GitHub source's
-// rule, while imported deployments keep production_environment (SPEC §4).
+// rule, while imported deployments keep production_environment.
 func TestKPIOptionsDiscoveredRepoEnvironments(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -12,11 +12,11 @@ import (
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 )
 
-// KPIOptions turns the configuration into the KPI engine's options (SPEC §4):
+// KPIOptions turns the configuration into the KPI engine's options:
 // windows, production environments (per repo for listed repos whose
 // deployments come from GitHub deployments with their own environment regex),
 // attribution, classification overrides, tune-up initiatives, the impact window
-// and the DORA thresholds. Unset values take SPEC §3's defaults.
+// and the DORA thresholds. Unset values take their defaults.
 func (c *Config) KPIOptions() (kpi.Options, error) {
 	var p problems
 	o := c.kpiOptions(&p)
@@ -161,7 +161,8 @@ func duration(p *problems, path, s, def string) time.Duration {
 	return d
 }
 
-// PathRules reports whether tune-up path rules apply (SPEC §4.6 rule 3): the
+// PathRules reports whether tune-up path rules apply (the third
+// classification rule, after labels and the title): the
 // defaults unless classification.tune_up.paths replaces them, possibly with an
 // empty list. Sources fetch changed paths only when this is true.
 func (c *Config) PathRules() bool {
@@ -172,7 +173,7 @@ func (c *Config) PathRules() bool {
 }
 
 // classification applies the overrides: each list given replaces the default
-// list (SPEC §4.6); paths exist only for tune_up.
+// list; paths exist only for tune_up.
 func (c *Config) classification(p *problems) kpi.Classification {
 	cl := kpi.DefaultClassification()
 	apply := func(name string, r *ClassRules, into *kpi.ClassRules) {
@@ -217,7 +218,7 @@ func checkGlobs(p *problems, at string, globs []string) {
 	}
 }
 
-// initiatives reads tune_ups (SPEC §4.7): a label, or a date range whose `to`
+// initiatives reads tune_ups: a label, or a date range whose `to`
 // day is included (To is the next midnight UTC); RFC3339 instants are taken as
 // written, `to` then being the exclusive end.
 func (c *Config) initiatives(p *problems) []kpi.Initiative {
@@ -300,7 +301,8 @@ func parseDay(p *problems, at, s string, end bool) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// thresholds applies dora_thresholds over SPEC §4.8's table; each bound given
+// thresholds applies dora_thresholds over the default DORA
+// level table (docs/kpis.md); each bound given
 // replaces the default one, and the three must stay ordered.
 func (c *Config) thresholds(p *problems) kpi.Thresholds {
 	th := kpi.DefaultThresholds

@@ -16,7 +16,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// The defaults of SPEC §3.
+// The defaults docs/configuration.md lists.
 const (
 	DefaultGitHubBaseURL         = "https://api.github.com/"
 	DefaultPagerDutyBaseURL      = "https://api.pagerduty.com"
@@ -46,7 +46,7 @@ func DefaultWindows() []string { return []string{"7d", "30d", "90d"} }
 // DefaultIncidentLabels label GitHub issues that are incidents.
 func DefaultIncidentLabels() []string { return []string{"incident"} }
 
-// Default is the configuration without a file: SPEC §3's defaults and no sources.
+// Default is the configuration without a file: every default and no sources.
 func Default() *Config {
 	c := &Config{}
 	c.applyDefaults()

@@ -1,5 +1,5 @@
 // Package demo generates an organisation and serves it through simulated GitHub
-// and PagerDuty APIs on 127.0.0.1, so that `flywheel demo` (SPEC §2, issue 6) runs
+// and PagerDuty APIs on 127.0.0.1, so that `flywheel demo` runs
 // the real collectors through the same code paths as production, without a
 // config, a token or the network.
 //
@@ -124,7 +124,7 @@ func (e *Env) Close() {
 	}
 }
 
-// ConfigYAML is a Flywheel configuration (SPEC §3) for the organisation served at
+// ConfigYAML is a Flywheel configuration for the organisation served at
 // the given base URLs, with tokens read from GitHubTokenEnv and PagerDutyTokenEnv.
 func (o *Org) ConfigYAML(githubURL, pagerdutyURL string) string {
 	var b strings.Builder

@@ -233,7 +233,8 @@ func TestGeneratedOrganisation(t *testing.T) {
 	}
 }
 
-// TestTuneUpEffect checks the initiative's effect the way SPEC §4.7 looks at it:
+// TestTuneUpEffect checks the initiative's effect the way tune-up impact
+// (docs/kpis.md) looks at it:
 // the median lead time of the scope's PRs deployed in the 30 days before the
 // initiative's first merge against the 30 days after its effect.
 func TestTuneUpEffect(t *testing.T) {

@@ -41,7 +41,7 @@ type Service struct {
 	PagerDutyID string
 }
 
-// TuneUp is the generated tune-up initiative (SPEC §4.7).
+// TuneUp is the generated tune-up initiative.
 type TuneUp struct {
 	Name, Label string
 	// Services are the services of its pull requests.
@@ -318,7 +318,7 @@ func (g *gen) repo(rng *rand.Rand, p profile, initStart, initEnd time.Time) (*gi
 		}
 	}
 
-	// A few incident issues (SPEC §4.5's GitHub incidents), numbered with the PRs.
+	// A few incident issues (GitHub incidents), numbered with the PRs.
 	var issues []*githubtest.Issue
 	if p.issues > 0 {
 		for i := range p.issues {

@@ -150,7 +150,7 @@ func TestServeStopsDuringSync(t *testing.T) {
 		t.Fatalf("serve exited %d after SIGTERM during a sync:\n%s", code, p.Stderr())
 	}
 	t.Logf("serve stopped %v after SIGTERM", time.Since(started).Round(time.Millisecond))
-	// The order of SPEC §2 and STYLE.md: scheduling stops, then the store closes.
+	// The shutdown order: scheduling stops, then the store closes.
 	log := p.Stderr()
 	switch {
 	case regexp.MustCompile(`msg="sync failed" source=github err=".*context canceled`).MatchString(log):

@@ -20,7 +20,7 @@ import (
 	"github.com/flywheel-metrics/flywheel/internal/promtest"
 )
 
-// TestPrometheusEndToEnd is issue 5's end-to-end test: import an events file,
+// TestPrometheusEndToEnd is the end-to-end test with Prometheus: import an events file,
 // `flywheel serve` it, let a real Prometheus scrape it every second with the rules
 // of deploy/prometheus loaded, then evaluate every PromQL expression shipped in
 // deploy/ (rules and Grafana dashboards) through Prometheus's HTTP API.
@@ -307,7 +307,7 @@ func waitFor(t *testing.T, p *promtest.Server, expr string, timeout time.Duratio
 	}
 }
 
-// TestBackfillIntoPrometheus is issue 5's backfill check: `flywheel backfill`
+// TestBackfillIntoPrometheus checks backfill end to end: `flywheel backfill`
 // output goes through `promtool tsdb create-blocks-from openmetrics` into a real
 // Prometheus, and a past value read back equals `flywheel report --at` for that time.
 func TestBackfillIntoPrometheus(t *testing.T) {
@@ -378,7 +378,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 
 // TestDemoExposition checks /metrics of `flywheel demo` (the generated
 // organisation, collected by the real collectors): `promtool check metrics`
-// accepts it and it stays under issue 5's budget of 2,000 flywheel series.
+// accepts it and it stays under a budget of 2,000 flywheel series
+// (docs/benchmarks.md).
 func TestDemoExposition(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo")

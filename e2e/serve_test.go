@@ -55,7 +55,7 @@ func sample(t testing.TB, exposition, series string) float64 {
 	return 0
 }
 
-// TestServeEndToEnd is issue 2's end-to-end test: import an events file, serve
+// TestServeEndToEnd is the end-to-end test of serve: import an events file, serve
 // it, scrape /metrics, see a second serve on the same store fail on the lock, and
 // stop the first with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
@@ -106,7 +106,7 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	}
 
-	// The report API returns the JSON document of SPEC §7.
+	// The report API returns the JSON document of `flywheel report --format json`.
 	code, body = get(t, nil, base+"/api/v1/report?at=2026-10-10T00:00:00Z&window=30d")
 	if code != http.StatusOK {
 		t.Fatalf("/api/v1/report: status %d: %s", code, body)

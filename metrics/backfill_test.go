@@ -95,7 +95,7 @@ func TestComputeSnapshotsErrors(t *testing.T) {
 // TestBackfillIntoPrometheus feeds WriteOpenMetrics to `promtool tsdb
 // create-blocks-from openmetrics`, starts the real Prometheus on the blocks and
 // checks that past values read back through its HTTP API equal the snapshot
-// computed for that time (SPEC §2 backfill).
+// computed for that time.
 func TestBackfillIntoPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus")

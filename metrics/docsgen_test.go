@@ -25,7 +25,7 @@ var docGroups = []struct {
 		"From the scheduler's in-memory status of each source and the served snapshot; never backfilled."},
 }
 
-// WriteDocs writes docs/metrics.md: every metric family of SPEC §6 with its type,
+// WriteDocs writes docs/metrics.md: every metric family with its type,
 // labels and HELP text, from the same table the exporter uses. Only TestDocs
 // runs it, so it is test code.
 func WriteDocs(w io.Writer) error {
@@ -34,7 +34,7 @@ func WriteDocs(w io.Writer) error {
 
 <!-- Generated from metrics/families.go by ` + "`go test ./metrics -run TestDocs -update`" + `; do not edit. -->
 
-Flywheel serves these metrics on ` + "`/metrics`" + ` (SPEC §6). A scrape reads the last KPI
+Flywheel serves these metrics on ` + "`/metrics`" + `. A scrape reads the last KPI
 snapshot only; the snapshot is recomputed after each sync and every 5 minutes, so KPI
 values are as of ` + "`flywheel_snapshot_timestamp_seconds`" + `. ` + "`flywheel backfill`" + ` writes
 the same families, except collector health, with past timestamps.
@@ -80,7 +80,7 @@ Label conventions:
   sum, so ` + "`_sum`" + ` is NaN; do not use it.
 - **` + "`flywheel_deployment_day_ratio`" + `** (not ` + "`…_days_ratio`" + `): promtool reads a ` + "`days`" + `
   token in a metric name as a non-base time unit.
-- **Absent, not zero** (SPEC §4): a per-window value without data has no series. Counters,
+- **Absent, not zero** ([kpis.md](kpis.md)): a per-window value without data has no series. Counters,
   open incidents and data-quality gauges are present with 0 for every service with history.
 - ` + "`urgency=\"all\"`" + ` series sit beside the per-urgency ones: sum over ` + "`urgency!=\"all\"`" + `
   (or read ` + "`urgency=\"all\"`" + `), never over every urgency. Likewise ` + "`service_name=\"all\"`" + `.

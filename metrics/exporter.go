@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Fixed label values of SPEC §6.
+// Fixed label values of the metrics (docs/metrics.md).
 const (
 	allServices  = "all" // service_name and team of the all-services aggregate
 	allUrgencies = "all" // urgency of incident metrics over every urgency
@@ -20,7 +20,7 @@ const (
 	unknownTeam = "unknown"
 )
 
-// exporter is the prometheus.Collector of SPEC §6. Like client_golang's
+// exporter is the prometheus.Collector of Flywheel's metrics. Like client_golang's
 // cluster-manager example it reads one prepared object, the last snapshot, and
 // turns it into constant metrics: a scrape never computes a KPI, reads the store or
 // calls an API.
@@ -34,7 +34,7 @@ type exporter struct {
 	descs         [numFamilies]*prometheus.Desc
 }
 
-// NewExporter returns the collector that exposes the metrics of SPEC §6. snap
+// NewExporter returns the collector that exposes the metrics of docs/metrics.md. snap
 // returns the snapshot to serve (nil before the first); health the scheduler's
 // in-memory status of each source (may be nil); teams returns the map of service
 // names to teams (may be nil), read once per scrape because sources learn the
@@ -123,8 +123,8 @@ func (e *exporter) collectSnapshot(ch chan<- prometheus.Metric, s *Snapshot) {
 	}
 }
 
-// windowKPIs emits one group's per-window gauges; an absent value (SPEC §4
-// "absent, not zero") emits no series.
+// windowKPIs emits one group's per-window gauges; an absent value (a KPI
+// without data is absent, not zero) emits no series.
 func (e *exporter) windowKPIs(ch chan<- prometheus.Metric, svc, win string, k *kpi.KPIs) {
 	team := e.team(svc)
 	gauge := func(f family, v *float64) {
@@ -193,7 +193,7 @@ func (e *exporter) quantiles(ch chan<- prometheus.Metric, f family, q *kpi.Quant
 	ch <- m
 }
 
-// impactKPIKeys lists SPEC §7's impact keys in a fixed order.
+// impactKPIKeys lists the report's impact keys in a fixed order.
 var impactKPIKeys = []string{
 	kpi.ImpactLeadTimeP50, kpi.ImpactPickupP50, kpi.ImpactDeploymentFrequency,
 	kpi.ImpactChangeFailureRatio, kpi.ImpactRecoveryP50, kpi.ImpactTimeToResolveP50,

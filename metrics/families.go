@@ -2,7 +2,7 @@ package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// The metric families of SPEC §6, one table that drives the exporter's
+// The metric families Flywheel serves, one table that drives the exporter's
 // descriptors, the backfill writer and docs/metrics.md alike, so the three
 // cannot drift apart.
 
@@ -121,82 +121,82 @@ var (
 )
 
 // quantilesNote explains the summaries: they carry precomputed window quantiles
-// (SPEC 4: linear interpolation between closest ranks), a summary being the type
+// (linear interpolation between closest ranks, as docs/kpis.md defines), a summary being the type
 // Prometheus reserves the quantile label for.
 const quantilesNote = " Quantile 0.5 and 0.9 of the window's samples; _count is the number of samples; _sum is not computed (NaN)."
 
 // families is read-only after package initialisation.
 var families = [numFamilies]familyDef{
 	famDeployments: {"flywheel_deployments_total", kindCounter, svc,
-		"Counting deployments (successful, to production; SPEC 4) over all stored history." + asOf, false},
+		"Counting deployments (status success, to a production environment) over all stored history." + asOf, false},
 	famFailedDeployments: {"flywheel_failed_deployments_total", kindCounter, svc,
-		"Counting deployments that failed (an incident attributed to them or a rollback; SPEC 4.4) over all stored history." + asOf, false},
+		"Counting deployments that failed (an incident attributed to them, or a later rollback) over all stored history." + asOf, false},
 	famReworkDeployments: {"flywheel_rework_deployments_total", kindCounter, svc,
-		"Rework deployments (rollbacks, fix-class changes, or deployed while an incident was open; SPEC 4.4) over all stored history." + asOf, false},
+		"Rework deployments (rollbacks, deployments shipping a fix-class change, or finished while an incident of the service was open) over all stored history." + asOf, false},
 	famChangesMerged: {"flywheel_changes_merged_total", kindCounter, []string{"service_name", "team", "class"},
-		"Merged pull requests by class (innovation, tune_up, fix, unclassified; SPEC 4.6) over all stored history." + asOf, false},
+		"Merged pull requests by class (innovation, tune_up, fix, unclassified) over all stored history." + asOf, false},
 	famIncidents: {"flywheel_incidents_total", kindCounter, []string{"service_name", "team", "urgency"},
 		"Incidents triggered, by urgency (urgency=\"all\" counts every urgency), over all stored history." + asOf, false},
 
 	famDeploymentFrequency: {"flywheel_deployment_frequency_per_day", kindGauge, svcWin,
-		"Counting deployments in the window divided by the window's length in days (SPEC 4.3)." + asOf, false},
+		"Counting deployments in the window divided by the window's length in days." + asOf, false},
 	famDeploymentDaysRatio: {"flywheel_deployment_day_ratio", kindGauge, svcWin,
-		"Share (0-1) of the window's days with at least one counting deployment (SPEC 4.3)." + asOf, false},
+		"Share (0-1) of the window's days with at least one counting deployment." + asOf, false},
 	famLeadTime: {"flywheel_lead_time_seconds", kindSummary, svcWin,
-		"Lead time for changes in seconds, first commit to deployment of merged PRs deployed in the window (SPEC 4.2)." + quantilesNote + asOf, false},
+		"Lead time for changes in seconds, first commit to deployment of merged PRs deployed in the window." + quantilesNote + asOf, false},
 	famLeadTimeStage: {"flywheel_lead_time_stage_seconds", kindSummary, []string{"service_name", "team", "window", "stage"},
-		"Lead-time stage in seconds (coding: first commit to opened, pickup: opened to first review, review: first review to merge, deploy: merge to deployment; SPEC 4.2)." + quantilesNote + asOf, false},
+		"Lead-time stage in seconds (coding: first commit to opened, pickup: opened to first review, review: first review to merge, deploy: merge to deployment)." + quantilesNote + asOf, false},
 	famChangeFailureRatio: {"flywheel_change_failure_ratio", kindGauge, svcWin,
-		"Failed divided by counting deployments finished in the window, a ratio 0-1 (SPEC 4.4)." + asOf, false},
+		"Failed divided by counting deployments finished in the window, a ratio 0-1." + asOf, false},
 	famRecovery: {"flywheel_failed_deployment_recovery_seconds", kindSummary, svcWin,
-		"Failed deployment recovery time in seconds, from the failed deployment's finish to its recovery, for failed deployments in the window (SPEC 4.4)." + quantilesNote + asOf, false},
+		"Failed deployment recovery time in seconds, from the failed deployment's finish to its recovery, for failed deployments in the window." + quantilesNote + asOf, false},
 	famReworkRatio: {"flywheel_rework_ratio", kindGauge, svcWin,
-		"Rework divided by counting deployments finished in the window, a ratio 0-1 (SPEC 4.4)." + asOf, false},
+		"Rework divided by counting deployments finished in the window, a ratio 0-1." + asOf, false},
 	famTimeToDetect: {"flywheel_incident_time_to_detect_seconds", kindSummary, svcWinUrg,
-		"Incident time to detect in seconds (impact start to trigger) of incidents triggered in the window, by urgency (SPEC 4.5)." + quantilesNote + asOf, false},
+		"Incident time to detect in seconds (impact start to trigger) of incidents triggered in the window, by urgency." + quantilesNote + asOf, false},
 	famTimeToAcknowledge: {"flywheel_incident_time_to_acknowledge_seconds", kindSummary, svcWinUrg,
-		"Incident time to acknowledge in seconds (trigger to first acknowledgement) of incidents triggered in the window, by urgency (SPEC 4.5)." + quantilesNote + asOf, false},
+		"Incident time to acknowledge in seconds (trigger to first acknowledgement) of incidents triggered in the window, by urgency." + quantilesNote + asOf, false},
 	famTimeToResolve: {"flywheel_incident_time_to_resolve_seconds", kindSummary, svcWinUrg,
-		"Incident time to resolve in seconds (trigger to resolution) of incidents triggered in the window, by urgency (SPEC 4.5)." + quantilesNote + asOf, false},
+		"Incident time to resolve in seconds (trigger to resolution) of incidents triggered in the window, by urgency." + quantilesNote + asOf, false},
 	famTimeToRestore: {"flywheel_incident_time_to_restore_seconds", kindSummary, svcWinUrg,
-		"Incident time to restore in seconds (impact start to resolution) of incidents triggered in the window, by urgency (SPEC 4.5)." + quantilesNote + asOf, false},
+		"Incident time to restore in seconds (impact start to resolution) of incidents triggered in the window, by urgency." + quantilesNote + asOf, false},
 	famIncidentsInWindow: {"flywheel_incidents_in_window", kindGauge, []string{"service_name", "team", "window", "urgency"},
-		"Incidents triggered in the window, by urgency (SPEC 4.5)." + asOf, false},
+		"Incidents triggered in the window, by urgency." + asOf, false},
 	famTuneUpShare: {"flywheel_tune_up_share", kindGauge, svcWin,
-		"Tune-up share, a ratio 0-1: tune_up divided by fix + tune_up + innovation PRs merged in the window (SPEC 4.6)." + asOf, false},
+		"Tune-up share, a ratio 0-1: tune_up divided by fix + tune_up + innovation PRs merged in the window." + asOf, false},
 	famDORALevel: {"flywheel_dora_level", kindGauge, []string{"service_name", "team", "window", "kpi", "level"},
-		"DORA performance level (elite, high, medium, low) of each key in the window; the value is always 1 and the level is the label (SPEC 4.8)." + asOf, false},
+		"DORA performance level (elite, high, medium, low) of each key in the window; the value is always 1 and the level is the label." + asOf, false},
 	famImpactBefore: {"flywheel_tune_up_impact_before", kindGauge, impact,
-		"A KPI over the impact window before a tune-up initiative, in the KPI's unit (seconds, deployments per day, ratio 0-1; SPEC 4.7)." + asOf, false},
+		"A KPI over the impact window before a tune-up initiative, in the KPI's unit (seconds, deployments per day, ratio 0-1)." + asOf, false},
 	famImpactAfter: {"flywheel_tune_up_impact_after", kindGauge, impact,
-		"A KPI over the impact window after a tune-up initiative, in the KPI's unit (seconds, deployments per day, ratio 0-1; SPEC 4.7)." + asOf, false},
+		"A KPI over the impact window after a tune-up initiative, in the KPI's unit (seconds, deployments per day, ratio 0-1)." + asOf, false},
 	famImpactRelativeChange: {"flywheel_tune_up_impact_relative_change", kindGauge, impact,
-		"Relative change (after - before) / before of a KPI across a tune-up initiative, as a ratio (SPEC 4.7)." + asOf, false},
+		"Relative change (after - before) / before of a KPI across a tune-up initiative, as a ratio." + asOf, false},
 	famImpactPValue: {"flywheel_tune_up_impact_p_value", kindGauge, impact,
-		"Two-sided Mann-Whitney U p-value (0-1) of a duration KPI after versus before a tune-up initiative (SPEC 4.7)." + asOf, false},
+		"Two-sided Mann-Whitney U p-value (0-1) of a duration KPI after versus before a tune-up initiative." + asOf, false},
 
 	famOpenIncidents: {"flywheel_open_incidents", kindGauge, []string{"service_name", "team", "urgency"},
-		"Incidents open (triggered and not resolved) at the evaluation time, by urgency (SPEC 4.5)." + asOf, false},
+		"Incidents open (triggered and not resolved) at the evaluation time, by urgency." + asOf, false},
 
 	famLeadTimeDistribution: {"flywheel_lead_time_distribution_seconds", kindHistogram, svc,
-		"Distribution of lead time for changes in seconds over all stored history (SPEC 4.2)." + asOf, false},
+		"Distribution of lead time for changes in seconds over all stored history." + asOf, false},
 	famTimeToResolveDistribution: {"flywheel_incident_time_to_resolve_distribution_seconds", kindHistogram, svc,
-		"Distribution of incident time to resolve in seconds over all stored history (SPEC 4.5)." + asOf, false},
+		"Distribution of incident time to resolve in seconds over all stored history." + asOf, false},
 
 	famUnattributedIncidents: {"flywheel_unattributed_incidents", kindGauge, svc,
-		"Data quality: incidents attributed to no deployment (SPEC 4.4), over all stored history." + asOf, false},
+		"Data quality: incidents attributed to no deployment, neither by their caused-by nor by time, over all stored history." + asOf, false},
 	famImpactStartUnparsed: {"flywheel_impact_start_unparsed_incidents", kindGauge, svc,
 		"Data quality: incidents whose impact-start line did not parse as a time (so their time to detect and restore come from a caused-by deployment or are unknown), over all stored history." + asOf, false},
 	famUndeployedChanges: {"flywheel_undeployed_changes", kindGauge, svc,
-		"Data quality: merged pull requests that no counting deployment shipped (SPEC 4.1), over all stored history." + asOf, false},
+		"Data quality: merged pull requests that no counting deployment shipped, over all stored history." + asOf, false},
 	famDeploymentsWithoutChanges: {"flywheel_deployments_without_changes", kindGauge, svc,
-		"Data quality: counting deployments that shipped no known change (SPEC 4.1), over all stored history." + asOf, false},
+		"Data quality: counting deployments that shipped no known change, over all stored history." + asOf, false},
 	famTimeFallbackChanges: {"flywheel_changes_mapped_by_time_fallback", kindGauge, svc,
-		"Data quality: merged pull requests mapped to a deployment by the time fallback rather than by commits (SPEC 4.1), over all stored history." + asOf, false},
+		"Data quality: merged pull requests mapped to a deployment by the time fallback rather than by commits, over all stored history." + asOf, false},
 	famInconsistentDurations: {"flywheel_inconsistent_durations", kindGauge, svc,
-		"Data quality: durations that came out negative (clock skew, mistyped times) and were left out of their KPI (SPEC 4), over all stored history." + asOf, false},
+		"Data quality: durations that came out negative (clock skew, mistyped times) and were left out of their KPI, over all stored history." + asOf, false},
 	famNonCountingDeployments: {"flywheel_non_counting_deployments", kindGauge, svc,
-		"Data quality: stored deployments that do not count (not successful or not to production; SPEC 4), over all stored history." + asOf, false},
+		"Data quality: stored deployments that do not count (status not success, or not to a production environment), over all stored history." + asOf, false},
 
 	famSourceLastSuccess: {"flywheel_source_last_success_timestamp_seconds", kindGauge, src,
 		"Unix time in seconds of the source's last successful sync; absent before the first.", true},

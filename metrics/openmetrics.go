@@ -14,10 +14,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 )
 
-// WriteOpenMetrics writes the KPI metric families of SPEC §6 (every family but the
+// WriteOpenMetrics writes the KPI metric families (every family but the
 // collector's health) for each snapshot, with the snapshot's evaluation time as the
 // sample timestamp, as OpenMetrics text that `promtool tsdb create-blocks-from
-// openmetrics` accepts (SPEC §2 backfill). Each family is written once, with every
+// openmetrics` accepts (`flywheel backfill`). Each family is written once, with every
 // series' samples together and in time order, then `# EOF`. Points with the same
 // evaluation time keep the last.
 func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string) error {
@@ -89,8 +89,8 @@ func labelKey(m *dto.Metric) string {
 }
 
 // ComputeSnapshots computes a snapshot of in's events as of from, from+step, …
-// up to but not including to, with the same engine as `report --at` (SPEC §2
-// backfill). Each point sees only what had happened before it (SPEC §4 "as of at").
+// up to but not including to, with the same engine as `report --at`, for
+// `flywheel backfill`. Each point sees only what had happened before it.
 func ComputeSnapshots(in *kpi.Input, from, to time.Time, step time.Duration) ([]Snapshot, error) {
 	if step <= 0 {
 		return nil, fmt.Errorf("backfill: step %v: must be positive", step)

@@ -1,5 +1,5 @@
 // Package metrics keeps the current KPI snapshot and exposes it as the Prometheus
-// metrics of SPEC §6: a Snapshotter recomputes and persists snapshots after each
+// metrics of docs/metrics.md: a Snapshotter recomputes and persists snapshots after each
 // sync and on a timer, an exporter turns the last one into constant metrics on
 // every scrape, and WriteOpenMetrics writes past snapshots for backfilling.
 package metrics
@@ -20,7 +20,7 @@ import (
 )
 
 // Snapshot is one KPI computation with its evaluation time: what /metrics serves
-// and what the store persists (SPEC §6, issue 5), JSON-encoded.
+// and what the store persists, JSON-encoded.
 type Snapshot struct {
 	At     time.Time  `json:"at"`
 	Result kpi.Result `json:"result"`

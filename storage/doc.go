@@ -1,5 +1,5 @@
 // Package storage keeps Flywheel's events, sync cursors, HTTP cache validators and
-// KPI snapshots in one bbolt file (SPEC §1, issue 2). Every batch is one write
+// KPI snapshots in one bbolt file. Every batch is one write
 // transaction; values are copied out of transactions before they are returned.
 // Open is for the one writer (it creates and migrates the file); OpenReadOnly is
 // for commands that only read, which share the file and never change it.

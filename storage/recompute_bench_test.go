@@ -14,7 +14,7 @@ import (
 
 // BenchmarkRecomputeFromStore is what serve, report and backfill do for every
 // computation — scan every event from the store into a kpi.Input, then compute —
-// up to issue 3's size (1M changes, 200k deployments, 50k incidents) with
+// up to the large organisation of docs/benchmarks.md (1M changes, 200k deployments, 50k incidents) with
 // realistic records (realisticEvents): squash merges, so five shas to a commit
 // list, and "merge-commits", eight commits to a PR and forty to a list. The
 // "events" variant loads whole

@@ -15,7 +15,7 @@ type Snapshot struct {
 	Data []byte
 }
 
-// PutSnapshot stores a KPI snapshot computed at at (issue 5): it becomes the
+// PutSnapshot stores a KPI snapshot computed at at: it becomes the
 // latest unless a later one is stored, and the daily snapshot of at's UTC day
 // unless one with a later at is stored for that day. Keeping the latest lets a
 // restarted server serve at once; the daily ones feed report and backfill.

@@ -16,7 +16,7 @@ import (
 // default port allocations list at the time of writing.
 const defaultListenAddress = ":9891"
 
-// globalFlags are the flags every command shares (SPEC §2).
+// globalFlags are the flags every command shares.
 type globalFlags struct {
 	configFile  string
 	storagePath string

@@ -18,7 +18,8 @@ import (
 	"github.com/flywheel-metrics/flywheel/storage"
 )
 
-// The store satisfies what each consumer declares it needs (STYLE.md); these
+// The store satisfies what each consumer declares it needs (interfaces
+// belong to their consumer); these
 // assertions catch drift at compile time.
 var (
 	_ collector.Sink        = (*storage.Store)(nil)
@@ -45,7 +46,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 	}
 }
 
-// loadConfig reads --config.file, or the defaults of SPEC §3 without one. A
+// loadConfig reads --config.file, or the defaults without one. A
 // config error prints every problem as "path: message".
 func (a *app) loadConfig() (*config.Config, error) {
 	return config.Load(a.flags.configFile)

@@ -39,7 +39,7 @@ type handlerOptions struct {
 	ingest *ingestOptions
 }
 
-// ingestOptions configure POST /api/v1/events (SPEC §5).
+// ingestOptions configure POST /api/v1/events.
 type ingestOptions struct {
 	// tokenHash is the SHA-256 of the bearer token; comparing hashes in constant
 	// time leaks neither the token nor its length.
@@ -260,8 +260,7 @@ func (e badQueryError) Error() string { return e.msg }
 var errNoSnapshot = errors.New("no KPI snapshot computed yet; retry shortly")
 
 // writeReportJSON is the one encoding of a report, shared by `flywheel report
-// --format json` and GET /api/v1/report so that both return the same document
-// (SPEC §7).
+// --format json` and GET /api/v1/report so that both return the same document.
 func writeReportJSON(w interface{ Write([]byte) (int, error) }, r kpi.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -13,7 +13,7 @@ import (
 )
 
 // Mapping the configuration to each source's options lives here, in cmd, so
-// that the sources know nothing of the config package (STYLE.md: only cmd wires).
+// that the sources know nothing of the config package (only cmd wires packages together).
 
 // githubOptions maps the github section of the configuration (already
 // validated by config.Load) to Options. productionEnv is the top-level

@@ -10,8 +10,8 @@ import (
 	"github.com/flywheel-metrics/flywheel/config"
 )
 
-// pagerdutyOptions builds Options from the pagerduty section of the config
-// (SPEC §3), the API key already read from its file or environment variable,
+// pagerdutyOptions builds Options from the pagerduty section of the config,
+// the API key already read from its file or environment variable,
 // and the top-level history. Problems are reported one per line with their
 // config path; the token never appears in them.
 func pagerdutyOptions(cfg *config.PagerDuty, token string, history time.Duration) (pagerduty.Options, error) {

@@ -33,7 +33,7 @@ func loadInput(st reportStore, opts kpi.Options) (*kpi.Input, error) {
 }
 
 // buildReport answers a report query, shared by `flywheel report` and GET
-// /api/v1/report so that both return the same document (SPEC §7):
+// /api/v1/report so that both return the same document:
 //   - as of now with a served snapshot (serve): that snapshot's report;
 //   - a stored daily snapshot computed at exactly q.At: its report;
 //   - else the KPI engine over every stored event as of q.At.

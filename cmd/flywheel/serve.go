@@ -41,7 +41,7 @@ const (
 	maxConcurrentReports = 2
 )
 
-// webOptions are the exporter-convention web flags of serve and demo (SPEC §2).
+// webOptions are the exporter-convention web flags of serve and demo.
 type webOptions struct {
 	flags         *web.FlagConfig
 	telemetryPath string
@@ -131,7 +131,8 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 
 // serve runs the server until a signal, then shuts down in one fixed order: stop
 // scheduling, cancel running syncs (they return at a batch boundary), stop the
-// HTTP server, and close the store last (STYLE.md example 13). It owns p.st.
+// HTTP server, and close the store last, so nothing writes to
+// a closed store. It owns p.st.
 func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 	cfg, st, snap, sched, kopts := p.cfg, p.st, p.snap, p.sched, p.kopts
 	defer func() {

@@ -15,7 +15,8 @@ import (
 )
 
 // sources builds the configured sources, each with its schedule. Sources are
-// listed here explicitly (STYLE.md: no init() registration). validators is the
+// listed here explicitly (no registration in init(), so
+// nothing happens on import). validators is the
 // store, for GitHub's conditional requests. Tokens are read here, from files or
 // the environment (getenv), and go nowhere but the clients.
 func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore, getenv func(string) string) ([]collector.Scheduled, error) {

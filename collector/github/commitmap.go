@@ -10,7 +10,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// This file implements the commit → deployment mapping of SPEC §4.1: a counting
+// This file implements the commit → deployment mapping (docs/kpis.md): a counting
 // deployment D(i) ships compare(D(i−1).sha...D(i).sha), the commits reachable from
 // its sha and not from its predecessor's. Two resolvers give the same answer: one
 // REST compare per deployment, or the deploy branch's commit graph read once with
@@ -132,13 +132,13 @@ func (r *graphResolver) resolveRange(ctx context.Context, base, head string) (co
 	return r.fallback.resolveRange(ctx, base, head)
 }
 
-// counting reports whether d counts for the repo (SPEC §4): status exactly success
+// counting reports whether d counts for the repo: status exactly success
 // to an environment matching the repo's production regex.
 func counting(d flywheel.Deployment, env *regexp.Regexp) bool {
 	return d.Status == flywheel.StatusSuccess && (env == nil || env.MatchString(d.Environment))
 }
 
-// seqKey is a deployment sequence of SPEC §4.1: repo and environment name.
+// seqKey is a deployment sequence: repo and environment name.
 type seqKey struct{ repo, env string }
 
 // planMapping orders the counting deployments of every sequence that a fetched
@@ -202,7 +202,7 @@ type mappingStep struct {
 	Base, Head string
 }
 
-// sortSequence orders a sequence by finish, ties broken by id (SPEC §4.1).
+// sortSequence orders a sequence by finish, ties broken by id.
 func sortSequence(seq []flywheel.Deployment) {
 	slices.SortFunc(seq, func(a, b flywheel.Deployment) int {
 		if c := a.FinishedAt.Compare(b.FinishedAt); c != 0 {

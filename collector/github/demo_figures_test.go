@@ -21,8 +21,8 @@ func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return c
 
 // TestFiguresDemoOrg counts the requests of a first and a second sync of the
 // organisation `flywheel demo` serves (demo.Generate, seed 1), configured as the
-// demo configures it, into the real store: the figures of issue 7 for the demo's
-// own data (docs/benchmarks.md).
+// demo configures it, into the real store: the request figures of docs/benchmarks.md
+// for the demo's own data.
 func TestFiguresDemoOrg(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)

@@ -25,7 +25,7 @@ type deployPass struct {
 // deploymentPageSize is how many deployments go into one batch after mapping.
 const deploymentPageSize = 100
 
-// finishDeployments maps the fetched deployments' commits (SPEC §4.1) and writes
+// finishDeployments maps the fetched deployments' commits and writes
 // them, with every stored deployment whose list changed, in batches; the pass's
 // cursors and validators go in the last batch, so a failure anywhere leaves the
 // cursors where they were.

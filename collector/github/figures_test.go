@@ -6,7 +6,7 @@ import (
 	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
 )
 
-// The request figures of issue 7 ("Figures for the note"), counted at the
+// The request figures of docs/benchmarks.md, counted at the
 // simulated server. Request counts are deterministic, so they are asserted, not
 // only logged. Regenerate docs/benchmarks.md's GitHub section from
 //

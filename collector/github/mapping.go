@@ -12,7 +12,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// This file holds the pure mapping from API shapes to flywheel events (SPEC §4). The
+// This file holds the pure mapping from API shapes to flywheel events. The
 // REST and GraphQL paths both convert their responses into the small structs below
 // first, so one set of rules (and one set of table tests) decides what is stored.
 
@@ -62,7 +62,7 @@ type deploymentData struct {
 // the success status's time as its finish. A deployment without statuses has not
 // finished: it is stored as "pending" at its creation time and updated when its
 // statuses change (its updated_at moves). Deployments to every environment are
-// stored; only those matching the production regex count (SPEC §4), which the KPI
+// stored; only those matching the production regex count, which the KPI
 // engine decides from Environment and Status.
 func mapDeployment(r repoInfo, d deploymentData) flywheel.Deployment {
 	out := flywheel.Deployment{
@@ -143,8 +143,8 @@ type releaseData struct {
 // mapRelease maps a release; ok is false for drafts and unpublished releases, which
 // are not deployments of any kind. A prerelease is stored as status "prerelease"
 // (never counting), so the data-quality view can show it. The finish is
-// published_at, not created_at, which is the date of the tagged commit (API-NOTES
-// pitfall 8). A release whose tag could not be resolved to a commit is skipped.
+// published_at, not created_at, which is the date of the tagged commit
+// (GitHub's "List releases" reference). A release whose tag could not be resolved to a commit is skipped.
 func mapRelease(r repoInfo, rel releaseData) (flywheel.Deployment, bool) {
 	if rel.Draft || rel.PublishedAt.IsZero() || rel.SHA == "" {
 		return flywheel.Deployment{}, false
@@ -183,7 +183,7 @@ type prData struct {
 	CreatedAt time.Time
 	MergedAt  time.Time // zero: not merged
 	// MergeSHA is the merge commit; GitHub fills it for unmerged PRs too (a test
-	// merge, API-NOTES pitfall 5), so it is used only when MergedAt is set.
+	// merge commit), so it is used only when MergedAt is set.
 	MergeSHA string
 	// CommitAuthorDates are the author dates of the PR's commits (any order); nil
 	// when unknown.
@@ -193,7 +193,7 @@ type prData struct {
 	Paths []string
 }
 
-// mapChange maps a pull request merged into the repo's default branch (SPEC §4.2);
+// mapChange maps a pull request merged into the repo's default branch;
 // ok is false for a PR that is not merged or was merged into another branch.
 // FirstCommitAt is the earliest author date among the PR's commits: author dates
 // survive rebases and squashes (committer dates do not), at the price of trusting a
@@ -259,8 +259,8 @@ type issueData struct {
 
 var sevLabel = regexp.MustCompile(`(?i)^sev[-_ ]?(\d+)$`)
 
-// mapIncident maps an incident issue (SPEC §4.5); ok is false for pull requests,
-// which the issues API lists too (API-NOTES pitfall 6).
+// mapIncident maps an incident issue; ok is false for pull requests,
+// which the issues API lists too (with a pull_request key).
 //   - triggered: the issue's creation; resolved: its final close (closed_at of the
 //     last close if it was reopened); an open issue is unresolved.
 //   - acknowledged: the earlier of the first assignment and the first comment by

@@ -15,23 +15,15 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// fixtureDir holds the recorded responses of shared/fixtures/github.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	for _, d := range []string{"../../../shared/fixtures/github", "/work/shared/fixtures/github"} {
-		if _, err := os.Stat(filepath.Join(d, "pulls.list.closed.json")); err == nil {
-			return d
-		}
-	}
-	t.Skip("recorded fixtures (shared/fixtures/github) not found")
-	return ""
-}
+// fixtureDir holds GitHub's recorded answers (testdata/README.md names their
+// origins).
+const fixtureDir = "testdata"
 
 // fixtureBody decodes the response body of the interaction in file whose request
 // URL contains urlPart.
 func fixtureBody(t *testing.T, file, urlPart string, out any) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(fixtureDir(t), file))
+	raw, err := os.ReadFile(filepath.Join(fixtureDir, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +130,7 @@ func TestMapChangeFromFixtures(t *testing.T) {
 		case pr.MergedAt == nil:
 			unmerged++
 			if pr.GetMergeCommitSHA() == "" {
-				t.Fatalf("fixture: unmerged #%d has no merge_commit_sha (pitfall 5 needs one)", pr.GetNumber())
+				t.Fatalf("fixture: unmerged #%d has no merge_commit_sha (GitHub fills it for unmerged PRs, and this test needs one)", pr.GetNumber())
 			}
 			if ok || d.MergeSHA != "" {
 				t.Fatalf("unmerged #%d mapped (ok=%v, merge sha %q)", pr.GetNumber(), ok, d.MergeSHA)
@@ -274,7 +266,7 @@ func TestMapIncidentFromFixture(t *testing.T) {
 		!in.ResolvedAt.IsZero() || in.Urgency != "unknown" || in.Service != "checkout" {
 		t.Fatalf("open issue: %+v", in)
 	}
-	// The issues API lists pull requests too (pitfall 6): they are skipped.
+	// The issues API lists pull requests too: they are skipped.
 	pr := *is
 	pr.PullRequestLinks = &gh.PullRequestLinks{URL: gh.String("https://api.github.com/repos/o/r/pulls/1")}
 	if _, ok := mapIncident(testRepo, issueFromREST(&pr, nil, nil), time.UTC); ok {

@@ -1,4 +1,4 @@
-// Package github is Flywheel's GitHub source (SPEC §2–§4, issue 7): it reads
+// Package github is Flywheel's GitHub source (docs/github.md): it reads
 // deployments (the Deployments API, Actions workflow runs or releases), pull
 // requests merged into the default branch and incident issues from GitHub's
 // GraphQL API (or REST only, for servers without GraphQL), maps each deployment
@@ -17,14 +17,14 @@ import (
 	"github.com/flywheel-metrics/flywheel/collector/github/ghclient"
 )
 
-// Deployment sources of RepoSettings.DeploymentSource (SPEC §3).
+// Deployment sources of RepoSettings.DeploymentSource.
 const (
 	SourceDeployments  = "deployments"
 	SourceWorkflowRuns = "workflow_runs"
 	SourceReleases     = "releases"
 )
 
-// RepoSettings are the per-repository settings of SPEC §3 (github.defaults and a
+// RepoSettings are the per-repository settings of the configuration (github.defaults and a
 // repos entry's overrides).
 type RepoSettings struct {
 	// DeploymentSource is SourceDeployments (default), SourceWorkflowRuns or
@@ -75,7 +75,7 @@ type Options struct {
 	// without GraphQL, where it is implied).
 	CompareOnly bool
 	// TuneUpPaths fetches each PR's changed paths; only needed when tune-up path
-	// rules are configured (SPEC §4.6).
+	// rules are configured.
 	TuneUpPaths bool
 	// Overlap is subtracted from every high-water-mark cursor, so that updates that
 	// land while a sync runs are read again (default 10m).

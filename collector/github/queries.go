@@ -118,7 +118,7 @@ const issueCommentsQuery = `query FlywheelIssueComments($owner: String!, $name: 
 }`
 
 // historyQuery reads a branch's commit graph, newest first, 100 commits with their
-// parents per request (SPEC §4.1's cheap way).
+// parents per request: the cheap way to find each deployment's commits.
 const historyQuery = `query FlywheelHistory($owner: String!, $name: String!, $ref: String!, $after: String) {
   rateLimit { cost remaining limit resetAt }
   repository(owner: $owner, name: $name) {

@@ -429,7 +429,7 @@ func runFromREST(run *gh.WorkflowRun) runData {
 }
 
 // releaseCreatedLookback bounds how much older than the history horizon a release's
-// created_at (the date of its commit, API-NOTES pitfall 8) may be for the release to
+// created_at (the date of its commit, not of its publication) may be for the release to
 // be found: lists are ordered by it, not by publication.
 const releaseCreatedLookback = 30 * 24 * time.Hour
 

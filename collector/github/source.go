@@ -233,8 +233,8 @@ type orgPageCache struct {
 	NextPage int         `json:"next_page"`
 }
 
-// repositories resolves the listed repositories and discovers those of the orgs
-// (SPEC §3): a listed entry overrides discovery; archived and forked repositories
+// repositories resolves the listed repositories and discovers those of the orgs:
+// a listed entry overrides discovery; archived and forked repositories
 // are skipped unless listed.
 func (s *Source) repositories(ctx context.Context, sink collector.Sink, p collector.Progress) ([]repoInfo, error) {
 	var out []repoInfo

@@ -15,7 +15,8 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// fixture decodes part of a testdata file (a copy of shared/fixtures/pagerduty)
+// fixture decodes part of a testdata file (examples PagerDuty
+// publishes, see testdata/README.md)
 // selected by pick.
 func fixture[T any](t *testing.T, name string, pick func(map[string]json.RawMessage) json.RawMessage) T {
 	t.Helper()

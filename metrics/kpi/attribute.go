@@ -9,7 +9,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// minPrefix is the shortest sha prefix a caused-by may use (SPEC §4.1).
+// minPrefix is the shortest sha prefix a caused-by may use.
 const minPrefix = 7
 
 func isHex(s string) bool {
@@ -23,7 +23,7 @@ func isHex(s string) bool {
 }
 
 // resolveShas resolves each caused-by of need (a deployment id matched
-// nothing) as a sha by SPEC §4.1's "deployment that shipped a sha": the first
+// nothing) as a sha by the rule for "the deployment that shipped a sha": the first
 // commit list holding it, else the earliest deployment of that own sha, else the
 // deployment that shipped the PR with that merge sha. A prefix of at least 7 hex
 // characters stands for the one sha it starts, if unique among those shas.
@@ -559,7 +559,7 @@ func (e *engine) latestBefore(s int32, t, from int64) int32 {
 }
 
 // failures marks rework deployments finished while an incident of their
-// service was open (SPEC §4.4), by one sweep per service over deployments by
+// service was open, by one sweep per service over deployments by
 // finish and incidents by trigger.
 func (e *engine) failures() {
 	incSvc := make([][]int32, len(e.svcNames))

@@ -6,7 +6,8 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// attributionEvents is the hand-worked example of SPEC §4.4–4.5:
+// attributionEvents is a hand-worked example of attribution and
+// incident response (docs/kpis.md):
 //
 //	d1 checkout aaaaaaa1111 H0 · d2 checkout bbbbbbb2222 H10 commits [ccccccc3333 bbbbbbb2222]
 //	d3 checkout eeeeeee5555 H100 · s1 search fffffff6666 H5
@@ -184,7 +185,7 @@ func TestAttributionRules(t *testing.T) {
 }
 
 // TestIncidentStartFromCausedBy: with no impact-start, the start is the finish
-// of the caused-by deployment (SPEC §4.5) — rule 1 only, never rule 2.
+// of the caused-by deployment — rule 1 only, never rule 2.
 func TestIncidentStartFromCausedBy(t *testing.T) {
 	t.Parallel()
 	ev := flywheel.Events{

@@ -8,13 +8,14 @@ import (
 )
 
 // BenchmarkCompute is the engine alone — Input.Compute — over a synthetic
-// organisation at three scales; the largest is issue 3's size of 1,000,000
-// changes, 200,000 deployments and 50,000 incidents. The events are added to an
+// organisation at three scales; the largest, of 1,000,000
+// changes, 200,000 deployments and 50,000 incidents, is the one
+// docs/benchmarks.md measures. The events are added to an
 // Input and dropped before the clock starts, as a store scan leaves them. It
 // reports, besides time and allocations, the heap held by the Input
 // (input-MiB), the peak heap during Compute sampled every 5 ms (peak-heap-MiB,
 // Input included) and the peak minus the Input (compute-MiB). The whole path
-// from the store, against issue 3's target, is storage's
+// from the store, against the targets of docs/benchmarks.md, is storage's
 // BenchmarkRecomputeFromStore.
 //
 //	go test -run '^$' -bench Compute -benchtime 1x ./metrics/kpi/

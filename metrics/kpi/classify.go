@@ -7,7 +7,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// Class is the work class of a merged PR (SPEC §4.6).
+// Class is the work class of a merged PR.
 type Class uint8
 
 const (
@@ -29,8 +29,8 @@ func (c Class) String() string {
 	return "unclassified"
 }
 
-// conventionalType returns the type of a conventional-commit title prefix
-// (SPEC §4.6), exactly what ^([A-Za-z]+)(\([^()]*\))?!?:\s captures, by hand
+// conventionalType returns the type of a conventional-commit title prefix,
+// exactly what ^([A-Za-z]+)(\([^()]*\))?!?:\s captures, by hand
 // because the regexp allocated per PR (20 MB at a million).
 func conventionalType(title string) (string, bool) {
 	i := 0
@@ -61,7 +61,7 @@ func conventionalType(title string) (string, bool) {
 	return "", false
 }
 
-// Classifier applies SPEC §4.6's rules; build it once with NewClassifier. It
+// Classifier applies the class rules (docs/kpis.md); build it once with NewClassifier. It
 // remembers which rule each label it has seen matches, so it is not safe for
 // concurrent use.
 type Classifier struct {

@@ -40,7 +40,7 @@ func TestClassify(t *testing.T) {
 		{"glob on root files", "update", nil, []string{"README.md", "Makefile", ".github/workflows/ci.yml"}, ClassTuneUp},
 		{"empty paths are unknown", "update", nil, []string{}, ClassUnclassified},
 		{"nothing matches", "Add wallet", nil, []string{"api/wallet.go"}, ClassUnclassified},
-		// SPEC §4.6 precedence: labels, then the title, then the paths
+		// precedence: labels, then the title, then the paths
 		{"a label beats a Revert title", `Revert "x"`, []string{"feature"}, nil, ClassInnovation},
 		{"a title type beats tune-up paths", "feat: guide", nil, []string{"docs/guide.md"}, ClassInnovation},
 		{"Revert beats tune-up paths", `Revert "docs: x"`, nil, []string{"docs/x.md"}, ClassFix},
@@ -97,7 +97,7 @@ func TestClassifyOverrides(t *testing.T) {
 }
 
 // TestChangesByClassAndShare: merged PRs per class windowed by merged_at and
-// tune_up share = tune_up ÷ (fix + tune_up + innovation) = 2 ÷ 4 (SPEC §4.6).
+// tune_up share = tune_up ÷ (fix + tune_up + innovation) = 2 ÷ 4.
 // Unmerged PRs and PRs merged before the window do not count; a bot's PR does.
 func TestChangesByClassAndShare(t *testing.T) {
 	t.Parallel()

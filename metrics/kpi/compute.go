@@ -26,8 +26,8 @@ func ns(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// beforeAt returns t's instant when it happened before at, else none: SPEC §4
-// "as of at", a time after at inside an event has not happened yet.
+// beforeAt returns t's instant when it happened before at, else none: as of
+// at, a time after at inside an event has not happened yet.
 func beforeAt(t time.Time, at int64) int64 { return nsBefore(ns(t), at) }
 
 // nsBefore is beforeAt of an instant already in Unix nanoseconds (or none).
@@ -49,7 +49,7 @@ type dep struct {
 	j   int32 // its index in the Input, for its commit list
 	fin int64
 	// end is the finish of the rollback that failed it, or, once incidents are
-	// attributed to it (§4.4), the latest resolution among them; none when neither.
+	// attributed to it, the latest resolution among them; none when neither.
 	end    int64
 	svc    int32
 	failed bool
@@ -64,7 +64,7 @@ const (
 	openAttrib               // at least one of those is open
 )
 
-// recovery returns the deployment's recovery time in seconds (§4.4) and
+// recovery returns the deployment's recovery time in seconds and
 // whether it has one.
 func (d *dep) recovery() (float64, bool) {
 	if !d.failed || d.flags&openAttrib != 0 || d.end == none {
@@ -76,7 +76,7 @@ func (d *dep) recovery() (float64, bool) {
 // Flags of a change record.
 const (
 	hasLead        = 1 << iota // a first commit time, so a lead time
-	fallbackMapped             // shipped by the time fallback of §4.1
+	fallbackMapped             // shipped by the time fallback
 )
 
 // chg is one merged PR as of at (24 bytes: there are a million of them).
@@ -101,7 +101,7 @@ func (e *engine) deployed(r *chg) int64 {
 }
 
 // lead returns a deployed PR's lead time in nanoseconds (so that sums are
-// exact and order-independent) and whether it has one (SPEC §4.2).
+// exact and order-independent) and whether it has one.
 func (e *engine) lead(r *chg) (int64, bool) {
 	if r.flags&hasLead == 0 {
 		return 0, false
@@ -109,7 +109,7 @@ func (e *engine) lead(r *chg) (int64, bool) {
 	return e.deployed(r) - e.change(r).first, true
 }
 
-// stages returns a deployed PR's four lead-time stages (SPEC §4.2), each
+// stages returns a deployed PR's four lead-time stages, each
 // clipped at 0, and which it has: coding needs the first commit and the opening,
 // pickup and review a first review (before at). They are derived when needed
 // rather than stored, to keep a million PRs small.
@@ -195,8 +195,8 @@ type engine struct {
 	// everCounting[s] says whether service s has a counting deployment before at.
 	everCounting []bool
 
-	// own finds the earliest counting deployment whose own sha a sha is
-	// (§4.1), ids every deployment finished before at by id (one record per
+	// own finds the earliest counting deployment whose own sha a sha is,
+	// ids every deployment finished before at by id (one record per
 	// id). Commit lists have no index: they are scanned in deployment order for
 	// the shas asked of them (inLists, scanLists), which keeps their memory small.
 	own, ids *strIndex
@@ -243,8 +243,8 @@ func newTrace(e *engine) *trace {
 }
 
 // inLists returns, for each distinct sha of the sealed indexes packed and odd,
-// the first counting deployment whose commit list holds it, or -1 (SPEC §4.1
-// "the first deployment whose commit list contains it"): one pass over the
+// the first counting deployment whose commit list holds it, or -1 (the
+// first deployment whose commit list contains it ships it): one pass over the
 // lists in deployment order, a lookup per listed sha. A packed sha can only
 // equal a packed one, as their strings are equal only then.
 func (e *engine) inLists(packed *shaIndex, odd *strIndex) (firstPacked, firstOdd []int32) {
@@ -314,7 +314,7 @@ func (e *engine) urgency(name string) int32 {
 	return i
 }
 
-// withDefaults fills zero options with SPEC §3's defaults.
+// withDefaults fills zero options with DefaultOptions' values.
 func withDefaults(o Options) Options {
 	d := DefaultOptions()
 	if o.ProductionEnvironment == nil {
@@ -337,13 +337,13 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// Compute evaluates every KPI of SPEC §4 as of at: the report of SPEC §7 for
+// Compute evaluates every KPI of docs/kpis.md as of at: the report for
 // every window of opts.Windows and every tune-up initiative, and the
 // all-history figures of History. It is pure and deterministic: the result does
 // not depend on the order of the input events. Ids are expected to be unique per
 // kind (the store and flywheel.DecodeEvents guarantee it); duplicate deployment
 // ids are nevertheless reduced to one record, chosen by content. Zero fields of
-// opts take SPEC §3's defaults. Its working state points into ev's deployments
+// opts take DefaultOptions' values. Its working state points into ev's deployments
 // (but for their packed commit lists) and incidents rather than copying them (ev
 // must not change during the call);
 // callers that read a store scan into an Input instead, which never holds whole
@@ -444,7 +444,7 @@ func (in *Input) depOrder(i, j int32) int {
 // POST /api/v1/events record (cmd/flywheel's flywheel.DecodeEvents calls).
 var importSources = [...]string{"import", "api"}
 
-// prodRegexp is the production-environment regex of a deployment (SPEC §4): an
+// prodRegexp is the production-environment regex of a deployment: an
 // imported deployment's is always production_environment, whatever its repo;
 // a collected one's is its repo's own, else the default of the source that
 // collected it (a repo found by org discovery has only the defaults), else
@@ -463,7 +463,7 @@ func (e *engine) prodRegexp(repo, source string) *regexp.Regexp {
 }
 
 // loadDeployments keeps the deployments finished before at, decides which
-// count (SPEC §4) and orders the counting ones by finish then id.
+// count and orders the counting ones by finish then id.
 func (e *engine) loadDeployments(in []flywheel.Deployment) {
 	n := 0
 	for i := range in {
@@ -531,7 +531,7 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 }
 
 // sequences finds rollbacks and the failures they cause, and indexes commit
-// lists and own shas (SPEC §4.1).
+// lists and own shas.
 func (e *engine) sequences() {
 	type seqKey struct {
 		byService bool
@@ -646,7 +646,7 @@ func (e *engine) firstAtOrAfter(list []int32, t int64) int32 {
 }
 
 // loadChanges maps every PR merged before at to the deployment that shipped it
-// (SPEC §4.1) and marks what its lead time (§4.2) needs; its class (§4.6) was
+// and marks what its lead time needs; its class was
 // decided when it was added.
 func (e *engine) loadChanges() {
 	fb := e.fallbacks()

@@ -4,7 +4,7 @@ import (
 	"sort"
 )
 
-// Bucket bounds (seconds) of the all-history histograms (SPEC §6). They are
+// Bucket bounds (seconds) of the all-history histograms. They are
 // fixed so that series stay comparable across restarts and versions.
 var (
 	// LeadTimeBounds: 1h, 4h, 12h, 1d, 2d, 4d, 7d, 14d, 30d, 60d.
@@ -45,7 +45,7 @@ func (h *Histogram) observe(d int64, sum *exactSum) {
 }
 
 // history computes the all-history figures as of at, per service, and counts
-// the data-quality problems of SPEC §6 (some were counted while loading).
+// the data-quality problems (some were counted while loading).
 func (e *engine) history() History {
 	n := len(e.svcNames)
 	hs := make([]*ServiceHistory, n)

@@ -10,7 +10,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// TestHistory: all-history figures as of at (SPEC §6) — counters, cumulative
+// TestHistory: all-history figures as of at — counters, cumulative
 // histograms with their fixed bounds, and data-quality counts.
 //
 //	d1 H-2000 ships PR1 (lead 30m) · d2 H-1000 ships PR2 (lead 3d) · d3 H10 ships nothing
@@ -60,7 +60,7 @@ func TestHistory(t *testing.T) {
 	}
 }
 
-// TestReportJSONShape: the keys of SPEC §7, and none for absent values.
+// TestReportJSONShape: the keys of the JSON report, and none for absent values.
 func TestReportJSONShape(t *testing.T) {
 	t.Parallel()
 	r := compute(attributionEvents(), func(o *Options) {

@@ -8,8 +8,8 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// impacts compares every tune-up initiative's before and after windows
-// (SPEC §4.7), in the order of opts.TuneUps.
+// impacts compares every tune-up initiative's before and after windows,
+// in the order of opts.TuneUps.
 func (e *engine) impacts(smp *[2]samples) []Impact {
 	var out []Impact
 	for _, in := range e.opts.TuneUps {

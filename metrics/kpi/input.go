@@ -14,10 +14,10 @@ import (
 // Input is the engine's own copy of a set of events, built one event at a time
 // (it is a flywheel.EventSink, so a store can scan into it) and computed as of
 // any number of evaluation times. A PR is reduced at once to what the KPIs read:
-// its class (SPEC §4.6), its four times, service, repo and merge sha; its title,
+// its class, its four times, service, repo and merge sha; its title,
 // labels and paths are dropped, the labels kept only when they name a tune-up
-// initiative (§4.7). A full recompute over a million stored PRs therefore never
-// holds a million whole records (issue 3's 512 MiB budget, docs/benchmarks.md).
+// initiative. A full recompute over a million stored PRs therefore never
+// holds a million whole records (the 512 MiB budget of docs/benchmarks.md).
 //
 // A deployment's commit list is kept packed: a sha of 40 lowercase hex digits
 // in 20 bytes, where a string takes 56 (header and bytes). Lists hold every
@@ -58,7 +58,8 @@ type Input struct {
 	// detail is nil but in an Input made by NewExplainInput.
 	detail *details
 	// labelled holds, by index into chgs, the labels of the PRs that carry an
-	// initiative's label: the only labels §4.7 reads after classification.
+	// initiative's label: the only labels tune-up impact reads after
+	// classification.
 	labelled map[int32][]string
 }
 
@@ -94,7 +95,7 @@ const (
 
 // commitList locates a deployment's commit list: n packed shas of chunk
 // packed[chunk] from byte off, oddN strings of odd from oddOff. known is false
-// for a deployment without a list (nil Commits: the time fallback of §4.1),
+// for a deployment without a list (nil Commits: the time fallback),
 // true for a known empty one.
 type commitList struct {
 	chunk, off, n, oddOff, oddN int32
@@ -198,8 +199,8 @@ func (in *Input) eachListed(j int32, buf *[shaLen]byte, fn func(sha string)) {
 	}
 }
 
-// NewInput returns an empty Input for opts; zero fields of opts take SPEC §3's
-// defaults.
+// NewInput returns an empty Input for opts; zero fields of opts take
+// DefaultOptions' values.
 func NewInput(opts Options) *Input { return newInput(opts, true) }
 
 // NewExplainInput is NewInput for Explain: it also keeps every PR's id and

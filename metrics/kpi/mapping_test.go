@@ -8,7 +8,8 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// TestLeadTimeAndMapping works SPEC §4.1–4.2 through one service:
+// TestLeadTimeAndMapping works the commit mapping and lead time through one
+// service:
 //
 //	d1  sha a1  H(10)  no commit list (first of its sequence)
 //	d2  sha a2  H(20)  commits [c2 a2]
@@ -24,7 +25,7 @@ import (
 //
 // lead [21600 36000 50400]: p50 36000, p90 = 50400 − 14400·0.2 = 47520.
 // A PR "reviewed only by its author" arrives with no first_review_at (the
-// collectors keep only reviews by someone else, SPEC §4.2), so PR2 stands for both.
+// collectors keep only reviews by someone else), so PR2 stands for both.
 func TestLeadTimeAndMapping(t *testing.T) {
 	t.Parallel()
 	staging := dp("ds", "checkout", "s1", 23, nil)
@@ -67,7 +68,7 @@ func TestLeadTimeAndMapping(t *testing.T) {
 	}
 }
 
-// TestRollbacks: SPEC §4.1 rollbacks and §4.4 failures, one production
+// TestRollbacks: rollbacks and the failures they cause, one production
 // sequence plus a "prod" sequence of the same repo (a separate environment):
 //
 //	d1 A H1, d2 B H2, d3 C H3,
@@ -140,7 +141,7 @@ func TestMultiRepoService(t *testing.T) {
 
 // TestRepolessCandidates: an imported deployment without repo is a candidate for
 // every PR of its service, and a PR without repo for every deployment of its
-// service (SPEC §4.1).
+// service.
 func TestRepolessCandidates(t *testing.T) {
 	t.Parallel()
 	bare := dp("argo-1", "pay", "s1", 10, nil)
@@ -155,7 +156,7 @@ func TestRepolessCandidates(t *testing.T) {
 }
 
 // TestDuplicateIDsInOneImport: a later line with the same id replaces the
-// earlier one (SPEC §5), so the deployment counts once, as "staging" → not at all.
+// earlier one, so the deployment counts once, as "staging" → not at all.
 func TestDuplicateIDsInOneImport(t *testing.T) {
 	t.Parallel()
 	lines := strings.Join([]string{
@@ -180,8 +181,8 @@ func TestDuplicateIDsInOneImport(t *testing.T) {
 	eqInt(t, "deployments (duplicated input)", w30(t, compute(ev, nil), "svc").Deployments, 2)
 }
 
-// TestProductionEnvironments: a repo's own regex overrides production_environment
-// (SPEC §3), status must be exactly "success", and environment names are whole
+// TestProductionEnvironments: a repo's own regex overrides production_environment,
+// status must be exactly "success", and environment names are whole
 // matches of the regex as written (the default is anchored).
 func TestProductionEnvironments(t *testing.T) {
 	t.Parallel()

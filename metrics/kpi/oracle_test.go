@@ -12,8 +12,8 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// TestOracle compares Compute with a direct, quadratic reading of SPEC §4.1,
-// §4.2, §4.4 and §4.5 (no indexes, no sweeps, no shared buffers) on small
+// TestOracle compares Compute with a direct, quadratic reading of the rules
+// of docs/kpis.md for shipping, lead time, failures and incidents (no indexes, no sweeps, no shared buffers) on small
 // random organisations whose few shas make rollbacks, roll-forwards, shared
 // commit lists, sha prefixes (ambiguous ones too) and repo-less deployments
 // frequent, and whose caused-by values take every form: stored ids, GitHub ids
@@ -185,7 +185,7 @@ func oracleEvents(seed uint64) flywheel.Events {
 	return ev
 }
 
-// oracle computes what oracleKPIs holds for every service, straight from SPEC §4.
+// oracle computes what oracleKPIs holds for every service, straight from the rules.
 func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []string) map[string]oracleKPIs {
 	prodRe := regexp.MustCompile(`^prod(uction)?$`)
 	before := func(t time.Time) bool { return !t.IsZero() && t.Before(atT) }
@@ -208,7 +208,7 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		}
 		return d.Repo + "/" + d.Environment
 	}
-	// §4.1 rollbacks: the sequence first deployed D(i)'s sha before D(i−1)'s
+	// rollbacks: the sequence first deployed D(i)'s sha before D(i−1)'s
 	rollback, failedBy := make([]bool, n), make([]int, n)
 	for i := range failedBy {
 		failedBy[i] = -1
@@ -236,7 +236,7 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 			rollback[i], failedBy[p] = true, i
 		}
 	}
-	// §4.1 shipping
+	// shipping
 	type change struct {
 		c   flywheel.Change
 		dep int
@@ -265,7 +265,7 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		}
 		chgs = append(chgs, change{c, dep})
 	}
-	// §4.1 the deployment that shipped a sha
+	// the deployment that shipped a sha
 	shaSet := map[string]bool{}
 	for _, d := range deps {
 		shaSet[d.SHA] = true
@@ -315,7 +315,7 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		}
 		return -1
 	}
-	// §4.4 what a caused-by names
+	// what a caused-by names
 	var stored []flywheel.Deployment
 	for _, d := range ev.Deployments {
 		if before(d.FinishedAt) {
@@ -400,7 +400,7 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		}
 		return -1
 	}
-	// §4.4 attribution
+	// attribution
 	type incident struct {
 		x       flywheel.Incident
 		dep     int

@@ -9,12 +9,12 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// Hand-worked tests of SPEC §4 sentences that no other test pins down: each
+// Hand-worked tests of rules of docs/kpis.md that no other test pins down: each
 // would fail if the boundary or precedence it names were implemented otherwise.
 
 // TestImportedDeploymentsUseProductionEnvironment: "the repo's
-// deployments.environment; for imported deployments production_environment"
-// (SPEC §4). acme/legacy's own regex is ^live$:
+// deployments.environment; for imported deployments production_environment".
+// acme/legacy's own regex is ^live$:
 //
 //	g1 github live → counts        g2 github production → no (the repo's regex)
 //	i1 import production → counts  i2 import live → no (production_environment)
@@ -42,10 +42,10 @@ func TestImportedDeploymentsUseProductionEnvironment(t *testing.T) {
 	}
 }
 
-// TestAttributionWindowBounds: rule 2 of SPEC §4.4 takes the latest counting
+// TestAttributionWindowBounds: attribution by time takes the latest counting
 // deployment of the incident's service with T − attribution_window ≤ finish < T
 // (T the explicit impact start, else the trigger), for the listed urgencies; an
-// incident without urgency has "unknown" (§5). Window 72h, one service each:
+// incident without urgency has "unknown". Window 72h, one service each:
 //
 //	lo:    deployed H0, triggered H72       → H0 ≥ H72 − 72h: attributed
 //	out:   deployed H0, triggered H72 + 1s  → one second outside: unattributed
@@ -87,7 +87,7 @@ func TestAttributionWindowBounds(t *testing.T) {
 	}
 }
 
-// TestRecoveryRollbackAndIncidents: SPEC §4.4 recovery is the latest
+// TestRecoveryRollbackAndIncidents: recovery is the latest
 // resolved_at of the attributed incidents (unrecovered while any is open); only
 // without an attributed incident is it the rollback's finish. One sequence:
 //
@@ -127,8 +127,8 @@ func TestRecoveryRollbackAndIncidents(t *testing.T) {
 	eqQ(t, "detect", k.Incidents.TimeToDetect, 5400, 7200, 4)
 }
 
-// TestCausedByResolvesShippedSha: rule 1 of SPEC §4.4 resolves a sha by the
-// shipping rule of §4.1 — the deployment whose commit list first holds it, else
+// TestCausedByResolvesShippedSha: an explicit caused-by resolves a sha by
+// the shipping rule — the deployment whose commit list first holds it, else
 // the earliest whose own sha it is, else the one that shipped the PR with that
 // merge sha — for any service and urgency (only "high" is attributed by time):
 //
@@ -165,7 +165,7 @@ func TestCausedByResolvesShippedSha(t *testing.T) {
 	eqQ(t, "z detect (from dY)", w30(t, r, "z").Incidents.TimeToDetect, 7200, 7200, 1)
 }
 
-// TestFallbackAtMergeInstant: the time fallback of SPEC §4.1 takes a deployment
+// TestFallbackAtMergeInstant: the time fallback takes a deployment
 // that finished "at or after the merge": d1 (no list) finishes H10.
 //
 //	PR1 first H9, merged H10 exactly → d1: lead 1h, deploy stage 0
@@ -187,7 +187,7 @@ func TestFallbackAtMergeInstant(t *testing.T) {
 	}
 }
 
-// TestImpactWindowBounds: SPEC §4.7's windows are [start − W, start) and
+// TestImpactWindowBounds: tune-up impact windows are [start − W, start) and
 // [end, min(end + W, at)); scope is the union of the PRs' services, or for a
 // date range without services every service with an event as of at. W = 10d.
 //
@@ -256,7 +256,7 @@ func TestImpactWindowBounds(t *testing.T) {
 	}
 }
 
-// TestInconsistentDataLeftOut: SPEC §4 "a lead time, recovery time or incident
+// TestInconsistentDataLeftOut: "a lead time, recovery time or incident
 // duration that comes out negative is left out of its KPI and counted in the
 // data-quality metrics; only the four lead-time stages are clipped at 0".
 //

@@ -34,7 +34,7 @@ func Quantile(sorted []float64, q float64) float64 {
 }
 
 // summarize sorts xs in place and returns its p50/p90 summary, or nil when xs
-// is empty (SPEC §4: a {p50, p90, count} object appears only with count > 0).
+// is empty (a {p50, p90, count} object appears only with count > 0).
 func summarize(xs []float64) *Quantiles {
 	if len(xs) == 0 {
 		return nil
@@ -44,8 +44,8 @@ func summarize(xs []float64) *Quantiles {
 }
 
 // MannWhitneyU returns the two-sided p-value of the Mann-Whitney U test of x
-// against y as scipy.stats.mannwhitneyu(x, y, method="asymptotic") computes it
-// (SPEC §4.7): U of x from average ranks, the larger of U1 and n1·n2 − U1,
+// against y as scipy.stats.mannwhitneyu(x, y, method="asymptotic") computes it:
+// U of x from average ranks, the larger of U1 and n1·n2 − U1,
 // the normal approximation with tie correction and a continuity correction of
 // 0.5, p = 2·sf(z) clipped to [0, 1]. When every value is tied the variance is 0
 // and the p-value is 1, as in scipy. ok is false when either sample is empty.

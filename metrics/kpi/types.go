@@ -1,4 +1,4 @@
-// Package kpi computes every KPI of SPEC §4 as pure functions over events and an
+// Package kpi computes every KPI of docs/kpis.md as pure functions over events and an
 // evaluation time. It performs no I/O: callers load events, call Compute, and
 // render or expose the Result.
 package kpi
@@ -10,15 +10,15 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// Result is everything one computation yields: the report of SPEC §7 and the
+// Result is everything one computation yields: the JSON report and the
 // all-history figures behind the Prometheus counters, histograms and data-quality
-// metrics of SPEC §6. It is what a snapshot persists.
+// metrics. It is what a snapshot persists.
 type Result struct {
 	Report  Report  `json:"report"`
 	History History `json:"history"`
 }
 
-// Report is the JSON report of SPEC §7. Keys with no data are omitted.
+// Report is the JSON report (`flywheel report --format json`). Keys with no data are omitted.
 type Report struct {
 	At           time.Time               `json:"at"`
 	Windows      map[string]WindowReport `json:"windows"`
@@ -31,8 +31,8 @@ type WindowReport struct {
 	Services map[string]*KPIs `json:"services,omitempty"`
 }
 
-// KPIs is one group's KPIs in one window (SPEC §7 "…kpis…"). Nil pointers are
-// absent values (SPEC §4 "absent, not zero").
+// KPIs is one group's KPIs in one window. Nil pointers are absent values: a
+// KPI without data is absent, not zero.
 type KPIs struct {
 	Deployments                     *int            `json:"deployments,omitempty"`
 	DeploymentFrequencyPerDay       *float64        `json:"deployment_frequency_per_day,omitempty"`
@@ -57,7 +57,7 @@ type Quantiles struct {
 	Count int     `json:"count"`
 }
 
-// Stages are the four lead-time stages of SPEC §4.2.
+// Stages are the four lead-time stages.
 type Stages struct {
 	Coding *Quantiles `json:"coding,omitempty"`
 	Pickup *Quantiles `json:"pickup,omitempty"`
@@ -65,7 +65,7 @@ type Stages struct {
 	Deploy *Quantiles `json:"deploy,omitempty"`
 }
 
-// Incidents is the incident-response block of SPEC §4.5; ByUrgency entries have
+// Incidents is the incident-response block; ByUrgency entries have
 // no ByUrgency of their own.
 type Incidents struct {
 	Count             int                   `json:"count"`
@@ -77,7 +77,7 @@ type Incidents struct {
 	ByUrgency         map[string]*Incidents `json:"by_urgency,omitempty"`
 }
 
-// ChangesByClass counts merged PRs per class (SPEC §4.6), zeros included.
+// ChangesByClass counts merged PRs per class, zeros included.
 type ChangesByClass struct {
 	Innovation   int `json:"innovation"`
 	TuneUp       int `json:"tune_up"`
@@ -85,7 +85,7 @@ type ChangesByClass struct {
 	Unclassified int `json:"unclassified"`
 }
 
-// Level is a DORA performance level (SPEC §4.8).
+// Level is a DORA performance level.
 type Level string
 
 const (
@@ -103,7 +103,7 @@ type DORALevels struct {
 	RecoveryTime        Level `json:"recovery_time,omitempty"`
 }
 
-// Impact is one tune-up initiative's before/after comparison (SPEC §4.7).
+// Impact is one tune-up initiative's before/after comparison.
 type Impact struct {
 	Initiative string               `json:"initiative"`
 	Start      time.Time            `json:"start"`
@@ -112,7 +112,7 @@ type Impact struct {
 	KPIs       map[string]ImpactKPI `json:"kpis"`
 }
 
-// The impact KPI keys of SPEC §7.
+// The impact KPI keys of the report.
 const (
 	ImpactLeadTimeP50         = "lead_time_p50_seconds"
 	ImpactPickupP50           = "pickup_p50_seconds"
@@ -133,7 +133,7 @@ type ImpactKPI struct {
 }
 
 // History holds the all-history figures (as of the evaluation time) behind the
-// Prometheus counters, histograms and data-quality metrics of SPEC §6, per service.
+// Prometheus counters, histograms and data-quality metrics, per service.
 type History struct {
 	Services map[string]*ServiceHistory `json:"services"`
 }
@@ -141,7 +141,7 @@ type History struct {
 // ServiceHistory is one service's all-history figures.
 type ServiceHistory struct {
 	Deployments       int            `json:"deployments"`        // counting deployments
-	FailedDeployments int            `json:"failed_deployments"` // §4.4 failed
+	FailedDeployments int            `json:"failed_deployments"` // failed: an incident or a rollback
 	ReworkDeployments int            `json:"rework_deployments"`
 	ChangesByClass    ChangesByClass `json:"changes_by_class"` // merged PRs
 	// IncidentsByUrgency counts incidents triggered before at; OpenByUrgency those
@@ -161,7 +161,7 @@ type Histogram struct {
 	Sum     float64   `json:"sum"`
 }
 
-// DataQuality counts what lets a user trace a wrong number (SPEC §6).
+// DataQuality counts what lets a user trace a wrong number.
 type DataQuality struct {
 	UnattributedIncidents int `json:"unattributed_incidents"`
 	UndeployedChanges     int `json:"undeployed_changes"`       // merged PRs no deployment shipped
@@ -172,21 +172,21 @@ type DataQuality struct {
 	ImpactStartUnparsed   int `json:"impact_start_unparsed"`    // incidents with an impact-start line that did not parse
 }
 
-// Options configure a computation; DefaultOptions gives SPEC §3's defaults.
+// Options configure a computation; DefaultOptions gives the defaults.
 type Options struct {
 	Windows []flywheel.Window
 	// ProductionEnvironment decides which imported deployments (and repos without
-	// an override) are production (SPEC §3 production_environment).
+	// an override) are production (the config's production_environment).
 	ProductionEnvironment *regexp.Regexp
 	// RepoEnvironments overrides ProductionEnvironment per repo ("owner/name")
 	// for collected deployments; imported ones (Source "import" or "api") keep
-	// ProductionEnvironment (SPEC §4).
+	// ProductionEnvironment.
 	RepoEnvironments map[string]*regexp.Regexp
 	// SourceEnvironments overrides ProductionEnvironment for deployments that a
 	// source collected (keyed by Deployment.Source, e.g. "github": the
 	// github.defaults.deployments rule) from a repo without its own entry.
 	SourceEnvironments   map[string]*regexp.Regexp
-	AttributionWindow    time.Duration // SPEC §4.4, default 72h
+	AttributionWindow    time.Duration // default 72h
 	AttributionUrgencies []string      // nil: every urgency
 	Classification       Classification
 	TuneUps              []Initiative
@@ -194,7 +194,7 @@ type Options struct {
 	Thresholds           Thresholds
 }
 
-// Classification holds the class rules of SPEC §4.6.
+// Classification holds the class rules (docs/kpis.md).
 type Classification struct {
 	Fix        ClassRules
 	TuneUp     ClassRules
@@ -209,7 +209,7 @@ type ClassRules struct {
 	Types  []string
 }
 
-// Initiative is a tune-up initiative (SPEC §4.7): a label or a date range.
+// Initiative is a tune-up initiative: a label or a date range.
 type Initiative struct {
 	Name  string
 	Label string
@@ -220,7 +220,7 @@ type Initiative struct {
 	ImpactWindow time.Duration // 0: Options.ImpactWindow
 }
 
-// Thresholds are the DORA level bounds (SPEC §4.8), overridable in config.
+// Thresholds are the DORA level bounds, overridable in config.
 // Each array is {elite, high, medium}.
 type Thresholds struct {
 	DeploymentFrequencyPerDay [3]float64 // value ≥ bound
@@ -229,7 +229,7 @@ type Thresholds struct {
 	RecoverySeconds           [3]float64 // value < bound
 }
 
-// DefaultThresholds is SPEC §4.8's table.
+// DefaultThresholds is the DORA level table of docs/kpis.md.
 var DefaultThresholds = Thresholds{
 	DeploymentFrequencyPerDay: [3]float64{1.0, 1.0 / 7, 1.0 / 30},
 	LeadTimeSeconds:           [3]float64{86400, 7 * 86400, 30 * 86400},
@@ -237,7 +237,8 @@ var DefaultThresholds = Thresholds{
 	RecoverySeconds:           [3]float64{3600, 86400, 7 * 86400},
 }
 
-// DefaultClassification is SPEC §4.6's defaults.
+// DefaultClassification is the default class rules; docs/kpis.md lists them
+// (TestDocumentedClassification keeps the two in step).
 func DefaultClassification() Classification {
 	return Classification{
 		Fix: ClassRules{Labels: []string{"bug", "hotfix", "incident", "revert"}, Types: []string{"fix", "hotfix", "revert"}},
@@ -250,7 +251,7 @@ func DefaultClassification() Classification {
 	}
 }
 
-// DefaultOptions returns SPEC §3's defaults.
+// DefaultOptions returns the defaults of docs/configuration.md.
 func DefaultOptions() Options {
 	return Options{
 		Windows: []flywheel.Window{

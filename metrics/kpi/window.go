@@ -8,7 +8,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 )
 
-// incAcc accumulates the incident block of one group (SPEC §4.5).
+// incAcc accumulates the incident block of one group.
 type incAcc struct {
 	count, open int
 	dur         [4][]float64 // detect, acknowledge, resolve, restore
@@ -101,7 +101,7 @@ func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
 		}
 		a.recovery = carve(5, bound[g][1])
 	}
-	// deployments, by finish (§4.3, §4.4)
+	// deployments, by finish
 	for k := first; k < len(e.deps) && e.deps[k].fin < sp.to; k++ {
 		d := &e.deps[k]
 		g := sp.group[d.svc]
@@ -123,7 +123,7 @@ func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
 			a.rework++
 		}
 	}
-	// merged PRs: lead time by deployed_at (§4.2), classes by merged_at (§4.6)
+	// merged PRs: lead time by deployed_at, classes by merged_at
 	for i := range e.chgs {
 		r := &e.chgs[i]
 		g := sp.group[r.svc]
@@ -147,7 +147,7 @@ func (e *engine) accumulate(sp span, n int, smp *samples) []acc {
 			}
 		}
 	}
-	// incidents, by trigger (§4.5)
+	// incidents, by trigger
 	k := sort.Search(len(e.incs), func(i int) bool { return e.incs[i].trig >= sp.from })
 	for ; k < len(e.incs) && e.incs[k].trig < sp.to; k++ {
 		x := &e.incs[k]
@@ -240,7 +240,7 @@ func (ia *incAcc) merge(o *incAcc) {
 	}
 }
 
-// durations returns time to detect, acknowledge, resolve and restore (§4.5)
+// durations returns time to detect, acknowledge, resolve and restore
 // and which of them the incident has.
 func (x *inc) durations() (d [4]float64, has [4]bool) {
 	if x.started != none {
@@ -258,7 +258,7 @@ func (x *inc) durations() (d [4]float64, has [4]bool) {
 	return d, has
 }
 
-// window computes one window's report (SPEC §7) for all services and each.
+// window computes one window's report for all services and each.
 func (e *engine) window(w flywheel.Window, smp *samples) WindowReport {
 	n := len(e.svcNames)
 	sp := span{from: e.at - int64(w.Duration), to: e.at, group: make([]int, n),
@@ -287,7 +287,7 @@ func (e *engine) window(w flywheel.Window, smp *samples) WindowReport {
 func ptr[T any](v T) *T { return &v }
 
 // kpis turns an accumulation into the KPIs object, leaving out values without
-// data (SPEC §4 "absent, not zero"); nil when nothing is present.
+// data (absent, not zero); nil when nothing is present.
 func (e *engine) kpis(a *acc, everCounting bool, length time.Duration, slices int) *KPIs {
 	if a == nil {
 		a = &acc{}
@@ -358,7 +358,7 @@ func incidents(ia *incAcc) *Incidents {
 		TimeToResolve: summarize(ia.dur[2]), TimeToRestore: summarize(ia.dur[3])}
 }
 
-// levels rates the four keys (SPEC §4.8); nil when none has a value.
+// levels rates the four keys; nil when none has a value.
 func (e *engine) levels(k *KPIs) *DORALevels {
 	t := e.opts.Thresholds
 	var l DORALevels

@@ -10,7 +10,7 @@ import (
 )
 
 // TestAsOfAt: events after at are ignored and times after at inside an event
-// have not happened (SPEC §4 "as of at"); an explicit impact start is used as given.
+// have not happened (as of at); an explicit impact start is used as given.
 //
 //	d1 H10 counts; d-late H250 is after at
 //	PR-a first H4 merged H8 → d1: lead 6h; PR-b merged H250: not merged yet;
@@ -63,7 +63,7 @@ func TestAsOfAt(t *testing.T) {
 	}
 }
 
-// TestZerosVersusAbsent (SPEC §4 "absent, not zero"):
+// TestZerosVersusAbsent (absent, not zero):
 //   - quiet deployed once, before the 30d window: deployments 0, frequency 0,
 //     days ratio 0, a "low" frequency level; no failure or rework ratio;
 //   - pager never deploys: no deployment keys at all, but incidents;
@@ -116,7 +116,7 @@ func TestZerosVersusAbsent(t *testing.T) {
 	}
 }
 
-// TestRework (SPEC §4.4): rollbacks, deployments that ship a fix PR, and
+// TestRework: rollbacks, deployments that ship a fix PR, and
 // deployments finished while an incident of their own service was open
 // (triggered ≤ finish < resolved).
 //
@@ -192,7 +192,7 @@ func TestDORALevels(t *testing.T) {
 		want             DORALevels
 		thresholdsChange func(*Thresholds)
 	}{
-		{"bounds are inclusive where SPEC says so", 1.0, 0.05, 86400 - 1, 3600 - 0.001, DORALevels{Elite, Elite, Elite, Elite}, nil},
+		{"bounds are inclusive where the table says so", 1.0, 0.05, 86400 - 1, 3600 - 0.001, DORALevels{Elite, Elite, Elite, Elite}, nil},
 		{"strict bounds", 1.0 / 7, 0.10, 86400, 3600, DORALevels{High, High, High, High}, nil},
 		{"medium", 1.0 / 30, 0.15, 29 * 86400, 6 * 86400, DORALevels{Medium, Medium, Medium, Medium}, nil},
 		{"low", 1.0/30 - 1e-9, 0.150001, 30 * 86400, 7 * 86400, DORALevels{Low, Low, Low, Low}, nil},
@@ -218,7 +218,7 @@ func TestDORALevels(t *testing.T) {
 	}
 }
 
-// TestImpact: a label initiative (SPEC §4.7) with a 10-day impact window.
+// TestImpact: a label initiative with a 10-day impact window.
 //
 //	deployments b1 H-100, b2 H0, b3 H50 | t1 H102 | a1 H120, a2 H150, a3 H200
 //	PRs (time fallback): P1 lead 20h pickup 2h → b1; P2 10h, 1h → b2; P3 30h, 3h → b3;

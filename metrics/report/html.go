@@ -490,7 +490,7 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 	return s.html(width, height, "Innovation and tune-up split over time"), note
 }
 
-// impactKPIs orders and names the impact KPIs of SPEC §7; durations get p-values.
+// impactKPIs orders and names the impact KPIs of the report; durations get p-values.
 var htmlImpactKPIs = []struct {
 	key, label  string
 	duration    bool

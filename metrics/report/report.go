@@ -1,6 +1,6 @@
-// Package report renders a KPI report (SPEC §7) for people: a plain-text table
-// for a terminal (`flywheel report`), Markdown for pull requests and wikis, and
-// a self-contained HTML page. Values are shown in human units ("2h 5m",
+// Package report renders a KPI report (the document `flywheel report --format
+// json` prints) for people: a plain-text table for a terminal (`flywheel
+// report`), Markdown for pull requests and wikis, and a self-contained HTML page. Values are shown in human units ("2h 5m",
 // "3.4/day", "12.5%"); a value without data is shown as "-", never as 0.
 package report
 

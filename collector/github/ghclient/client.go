@@ -1,4 +1,4 @@
-// Package ghclient is the HTTP client the GitHub source talks through (issue 7, SPEC §2):
+// Package ghclient is the HTTP client the GitHub source talks through:
 // authentication (token or GitHub App), conditional requests with stored ETags, a cap
 // on requests in flight, and the handling of GitHub's primary and secondary rate limits,
 // 5xx answers and transport errors, all inside one http.RoundTripper under go-github v60,
@@ -36,7 +36,7 @@ type ValidatorStore interface {
 	Validator(key string) (flywheel.Validator, bool, error)
 }
 
-// AppAuth authenticates as a GitHub App installation (SPEC §3 github.app).
+// AppAuth authenticates as a GitHub App installation (the config's github.app).
 type AppAuth struct {
 	AppID          int64
 	InstallationID int64

@@ -56,7 +56,8 @@ func (c *fakeClock) Sleeps() []time.Duration {
 	return append([]time.Duration(nil), c.sleeps...)
 }
 
-// fixture is one recorded interaction of shared/fixtures/github.
+// fixture is one recorded interaction of GitHub's API (../testdata/README.md
+// names their origins).
 type fixture struct {
 	Request struct {
 		Method  string            `json:"method"`
@@ -72,12 +73,9 @@ type fixture struct {
 
 func loadFixture(t *testing.T, name string) []fixture {
 	t.Helper()
-	b, err := os.ReadFile("/work/shared/fixtures/github/" + name)
+	b, err := os.ReadFile("../testdata/" + name)
 	if err != nil {
-		b, err = os.ReadFile("../../../../shared/fixtures/github/" + name)
-	}
-	if err != nil {
-		t.Skipf("fixture %s not available: %v", name, err)
+		t.Fatal(err)
 	}
 	var f struct {
 		Interactions []fixture `json:"interactions"`
@@ -179,7 +177,7 @@ func TestPrimaryLimitSpentWaitsUntilReset(t *testing.T) {
 			t.Errorf("Authorization = %q", got)
 		}
 		if s.hits.Load() == 1 {
-			// The recording has no reset header; GitHub sends one today (API-NOTES §1).
+			// The recording has no reset header; GitHub sends one today.
 			rec.write(w, map[string]string{"X-RateLimit-Reset": strconv.FormatInt(reset.Unix(), 10)})
 			return
 		}

@@ -20,7 +20,8 @@ const (
 	serverBackoffBase = time.Second
 	serverBackoffCap  = 32 * time.Second
 	// secondaryBackoffBase: GitHub asks to wait at least a minute after a secondary
-	// limit without Retry-After, then back off exponentially (API-NOTES §1).
+	// limit without Retry-After, then back off exponentially
+	// (GitHub's "Rate limits for the REST API").
 	secondaryBackoffBase = time.Minute
 	secondaryBackoffCap  = 16 * time.Minute
 	// resetSlack is added to x-ratelimit-reset so the retry lands after the reset.

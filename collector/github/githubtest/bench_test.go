@@ -11,7 +11,8 @@ import (
 )
 
 // bigOrg is one repository with n merged PRs of 8 commits and 3 reviews each, on a
-// linear main branch of squash commits (issue 7's figure scenario).
+// linear main branch of squash commits (the scenario of docs/benchmarks.md's request
+// figures).
 func bigOrg(n int) *Org {
 	r := &Repo{Owner: "acme", Name: "big", CreatedAt: at(-1000), Branches: map[string]string{}}
 	parent := ""

@@ -1,6 +1,6 @@
 // Package githubtest is a simulated GitHub API that serves a whole organisation from
 // plain data (Org): the REST endpoints the GitHub source reads, in the response shapes
-// recorded in shared/fixtures/github (field names, RFC 3339 "Z" timestamps, Link
+// of GitHub's recorded answers in ../testdata (field names, RFC 3339 "Z" timestamps, Link
 // pagination by page number, weak ETags and 304s, x-ratelimit-* headers with a finite
 // budget that 304s do not consume), and GraphQL queries validated against GitHub's
 // public schema (testdata/schema.graphql) and answered by a small executor. It counts

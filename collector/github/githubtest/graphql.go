@@ -79,7 +79,7 @@ func ValidateQuery(query string) error {
 }
 
 // QueryCost computes a query's rate-limit cost in points by GitHub's documented
-// formula (API-NOTES §3): one request per connection per parent node, assuming every
+// formula ("Rate limits and query limits for the GraphQL API"): one request per connection per parent node, assuming every
 // first/last is reached; the sum divided by 100 and rounded, at least 1. It also
 // returns the node count (GitHub allows 500,000).
 func QueryCost(query string, vars map[string]any) (cost, nodes int, err error) {

@@ -329,8 +329,8 @@ func TestQueryCostFormula(t *testing.T) {
 		cost  int
 		nodes int
 	}{
-		{"API-NOTES §3 first:50", `{ repository(owner:"a", name:"b") { pullRequests(first: 50, states: MERGED) { nodes { commits(first: 1) { totalCount } reviews(first: 1) { totalCount } } } } }`, 1, 150},
-		{"API-NOTES §3 first:100", `{ repository(owner:"a", name:"b") { pullRequests(first: 100) { nodes { commits(first: 100) { totalCount } reviews(first: 100) { totalCount } } } } }`, 2, 20100},
+		{"documented example first:50", `{ repository(owner:"a", name:"b") { pullRequests(first: 50, states: MERGED) { nodes { commits(first: 1) { totalCount } reviews(first: 1) { totalCount } } } } }`, 1, 150},
+		{"documented example first:100", `{ repository(owner:"a", name:"b") { pullRequests(first: 100) { nodes { commits(first: 100) { totalCount } reviews(first: 100) { totalCount } } } } }`, 2, 20100},
 		{"GitHub docs example", `{ viewer { login repositories(first: 100) { edges { node { id issues(first: 50) { edges { node { id labels(first: 60) { edges { node { id name } } } } } } } } } } }`, 51, 305100},
 		{"no connection", `{ rateLimit { cost } }`, 1, 0},
 		{"history with parents", `{ repository(owner:"a", name:"b") { ref(qualifiedName:"main") { target { ... on Commit { history(first: 100) { nodes { parents(first: 2) { nodes { oid } } } } } } } } }`, 1, 300},

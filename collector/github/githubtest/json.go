@@ -430,7 +430,7 @@ func (s *Server) issueJSON(r *Repo, is *Issue) obj {
 }
 
 // pullAsIssueJSON is a pull request as GET /issues lists it: an issue with a
-// pull_request key (API-NOTES pitfall 6).
+// pull_request key, as GitHub lists pull requests among issues.
 func (s *Server) pullAsIssueJSON(r *Repo, p *Pull) obj {
 	closed := p.ClosedAt
 	if closed == nil && p.MergedAt != nil {

@@ -58,8 +58,8 @@ type Pull struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	ClosedAt, MergedAt *time.Time
-	// MergeCommitSHA is served for unmerged PRs too (GitHub's test merge commit,
-	// API-NOTES pitfall 5); only meaningful when MergedAt is set.
+	// MergeCommitSHA is served for unmerged PRs too (GitHub's test merge
+	// commit); only meaningful when MergedAt is set.
 	MergeCommitSHA string
 	// Commits are the SHAs of the PR's own commits, oldest first (they need not be
 	// in Repo.Commits; missing ones are served with the PR's author and times).
@@ -124,7 +124,7 @@ type Release struct {
 	TagName, TargetCommitish, Name string
 	Body                           string
 	Draft, Prerelease              bool
-	// CreatedAt is the date of the release's commit (API-NOTES pitfall 8).
+	// CreatedAt is the date of the release's commit, not of its publication.
 	CreatedAt   time.Time
 	PublishedAt *time.Time
 	Author      string

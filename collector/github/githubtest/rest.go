@@ -411,7 +411,7 @@ func (s *Server) handlePullCommits(w http.ResponseWriter, r *http.Request, ri *r
 		return
 	}
 	shas := p.Commits
-	if len(shas) > 250 { // GitHub's cap (API-NOTES §2.4)
+	if len(shas) > 250 { // GitHub lists at most 250 commits of a pull request
 		shas = shas[:250]
 	}
 	idx := make([]int, len(shas))
@@ -612,7 +612,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request, ri *repoI
 	if paged {
 		page = pageOf(s, w, r, shas, func(sha string) any { return s.commitJSON(repo, ri.commits[sha], false) })
 	} else {
-		if len(shas) > 250 { // without paging: at most 250, the newest last (API-NOTES §2.7)
+		if len(shas) > 250 { // without paging: at most 250, the newest last, as GitHub does
 			shas = shas[len(shas)-250:]
 		}
 		for _, sha := range shas {

@@ -59,7 +59,7 @@ type RequestStats struct {
 	// RESTUnits is the REST primary budget consumed (304s and /rate_limit excluded).
 	RESTUnits int
 	// GraphQLQueries is the number of GraphQL requests; GraphQLPoints the points
-	// charged (GitHub's cost formula, API-NOTES §3).
+	// charged (GitHub's documented cost formula).
 	GraphQLQueries int
 	GraphQLPoints  int
 }

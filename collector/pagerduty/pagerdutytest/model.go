@@ -1,8 +1,7 @@
 // Package pagerdutytest is a simulated PagerDuty REST API v2 for tests and for
 // `flywheel demo`. It holds a plain-data account (services, users, incidents with
 // their log) that a generator fills, and serves it on loopback in the shapes of
-// the published PagerDuty examples (shared/fixtures/pagerduty, copied to
-// collector/pagerduty/testdata): classic offset pagination with its 10,000 cap,
+// the examples PagerDuty publishes (copied to collector/pagerduty/testdata): classic offset pagination with its 10,000 cap,
 // the 6-month since/until limit, rate-limit headers and 429s, and fault
 // injection, with counters that tests assert.
 package pagerdutytest

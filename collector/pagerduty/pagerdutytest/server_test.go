@@ -82,7 +82,7 @@ func TestIncidentsDecodeAndDerive(t *testing.T) {
 		if in.Status != want {
 			t.Errorf("%s status %q, want %q", in.ID, in.Status, want)
 		}
-		// Pitfall 9: acknowledgements[] is emptied once resolved.
+		// PagerDuty empties acknowledgements[] once an incident resolves.
 		if hasAcks := len(in.Acknowledgements) > 0; hasAcks != (want == "acknowledged") {
 			t.Errorf("%s (%s) acknowledgements %v", in.ID, want, in.Acknowledgements)
 		}

@@ -1,6 +1,6 @@
 // Command gen writes Flywheel's Grafana dashboards (deploy/grafana/dashboards/*.json)
 // from code, using grafana-foundation-sdk. The dashboards query only the metric names
-// of SPEC §6; the test next to it fails when the committed JSON is stale.
+// of docs/metrics.md; the test next to it fails when the committed JSON is stale.
 //
 //	go run ./deploy/grafana/gen -out deploy/grafana/dashboards
 //
@@ -296,10 +296,10 @@ const (
 // doraOverview: the four keys and rework, the level of each key, per service and team.
 func doraOverview() *dashboard.DashboardBuilder {
 	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-dora", "Flywheel / DORA overview",
-		"The four DORA keys and rework rate for a service (or all), with the DORA performance level of each key (SPEC §4.3, §4.4, §4.8).")))
+		"The four DORA keys and rework rate for a service (or all), with the DORA performance level of each key.")))
 	return b.
 		WithRow(row("$service_name over the last $window")).
-		WithPanel(levelPanel("DORA level per key", "Level of each key in the selected window: elite, high, medium or low (SPEC §4.8). A key without data has no level.",
+		WithPanel(levelPanel("DORA level per key", "Level of each key in the selected window: elite, high, medium or low. A key without data has no level.",
 			`flywheel_dora_level{`+sel+`}`, 24)).
 		WithPanel(statPanel("Deployment frequency", "Counting deployments per day in the window.", "suffix:/day", 5).
 			WithTarget(iq(`flywheel_deployment_frequency_per_day{`+sel+`}`, "")).
@@ -353,10 +353,10 @@ func doraOverview() *dashboard.DashboardBuilder {
 			}))
 }
 
-// leadTime: the four stages of SPEC §4.2 over time.
+// leadTime: the four lead-time stages over time.
 func leadTime() *dashboard.DashboardBuilder {
 	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-lead-time", "Flywheel / Lead time breakdown",
-		"Where lead time goes: coding, pickup, review and deploy stages (SPEC §4.2).")))
+		"Where lead time goes: coding, pickup, review and deploy stages.")))
 	return b.
 		WithRow(row("$service_name, window $window")).
 		WithPanel(statPanel("Lead time p50", "", secondsUnit, 6).WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.5"}`, "")).
@@ -392,10 +392,10 @@ func leadTime() *dashboard.DashboardBuilder {
 				"Value #A": "Coding", "Value #B": "Pickup", "Value #C": "Review", "Value #D": "Deploy"}))
 }
 
-// incidentResponse: on-call view of SPEC §4.5 by service and urgency.
+// incidentResponse: on-call view of incident response by service and urgency.
 func incidentResponse() *dashboard.DashboardBuilder {
 	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-incidents", "Flywheel / Incident response",
-		"For on-call leads: how fast incidents are detected, acknowledged and resolved, by service and urgency (SPEC §4.5).")))
+		"For on-call leads: how fast incidents are detected, acknowledged and resolved, by service and urgency.")))
 	inc := `service_name="$service_name", window="$window", urgency="all", quantile="0.5"`
 	return b.
 		WithRow(row("$service_name, window $window")).
@@ -448,10 +448,10 @@ func incidentResponse() *dashboard.DashboardBuilder {
 				"Value #A": "Incidents", "Value #B": "Open now", "Value #C": "Acknowledge p50", "Value #D": "Resolve p50"}))
 }
 
-// innovationTuneUp: work split (SPEC §4.6) and tune-up impact (SPEC §4.7).
+// innovationTuneUp: work split and tune-up impact.
 func innovationTuneUp() *dashboard.DashboardBuilder {
 	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-innovation", "Flywheel / Innovation vs tune-up",
-		"How merged work splits between innovation, tune-ups and fixes, and whether each tune-up initiative made delivery faster or safer (SPEC §4.6, §4.7).")))
+		"How merged work splits between innovation, tune-ups and fixes, and whether each tune-up initiative made delivery faster or safer.")))
 	return b.
 		WithRow(row("Work split for $service_name")).
 		WithPanel(statPanel("Tune-up share", "tune_up ÷ (fix + tune_up + innovation) merged in the window.", "percentunit", 6).
@@ -482,10 +482,10 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 				"Value #A": "Before", "Value #B": "After", "Value #C": "Relative change", "Value #D": "p-value"}))
 }
 
-// collectorHealth: the collector's own health and data quality (SPEC §6).
+// collectorHealth: the collector's own health and data quality.
 func collectorHealth() *dashboard.DashboardBuilder {
 	b := newDashboard("flywheel-collector", "Flywheel / Collector health",
-		"Is Flywheel collecting? Sync success, lag, errors, API usage and rate limits per source, and data-quality counts that explain a wrong number (SPEC §6).").
+		"Is Flywheel collecting? Sync success, lag, errors, API usage and rate limits per source, and data-quality counts that explain a wrong number.").
 		WithVariable(queryVar("team", "Team", `label_values(flywheel_deployments_total, team)`).
 			IncludeAll(true).AllValue(".*").Current(option("All", "$__all")))
 	return b.

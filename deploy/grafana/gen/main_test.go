@@ -19,8 +19,8 @@ import (
 
 const committedDir = "../dashboards"
 
-// contractMetrics is the metric-name contract of SPEC §6 (the brief's list shared by
-// exposition, alert rules, dashboards and e2e tests). Histograms are listed by their
+// contractMetrics are the metric names Flywheel serves (docs/metrics.md), shared by
+// exposition, alert rules, dashboards and e2e tests. Histograms are listed by their
 // base name; their _bucket/_sum/_count series are allowed below.
 var contractMetrics = []string{
 	"flywheel_deployments_total",
@@ -210,7 +210,7 @@ func exprProblems(expr string) []string {
 	}
 	for _, n := range names {
 		if !knownMetric(n) {
-			out = append(out, "metric "+n+" is not in the SPEC §6 contract")
+			out = append(out, "metric "+n+" is not a metric Flywheel serves")
 		}
 	}
 	for _, m := range varRE.FindAllStringSubmatch(expr, -1) {
