@@ -193,9 +193,9 @@ func assertOptions(t *testing.T, got, want kpi.Options) {
 	}
 }
 
-func TestSpecExample(t *testing.T) {
+func TestAnnotatedExample(t *testing.T) {
 	t.Parallel()
-	c, err := config.Load("testdata/spec-example.yml")
+	c, err := config.Load("testdata/example.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

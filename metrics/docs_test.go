@@ -3,8 +3,11 @@ package metrics
 import (
 	"bytes"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const docsPath = "../docs/metrics.md"
@@ -33,5 +36,38 @@ func TestDocs(t *testing.T) {
 	}
 	if !bytes.Equal(got, buf.Bytes()) {
 		t.Errorf("docs/metrics.md is stale; run go test ./metrics -run TestDocs -update:\n%s", lineDiff(string(got), buf.String()))
+	}
+}
+
+// citation matches what a reader of /metrics cannot follow: sections of a
+// specification, process notes or tracker issues that live outside this
+// repository. A HELP text says what the metric is in its own words.
+var citation = regexp.MustCompile(`\bSPEC\b|§|API-NOTES|STYLE\.md|[Pp]itfall [0-9]|shared/fixtures|\b[Ii]ssues? #?[0-9]`)
+
+// TestHelpStandsAlone reads the HELP text of every family the exporter serves,
+// from a registry as /metrics gathers it, and of every family in the table, and
+// fails on a citation.
+func TestHelpStandsAlone(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(fixtureExporter(t))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := map[string]string{}
+	for _, mf := range mfs {
+		help[mf.GetName()] = mf.GetHelp()
+	}
+	for _, def := range families {
+		help[def.name] = def.help
+	}
+	if len(help) < len(families) {
+		t.Fatalf("only %d families", len(help))
+	}
+	for name, h := range help {
+		if m := citation.FindString(h); m != "" {
+			t.Errorf("%s: HELP cites %q: %s", name, m, h)
+		}
 	}
 }

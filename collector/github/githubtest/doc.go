@@ -6,7 +6,7 @@
 // public schema (testdata/schema.graphql) and answered by a small executor. It counts
 // requests by route and status and can inject faults (rate limits, 5xx, bad JSON).
 // The GitHub source's tests use it, and `flywheel demo` serves its generated
-// organisation through it (issues 7 and 6). It listens on 127.0.0.1 only.
+// organisation through it. It listens on 127.0.0.1 only.
 //
 // REST (also under /api/v3/, the GitHub Enterprise Server layout):
 //
