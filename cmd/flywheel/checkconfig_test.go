@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,9 +63,10 @@ func newGitHubSim(t *testing.T, appPerms map[string]string) *githubtest.Server {
 	return s
 }
 
-// checkConfig runs `flywheel --config.file FILE check-config ARGS…` with env
-// as the environment, and checks that no secret reached its output.
-func checkConfig(t *testing.T, yml string, env map[string]string, args ...string) (code int, stdout string) {
+// checkConfig runs check-config (--online if online) through its entry point
+// on yml, with env as the environment, and checks that no secret reached its
+// output.
+func checkConfig(t *testing.T, yml string, env map[string]string, online bool) (code int, stdout string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "flywheel.yml")
 	if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
@@ -72,9 +75,6 @@ func checkConfig(t *testing.T, yml string, env map[string]string, args ...string
 	a := &app{stdin: strings.NewReader(""), flags: globalFlags{configFile: file}}
 	var out, errOut bytes.Buffer
 	a.stdout, a.stderr = &out, &errOut
-	code = -1
-	// The command's entry point, with the environment given.
-	online := len(args) > 0 && args[0] == "--online"
 	code = a.runCheckConfig(false, online, func(k string) string { return env[k] })
 	for _, s := range secrets {
 		if strings.Contains(out.String()+errOut.String(), s) {
@@ -84,8 +84,8 @@ func checkConfig(t *testing.T, yml string, env map[string]string, args ...string
 	return code, out.String()
 }
 
-func githubYAML(s *githubtest.Server, extra string) string {
-	return fmt.Sprintf("github:\n  base_url: %s\n  token_env: GH_TOKEN\n  orgs: [{name: acme}]\n  repos:\n    - name: acme/checkout\n%s", s.RESTBaseURL(), extra)
+func githubYAML(s *githubtest.Server) string {
+	return fmt.Sprintf("github:\n  base_url: %s\n  token_env: GH_TOKEN\n  orgs: [{name: acme}]\n  repos:\n    - name: acme/checkout\n", s.RESTBaseURL())
 }
 
 func TestCheckConfigOnlineGitHubTokens(t *testing.T) {
@@ -133,7 +133,7 @@ func TestCheckConfigOnlineGitHubTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newGitHubSim(t, nil)
-			code, out := checkConfig(t, githubYAML(s, ""), map[string]string{"GH_TOKEN": tc.token}, "--online")
+			code, out := checkConfig(t, githubYAML(s), map[string]string{"GH_TOKEN": tc.token}, true)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d", code, tc.code)
 			}
@@ -162,7 +162,7 @@ func TestCheckConfigOnlineDeploymentSources(t *testing.T) {
 		"    - name: acme/checkout\n      deployments: {source: workflow_runs, workflow: deploy.yml}\n"+
 		"    - name: acme/checkout-releases\n      deployments: {source: releases}\n"+
 		"    - name: acme/checkout-again\n      deployments: {source: workflow_runs, workflow: other.yml}\n", s.RESTBaseURL())
-	code, out := checkConfig(t, yml, map[string]string{"GH_TOKEN": tokAll}, "--online")
+	code, out := checkConfig(t, yml, map[string]string{"GH_TOKEN": tokAll}, true)
 	for _, w := range []string{
 		`^  ok +workflow runs of acme/checkout \(deploy\.yml\)$`,
 		`^  missing +releases of acme/checkout-releases: 404 Not Found: not found, or not visible to this token's user: check github\.repos\[1\]\.name, `,
@@ -178,7 +178,7 @@ func TestCheckConfigOnlineDeploymentSources(t *testing.T) {
 
 	yml = fmt.Sprintf("github:\n  base_url: %s\n  token_env: GH_TOKEN\n  graphql: false\n  repos:\n"+
 		"    - name: acme/checkout\n      deployments: {source: workflow_runs, workflow: gone.yml}\n", s.RESTBaseURL())
-	if code, out := checkConfig(t, yml, map[string]string{"GH_TOKEN": tokAll}, "--online"); code != 1 ||
+	if code, out := checkConfig(t, yml, map[string]string{"GH_TOKEN": tokAll}, true); code != 1 ||
 		!regexp.MustCompile(`(?m)^  missing +workflow runs of acme/checkout \(gone\.yml\): no workflow "gone\.yml" in acme/checkout: check github\.repos\[0\]\.deployments\.workflow`).MatchString(out) {
 		t.Errorf("missing workflow: exit %d\n%s", code, out)
 	}
@@ -199,7 +199,7 @@ func TestCheckConfigOnlineGitHubApp(t *testing.T) {
 		return fmt.Sprintf("github:\n  base_url: %s\n  app:\n    app_id: 1\n    installation_id: %d\n    private_key_file: %s\n  repos:\n"+
 			"    - name: acme/checkout\n      deployments: {source: workflow_runs, workflow: deploy.yml}\n", s.RESTBaseURL(), installation, keyFile)
 	}
-	code, out := checkConfig(t, app(42), nil, "--online")
+	code, out := checkConfig(t, app(42), nil, true)
 	for _, w := range []string{
 		`^github: .* as a GitHub App installation \(app 1, installation 42\)$`,
 		`^  ok +installation token: issued; the installation may read: Contents: read, Issues: read, Metadata: read, Pull requests: read$`,
@@ -217,7 +217,7 @@ func TestCheckConfigOnlineGitHubApp(t *testing.T) {
 	if t.Failed() || testing.Verbose() {
 		t.Logf("output:\n%s", out)
 	}
-	code, out = checkConfig(t, app(43), nil, "--online")
+	code, out = checkConfig(t, app(43), nil, true)
 	if code != 1 || !regexp.MustCompile(`(?m)^  missing +installation token: POST /app/installations/43/access_tokens answered 404 Not Found \(Not Found\): no such installation of this App; check github\.app\.installation_id`).MatchString(out) ||
 		!strings.Contains(out, "1 request to github") {
 		t.Errorf("unknown installation: exit %d\n%s", code, out)
@@ -231,7 +231,7 @@ func TestCheckConfigOnlinePagerDuty(t *testing.T) {
 		pagerdutytest.Options{Token: pdKey})
 	t.Cleanup(srv.Close)
 	yml := fmt.Sprintf("pagerduty:\n  base_url: %s\n  token_env: PD_TOKEN\n  services:\n    - {id: PSVC1, service: checkout}\n    - {id: PGONE, service: payments}\n", srv.URL)
-	code, out := checkConfig(t, yml, map[string]string{"PD_TOKEN": pdKey}, "--online")
+	code, out := checkConfig(t, yml, map[string]string{"PD_TOKEN": pdKey}, true)
 	for _, w := range []string{
 		`^pagerduty: http://127\.0\.0\.1:\d+, REST API key accepted \(account abilities: teams, read_only_users, service_support_hours, urgencies\)$`,
 		`^  ok +service PSVC1 \(checkout\): visible as "Checkout API"$`,
@@ -247,7 +247,7 @@ func TestCheckConfigOnlinePagerDuty(t *testing.T) {
 	if code != 1 || srv.Stats().Total != 4 {
 		t.Errorf("exit %d, server saw %d requests\n%s", code, srv.Stats().Total, out)
 	}
-	code, out = checkConfig(t, yml, map[string]string{"PD_TOKEN": "u+NotTheKey"}, "--online")
+	code, out = checkConfig(t, yml, map[string]string{"PD_TOKEN": "u+NotTheKey"}, true)
 	if code != 1 || !regexp.MustCompile(`(?m)^  missing +API key: pagerduty: list abilities: 401 Unauthorized: Unauthorized: not accepted; `).MatchString(out) ||
 		strings.Contains(out, "u+NotTheKey") {
 		t.Errorf("wrong key: exit %d\n%s", code, out)
@@ -265,13 +265,13 @@ func TestCheckConfigSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	yml := "github:\n  token_file: " + missing + "\n  repos: [{name: acme/checkout}]\npagerduty:\n  token_env: PD_TOKEN\n  services: [{id: P1, service: checkout}]\n"
-	code, out := checkConfig(t, yml, nil)
+	code, out := checkConfig(t, yml, nil, false)
 	want := "github.token_file: " + missing + ": no such file\npagerduty.token_env: PD_TOKEN: not set, or empty, in the environment\n"
 	if code != 1 || out != want {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, want)
 	}
 	yml = "github:\n  app: {app_id: 1, installation_id: 2, private_key_file: " + notKey + "}\n  repos: [{name: acme/checkout}]\n"
-	if code, out := checkConfig(t, yml, nil); code != 1 || !strings.HasPrefix(out, "github.app.private_key_file: "+notKey+": not a PEM file") {
+	if code, out := checkConfig(t, yml, nil, false); code != 1 || !strings.HasPrefix(out, "github.app.private_key_file: "+notKey+": not a PEM file") {
 		t.Errorf("app key: exit %d\n%s", code, out)
 	}
 	a := &app{flags: globalFlags{configFile: filepath.Join(dir, "f.yml")}}
@@ -282,5 +282,23 @@ func TestCheckConfigSecrets(t *testing.T) {
 	a.stdout, a.stderr = &o, &e
 	if code := a.runCheckConfig(true, false, nil); code != 0 || o.String() != "config OK (secrets not checked: --no-secrets)\n" {
 		t.Errorf("--no-secrets: exit %d, %q", code, o.String())
+	}
+}
+
+// TestCheckConfigOnlineWrongBaseURL: a base URL that is a web site, not the
+// API (GitHub Enterprise Server's API lives under /api/v3/), is named.
+func TestCheckConfigOnlineWrongBaseURL(t *testing.T) {
+	t.Parallel()
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><body>Not Found</body></html>"))
+	}))
+	t.Cleanup(site.Close)
+	yml := "github:\n  base_url: " + site.URL + "/\n  token_env: GH_TOKEN\n  repos: [{name: acme/checkout}]\n"
+	code, out := checkConfig(t, yml, map[string]string{"GH_TOKEN": tokAll}, true)
+	if code != 1 || !regexp.MustCompile(`(?m)^  missing +API: github\.base_url http://127\.0\.0\.1:\d+/ answered 404 \(text/html; charset=utf-8\), not as GitHub's REST API; GitHub Enterprise Server's is at https://HOST/api/v3/$`).MatchString(out) ||
+		!strings.Contains(out, "1 request to github") {
+		t.Errorf("exit %d\n%s", code, out)
 	}
 }
