@@ -50,7 +50,8 @@ func DefaultAppPermissions() map[string]string {
 // routePermissions is the fine-grained repository permission each simulated
 // REST route needs, as GitHub's "Permissions required for fine-grained
 // personal access tokens" lists them (release listings are "Contents",
-// workflow runs "Actions"). /rate_limit needs none.
+// workflow runs "Actions"); commits/{ref}/pulls, not looked up there, is taken
+// to need Contents like the other commit routes. /rate_limit needs none.
 var routePermissions = map[string]string{
 	"GET /orgs/{org}/repos":                                       "metadata",
 	"GET /repos/{owner}/{repo}":                                   "metadata",
