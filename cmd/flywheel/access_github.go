@@ -171,6 +171,9 @@ func (c *githubCheck) about() string {
 		}
 		return fmt.Sprintf("%s (scopes: %s)", c.kind, strings.Join(c.scopes, ", "))
 	case kindApp:
+		if c.cfg.App == nil {
+			return "GitHub App installation token" // a ghs_ token given as token_file or token_env
+		}
 		return fmt.Sprintf("%s (app %d, installation %d)", c.kind, c.cfg.App.AppID, c.cfg.App.InstallationID)
 	}
 	return c.kind.String()
@@ -181,7 +184,7 @@ func (c *githubCheck) about() string {
 // page of repositories, one repository's metadata, pull requests, issues and
 // commits, each configured deployment source once, and a GraphQL query.
 func (c *githubCheck) run(ctx context.Context) {
-	if c.kind == kindApp {
+	if c.cfg.App != nil {
 		c.extra++
 		perms, err := c.client.AppPermissions(ctx)
 		if err != nil {

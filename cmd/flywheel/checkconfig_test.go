@@ -124,6 +124,10 @@ func TestCheckConfigOnlineGitHubTokens(t *testing.T) {
 			`^  missing +deployments of acme/checkout: 403 Resource not accessible by personal access token: grant Deployments: read$`,
 			`^access: 1 missing$`,
 		}},
+		{"installation token given as a token", "ghs_InstallationToken000000000000000000", 1, []string{
+			`^github: .* as a GitHub App installation token$`,
+			`^  missing +credentials: 401 Bad credentials`,
+		}},
 		{"revoked token", tokUnknown, 1, []string{
 			`^github: .* as a classic personal access token$`,
 			`^  missing +credentials: 401 Bad credentials: the classic personal access token is wrong, expired or revoked$`,
