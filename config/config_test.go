@@ -339,11 +339,13 @@ func TestReadSecret(t *testing.T) {
 		s    config.Secret
 		want string
 	}{
-		{c.API.Secret, "token_file " + empty + " is empty"},
-		{config.Secret{TokenFile: filepath.Join(dir, "missing")}, "read token_file: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
-		{config.Secret{TokenEnv: "FLYWHEEL_UNSET"}, "token_env: environment variable FLYWHEEL_UNSET is not set or empty"},
+		// A parsed secret's errors name its key with the section.
+		{c.API.Secret, "api.token_file: " + empty + ": empty file"},
+		{config.Secret{TokenFile: filepath.Join(dir, "missing")}, "token_file: " + filepath.Join(dir, "missing") + ": no such file"},
+		{config.Secret{TokenFile: dir}, "token_file: " + dir + ": a directory, want a file"},
+		{config.Secret{TokenEnv: "FLYWHEEL_UNSET"}, "token_env: FLYWHEEL_UNSET: not set, or empty, in the environment"},
 		{config.Secret{TokenFile: file, TokenEnv: "FLYWHEEL_TEST_TOKEN"}, "set token_file or token_env, not both"},
-		{config.Secret{}, "no token configured: set token_file or token_env"},
+		{config.Secret{}, "no token: set token_file or token_env"},
 	} {
 		_, err := c.ReadSecret(tc.s, env)
 		if err == nil || err.Error() != tc.want {

@@ -382,37 +382,6 @@ func (u *unique) check(p *problems, path string, i int, key, shown string) bool 
 	return true
 }
 
-// ReadSecret returns the token s names: the contents of token_file without its
-// trailing newline, or the value of the environment variable token_env (read
-// with getenv; nil means os.Getenv). Errors name the file or variable, never the
-// value.
-func (c *Config) ReadSecret(s Secret, getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	switch {
-	case s.TokenFile != "" && s.TokenEnv != "":
-		return "", fmt.Errorf("set token_file or token_env, not both")
-	case s.TokenFile != "":
-		b, err := os.ReadFile(s.TokenFile)
-		if err != nil {
-			return "", fmt.Errorf("read token_file: %w", err) // *PathError: the path and the reason only
-		}
-		v := strings.TrimRight(string(b), "\r\n")
-		if strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("token_file %s is empty", s.TokenFile)
-		}
-		return v, nil
-	case s.TokenEnv != "":
-		v := getenv(s.TokenEnv)
-		if strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("token_env: environment variable %s is not set or empty", s.TokenEnv)
-		}
-		return v, nil
-	}
-	return "", fmt.Errorf("no token configured: set token_file or token_env")
-}
-
 // IncidentLocation is the zone of incident_time_zone (UTC when it does not
 // load, which validation has already reported).
 func (c *Config) IncidentLocation() *time.Location {

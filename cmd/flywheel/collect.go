@@ -36,6 +36,9 @@ func (a *app) runCollect(names []string) (err error) {
 	if cfg.GitHub == nil && cfg.PagerDuty == nil {
 		return errors.New("collect: no source configured (add a github or pagerduty section to --config.file)")
 	}
+	if err := cfg.CheckSecrets(os.Getenv); err != nil {
+		return err // every unusable secret, as check-config names them
+	}
 	st, err := a.openStore(cfg)
 	if err != nil {
 		return err

@@ -127,28 +127,6 @@ func (a *app) exitCode(err error) int {
 	return a.fail(err)
 }
 
-func (a *app) checkConfigCommand(k *kingpin.Application) command {
-	c := k.Command("check-config", "Validate the configuration file (--config.file) and print every problem with its path.")
-	return command{name: c.FullCommand(), run: func() int {
-		if a.flags.configFile == "" {
-			fmt.Fprintln(a.stderr, "check-config: no --config.file given; the defaults are always valid")
-		}
-		if _, err := config.Load(a.flags.configFile); err != nil {
-			var cerr *config.Errors
-			if errors.As(err, &cerr) {
-				for _, p := range cerr.Problems {
-					fmt.Fprintf(a.stdout, "%s: %s\n", p.Path, p.Message)
-				}
-				return 1
-			}
-			fmt.Fprintf(a.stdout, "%v\n", err)
-			return 1
-		}
-		fmt.Fprintln(a.stdout, "config OK")
-		return 0
-	}}
-}
-
 // importCommand is `flywheel import FILE`: all or nothing.
 func (a *app) importCommand(k *kingpin.Application) command {
 	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing.")

@@ -69,6 +69,11 @@ func (a *app) runServe(w *webOptions) error {
 	if err != nil {
 		return err
 	}
+	// Every secret is checked before anything starts, and every unusable one
+	// named, as check-config does.
+	if err := cfg.CheckSecrets(os.Getenv); err != nil {
+		return err
+	}
 	st, err := a.openStore(cfg)
 	if err != nil {
 		return err

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"maps"
-	"os"
 	"sync"
 
 	"github.com/flywheel-metrics/flywheel/collector"
@@ -31,7 +29,7 @@ func (a *app) sources(cfg *config.Config, validators ghclient.ValidatorStore, ge
 	if cfg.PagerDuty != nil {
 		token, err := cfg.ReadSecret(cfg.PagerDuty.Secret, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("pagerduty token: %w", err)
+			return nil, err // names the key: "pagerduty.token_file: …"
 		}
 		opts, err := pagerdutyOptions(cfg.PagerDuty, token, cfg.HistoryDuration())
 		if err != nil {
@@ -59,16 +57,15 @@ func (a *app) githubSource(cfg *config.Config, validators ghclient.ValidatorStor
 		Logger:      a.log.With("source", "github"),
 	}
 	if g.App != nil {
-		key, err := os.ReadFile(g.App.PrivateKeyFile)
+		key, err := cfg.AppPrivateKey()
 		if err != nil {
-			// The error names the file, never its contents.
-			return nil, fmt.Errorf("github.app.private_key_file: %w", err)
+			return nil, err // names the key and the file, never its contents
 		}
 		copts.App = &ghclient.AppAuth{AppID: g.App.AppID, InstallationID: g.App.InstallationID, PrivateKey: key}
 	} else {
 		token, err := cfg.ReadSecret(g.Secret, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("github token: %w", err)
+			return nil, err
 		}
 		copts.Token = token
 	}

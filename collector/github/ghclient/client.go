@@ -89,6 +89,7 @@ type Client struct {
 	http       *http.Client
 	graphqlURL string
 	t          *transport
+	app        *ghinstallation.Transport // nil with a token
 }
 
 // defaultAttemptTimeout is Options.AttemptTimeout's default; GitHub itself gives
@@ -140,6 +141,7 @@ func New(opts Options) (*Client, error) {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = defaultAttemptTimeout
 	}
+	var app *ghinstallation.Transport
 	switch {
 	case opts.App != nil:
 		itr, err := ghinstallation.New(inner, opts.App.AppID, opts.App.InstallationID, opts.App.PrivateKey)
@@ -148,7 +150,7 @@ func New(opts Options) (*Client, error) {
 			return nil, fmt.Errorf("github: app auth (app %d, installation %d): %w", opts.App.AppID, opts.App.InstallationID, err)
 		}
 		itr.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
-		inner = itr
+		inner, app = itr, itr
 	case opts.Token != "":
 		inner = &tokenTransport{token: opts.Token, base: inner}
 	}
@@ -163,7 +165,7 @@ func New(opts Options) (*Client, error) {
 	rest := github.NewClient(hc)
 	rest.BaseURL = base
 	rest.UploadURL = base
-	return &Client{REST: rest, http: hc, graphqlURL: opts.GraphQLURL, t: t}, nil
+	return &Client{REST: rest, http: hc, graphqlURL: opts.GraphQLURL, t: t, app: app}, nil
 }
 
 // DeriveGraphQLURL returns the GraphQL endpoint belonging to a REST base URL:

@@ -27,6 +27,12 @@
 //	GET /repos/{o}/{r}/commits/{ref}[/pulls]
 //	POST /app/installations/{id}/access_tokens       GitHub App installation tokens (JWT required)
 //
+// Tokens (Options.Tokens) follow GitHub's two permission models, with its
+// headers: a classic token's scopes in X-OAuth-Scopes on every answer and its
+// private repositories hidden without the repo scope; a fine-grained token or
+// an App installation's permissions enforced per route, a missing one answered
+// 403 with X-Accepted-GitHub-Permissions naming it (see Grant).
+//
 // Every list takes per_page (default 30, at most Options.PerPageMax) and page, and
 // answers with a Link header whose URLs point back at this server. Every GET 200 has
 // an ETag; a matching If-None-Match gets a 304 that costs no budget.

@@ -143,6 +143,9 @@ func (s *Server) handleOrgRepos(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repos := append([]*Repo(nil), org.Repos...)
+	if callerOf(r).hidesPrivate() {
+		repos = filter(repos, func(x *Repo) bool { return !x.Private })
+	}
 	q := r.URL.Query()
 	switch q.Get("type") {
 	case "forks":

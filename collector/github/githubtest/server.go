@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,8 +32,18 @@ type Options struct {
 	// PerPageMax caps per_page (default 100, GitHub's maximum).
 	PerPageMax int
 	// Token, if set, must be presented as "Bearer TOKEN" or "token TOKEN"; other
-	// requests get 401 Bad credentials.
+	// requests get 401 Bad credentials. It may do everything.
 	Token string
+	// Tokens are further accepted tokens, each with what it may do (see Grant).
+	// With Token or Tokens set, an unknown token gets 401.
+	Tokens map[string]Grant
+	// AppPermissions are the permissions of the App installation tokens the
+	// server issues (nil: DefaultAppPermissions).
+	AppPermissions map[string]string
+	// AppInstallations, if set, are the only installation ids the server
+	// issues tokens for; others answer 404 Not Found, as GitHub answers an
+	// installation id that is not the App's.
+	AppInstallations []int64
 	// Now is the server's clock (default time.Now); share a fake clock with the
 	// client so that waiting for a reset refills the budget.
 	Now func() time.Time
@@ -126,6 +138,11 @@ func (s *Server) issueAppToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := strings.Split(strings.TrimPrefix(r.URL.Path, "/app/installations/"), "/")[0]
+	if n, err := strconv.ParseInt(id, 10, 64); s.opts.AppInstallations != nil && (err != nil || !slices.Contains(s.opts.AppInstallations, n)) {
+		s.count(r.Method, appTokenRoute, http.StatusNotFound)
+		notFound(w)
+		return
+	}
 	tok := "ghs_sim" + id
 	s.mu.Lock()
 	if s.appTokens == nil {
@@ -133,8 +150,9 @@ func (s *Server) issueAppToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.appTokens[tok] = true
 	s.mu.Unlock()
-	body := fmt.Sprintf(`{"token":%q,"expires_at":%q,"permissions":{"actions":"read","contents":"read","deployments":"read","issues":"read","metadata":"read","pull_requests":"read"},"repository_selection":"all"}`,
-		tok, s.opts.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	perms, _ := json.Marshal(s.appPermissions())
+	body := fmt.Sprintf(`{"token":%q,"expires_at":%q,"permissions":%s,"repository_selection":"all"}`,
+		tok, s.opts.Now().Add(time.Hour).UTC().Format(time.RFC3339), perms)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	s.count(r.Method, appTokenRoute, http.StatusCreated)
 	w.WriteHeader(http.StatusCreated)
@@ -359,18 +377,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSONStatus(w, http.StatusBadRequest, `{"message":"Unsupported 'X-GitHub-Api-Version' header: `+strings.ReplaceAll(v, `"`, "")+`","documentation_url":"https://docs.github.com/rest/overview/api-versions"}`)
 		return
 	}
-	if s.opts.Token != "" {
-		a := r.Header.Get("Authorization")
-		_, tok, _ := strings.Cut(a, " ")
-		s.mu.Lock()
-		issued := s.appTokens[tok]
-		s.mu.Unlock()
-		if a != "Bearer "+s.opts.Token && a != "token "+s.opts.Token && !issued {
-			s.count(r.Method, route, http.StatusUnauthorized)
-			writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
-			return
-		}
+	c, ok := s.identify(r)
+	if !ok {
+		s.count(r.Method, route, http.StatusUnauthorized)
+		writeJSONStatus(w, http.StatusUnauthorized, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
+		return
 	}
+	if !graphql && !s.admit(w, r, route, c) {
+		return
+	}
+	r = withCaller(r, c)
 	if f := s.nextFault(r); f != nil {
 		for k, vs := range f.Header {
 			for _, v := range vs {

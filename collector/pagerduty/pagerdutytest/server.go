@@ -46,6 +46,10 @@ type Options struct {
 	// IgnoreInclude serves log entries' incidents as bare references even
 	// when include[]=incidents asks for the full objects.
 	IgnoreInclude bool
+	// Abilities are the account's abilities served by GET /abilities (nil:
+	// the example of PagerDuty's OpenAPI description, "teams",
+	// "read_only_users", "service_support_hours", "urgencies").
+	Abilities []string
 }
 
 // Fault is an injected response: status, extra headers and a raw body.
@@ -124,6 +128,8 @@ func NewServer(acct *Account, opts Options) *Server {
 	s.mux.HandleFunc("GET /incidents/{id}/notes", s.notes)
 	s.mux.HandleFunc("GET /log_entries", s.logEntries)
 	s.mux.HandleFunc("GET /services", s.services)
+	s.mux.HandleFunc("GET /services/{id}", s.service)
+	s.mux.HandleFunc("GET /abilities", s.abilities)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -584,26 +590,55 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	out := []map[string]any{}
 	for i, sv := range s.acct.Services {
-		out = append(out, map[string]any{
-			"id": sv.ID, "type": "service", "summary": sv.Name, "name": sv.Name,
-			"self":                                s.URL + "/services/" + sv.ID,
-			"html_url":                            "https://flywheel-demo.pagerduty.com/service-directory/" + sv.ID,
-			"auto_resolve_timeout":                14400,
-			"acknowledgement_timeout":             600,
-			"created_at":                          stamp(sv.CreatedAt, i),
-			"status":                              "active",
-			"alert_creation":                      "create_alerts_and_incidents",
-			"escalation_policy":                   map[string]any{"id": "PESC" + sv.ID, "type": "escalation_policy_reference", "summary": "Default"},
-			"teams":                               []any{},
-			"integrations":                        []any{},
-			"alert_grouping_parameters":           map[string]any{"type": "intelligent"},
-			"incident_urgency_rule":               map[string]any{"type": "constant", "urgency": "high"},
-			"support_hours":                       nil,
-			"scheduled_actions":                   []any{},
-			"auto_pause_notifications_parameters": map[string]any{"enabled": false, "timeout": 0},
-		})
+		out = append(out, s.serviceJSON(i, sv))
 	}
 	paged(w, "services", out, p)
+}
+
+// service answers GET /services/{id}: {"service": {...}}, or 404 with
+// PagerDuty's error object (code 2100) for an id the account does not have.
+func (s *Server) service(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i, sv := range s.acct.Services {
+		if sv.ID == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, map[string]any{"service": s.serviceJSON(i, sv)})
+			return
+		}
+	}
+	apiError(w, http.StatusNotFound, 2100, "Not Found")
+}
+
+// abilities answers GET /abilities: {"abilities": [names]}, the shape of
+// PagerDuty's OpenAPI description (operation listAbilities).
+func (s *Server) abilities(w http.ResponseWriter, r *http.Request) {
+	a := s.opts.Abilities
+	if a == nil {
+		a = []string{"teams", "read_only_users", "service_support_hours", "urgencies"}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"abilities": a})
+}
+
+// serviceJSON renders the i-th service as GET /services lists it.
+func (s *Server) serviceJSON(i int, sv Service) map[string]any {
+	return map[string]any{
+		"id": sv.ID, "type": "service", "summary": sv.Name, "name": sv.Name,
+		"self":                                s.URL + "/services/" + sv.ID,
+		"html_url":                            "https://flywheel-demo.pagerduty.com/service-directory/" + sv.ID,
+		"auto_resolve_timeout":                14400,
+		"acknowledgement_timeout":             600,
+		"created_at":                          stamp(sv.CreatedAt, i),
+		"status":                              "active",
+		"alert_creation":                      "create_alerts_and_incidents",
+		"escalation_policy":                   map[string]any{"id": "PESC" + sv.ID, "type": "escalation_policy_reference", "summary": "Default"},
+		"teams":                               []any{},
+		"integrations":                        []any{},
+		"alert_grouping_parameters":           map[string]any{"type": "intelligent"},
+		"incident_urgency_rule":               map[string]any{"type": "constant", "urgency": "high"},
+		"support_hours":                       nil,
+		"scheduled_actions":                   []any{},
+		"auto_pause_notifications_parameters": map[string]any{"enabled": false, "timeout": 0},
+	}
 }
 
 // est renders some timestamps with a −05:00 offset, as PagerDuty does for

@@ -546,3 +546,28 @@ func TestTriggerChannelShapes(t *testing.T) {
 		t.Errorf("without include[]=channels: %v, published example %v", got, published)
 	}
 }
+
+// TestAbilitiesAndService: GET /abilities and GET /services/{id} in
+// go-pagerduty's decoding; an id the account lacks is PagerDuty's 404.
+func TestAbilitiesAndService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, c := start(t, account(), Options{})
+	ab, err := c.ListAbilitiesWithContext(ctx)
+	if err != nil || !slices.Equal(ab.Abilities, []string{"teams", "read_only_users", "service_support_hours", "urgencies"}) {
+		t.Errorf("abilities: %v %v", ab, err)
+	}
+	_, c = start(t, account(), Options{Abilities: []string{"sso"}})
+	if ab, err := c.ListAbilitiesWithContext(ctx); err != nil || !slices.Equal(ab.Abilities, []string{"sso"}) {
+		t.Errorf("configured abilities: %v %v", ab, err)
+	}
+	sv, err := c.GetServiceWithContext(ctx, "PSVC1", nil)
+	if err != nil || sv.ID != "PSVC1" || sv.Name != "Checkout" || sv.Status != "active" {
+		t.Errorf("service: %+v %v", sv, err)
+	}
+	_, err = c.GetServiceWithContext(ctx, "PNOPE", nil)
+	var ae pagerduty.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 404 || !ae.APIError.Valid || ae.APIError.ErrorObject.Code != 2100 {
+		t.Errorf("unknown service: %v", err)
+	}
+}
