@@ -125,6 +125,22 @@ func TestReportFormats(t *testing.T) {
 	if r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "tomorrow"); r.Code != 2 {
 		t.Errorf("report --at tomorrow: exit %d, want 2 (usage)", r.Code)
 	}
+	// What does not exist is a usage error saying what is valid, not "No data".
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "--service", "chekout"}, `flywheel report: unknown service "chekout"; valid: checkout, search (the services with events before `},
+		{[]string{"report", "--service", "search", "--at", "2026-10-01"}, `unknown service "search"; valid: checkout (the services with events before 2026-10-01T00:00:00Z)`},
+		{[]string{"report", "--service", "chekout", "--format", "html"}, `unknown service "chekout"`},
+		{[]string{"report", "--at", "2999-01-01"}, "flywheel report: at 2999-01-01T00:00:00Z is in the future"},
+		{[]string{"explain", "deployments", "--at", "2999-01-01"}, "flywheel explain: at 2999-01-01T00:00:00Z is in the future"},
+	} {
+		r := runFlywheel(t, nil, append([]string{"--storage.path", db}, tc.args...)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) || r.Stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.Code, r.Stdout, r.Stderr, tc.want)
+		}
+	}
 }
 
 func TestExplainFormats(t *testing.T) {

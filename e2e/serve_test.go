@@ -150,6 +150,18 @@ func TestServeEndToEnd(t *testing.T) {
 	if code, body := get(t, nil, base+"/api/v1/explain?kpi=cfr"); code != http.StatusBadRequest || !strings.Contains(body, "change_failure_ratio") {
 		t.Errorf("/api/v1/explain?kpi=cfr: status %d: %s", code, body)
 	}
+	// A report query that names what does not exist is a 400 saying what is
+	// valid, as explain's are.
+	for query, want := range map[string]string{
+		"service=chekout": `unknown service "chekout"; valid: checkout, search`,
+		"format=csv":      `unknown format "csv"; valid: json`,
+		"servce=checkout": `unknown parameter "servce"`,
+		"at=2999-01-01":   "at 2999-01-01T00:00:00Z is in the future",
+	} {
+		if code, body := get(t, nil, base+"/api/v1/report?"+query); code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("/api/v1/report?%s: status %d %q, want 400 containing %q", query, code, body, want)
+		}
+	}
 
 	// A second serve on the same store fails fast on the file lock.
 	second := startFlywheel(t, nil, "--storage.path", db, "serve", "--web.listen-address", freePort(t))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -110,8 +111,13 @@ func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
 		return
 	}
-	q := reportQuery{Window: r.URL.Query().Get("window"), Service: r.URL.Query().Get("service")}
-	if s := r.URL.Query().Get("at"); s != "" {
+	p := r.URL.Query()
+	if err := checkParams(p, "at", "window", "service", "format"); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	q := reportQuery{Window: p.Get("window"), Service: p.Get("service")}
+	if s := p.Get("at"); s != "" {
 		at, err := parseTime(s)
 		if err != nil {
 			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
@@ -148,6 +154,10 @@ func (o handlerOptions) serveExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Query()
+	if err := checkParams(p, "kpi", "at", "window", "service", "format"); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	q := explainQuery{KPI: p.Get("kpi"), Window: p.Get("window"), Service: p.Get("service")}
 	if s := p.Get("at"); s != "" {
 		at, err := parseTime(s)
@@ -249,6 +259,24 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// checkParams refuses a query parameter that is not one of valid, given twice,
+// or a format other than json (the one these endpoints answer in): a typo
+// such as ?servce= would otherwise answer for every service and look right.
+func checkParams(p url.Values, valid ...string) error {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		switch {
+		case !slices.Contains(valid, k):
+			return fmt.Errorf("unknown parameter %q; valid: %s", k, strings.Join(valid, ", "))
+		case len(p[k]) > 1:
+			return fmt.Errorf("parameter %s given %d times; give it once", k, len(p[k]))
+		}
+	}
+	if f := p.Get("format"); p.Has("format") && f != "json" {
+		return fmt.Errorf("unknown format %q; valid: json (the table, Markdown, HTML and CSV forms are the command line's: flywheel report or explain --format)", f)
+	}
+	return nil
 }
 
 // badQueryError is a report query the user got wrong (HTTP 400, exit 2).

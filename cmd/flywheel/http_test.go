@@ -146,15 +146,24 @@ func TestReportEndpoint(t *testing.T) {
 	if body, _ := io.ReadAll(rec.Body); string(body) != want.String() {
 		t.Errorf("body:\n%s\nwant:\n%s", body, want.String())
 	}
-	for target, code := range map[string]int{
-		"/api/v1/report?at=yesterday":   400,
-		"/api/v1/report?window=1y":      400,
-		"/api/v1/report?service=boom":   500,
-		"/api/v1/report?at=2026-06-30":  200,
-		"/api/v1/report?window=30d&x=1": 200,
+	for target, want := range map[string]struct {
+		code int
+		body string
+	}{
+		"/api/v1/report?at=yesterday":              {400, `parameter at: "yesterday"`},
+		"/api/v1/report?window=1y":                 {400, `window "1y"`},
+		"/api/v1/report?service=boom":              {500, "disk on fire"},
+		"/api/v1/report?at=2026-06-30":             {200, `"at"`},
+		"/api/v1/report?format=json":               {200, `"at"`},
+		"/api/v1/report?format=csv":                {400, `unknown format "csv"; valid: json`},
+		"/api/v1/report?format=":                   {400, `unknown format ""; valid: json`},
+		"/api/v1/report?window=30d&servce=a":       {400, `unknown parameter "servce"; valid: at, window, service, format`},
+		"/api/v1/report?service=a&service=b":       {400, "parameter service given 2 times"},
+		"/api/v1/explain?kpi=deployments&x=1":      {400, `unknown parameter "x"; valid: kpi, at, window, service, format`},
+		"/api/v1/explain?kpi=deployments&format=a": {400, `unknown format "a"`},
 	} {
-		if rec := do(h, "GET", target, "", ""); rec.Code != code {
-			t.Errorf("%s: status %d, want %d (%s)", target, rec.Code, code, rec.Body)
+		if rec := do(h, "GET", target, "", ""); rec.Code != want.code || !strings.Contains(rec.Body.String(), want.body) {
+			t.Errorf("%s: status %d %q, want %d containing %q", target, rec.Code, rec.Body, want.code, want.body)
 		}
 	}
 	if rec := do(h, "POST", "/api/v1/report", "", ""); rec.Code != 405 {
