@@ -205,3 +205,37 @@ func readFile(t testing.TB, path string) string {
 	}
 	return string(b)
 }
+
+// TestTablesPipedKeepNames: table output that goes to a pipe (as here) or a
+// file is not fitted to any width, so no service name or id is cut short.
+func TestTablesPipedKeepNames(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "flywheel.db")
+	const svc = "recommendations-personalisation-ranking-and-experiments-service"
+	const id = "acme/recommendations-personalisation-ranking/deployments/1234567890"
+	events := `{"kind":"deployment","id":"` + id + `","service":"` + svc + `","repo":"acme/recommendations-personalisation-ranking","environment":"production","sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","finished_at":"2026-10-01T10:00:00Z","status":"success"}
+{"kind":"change","id":"acme/recommendations-personalisation-ranking#4242","service":"` + svc + `","title":"feat: a title long enough that a terminal of a hundred columns could never show it whole","opened_at":"2026-09-30T09:00:00Z","merged_at":"2026-09-30T15:00:00Z","merge_sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+`
+	if r := runFlywheelInput(t, strings.NewReader(events), nil, "--storage.path", db, "import", "-"); r.Code != 0 {
+		t.Fatalf("import: %s", r.Stderr)
+	}
+	for _, args := range [][]string{
+		{"report", "--at", "2026-10-10", "--window", "30d"},
+		{"explain", "deployments", "--at", "2026-10-10", "--window", "30d"},
+		{"explain", "lead_time_seconds", "--at", "2026-10-10", "--window", "30d"},
+	} {
+		r := runFlywheel(t, nil, append([]string{"--storage.path", db}, args...)...)
+		if r.Code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.Code, r.Stderr)
+		}
+		if !strings.Contains(r.Stdout, svc) || strings.Contains(r.Stdout, "~") {
+			t.Errorf("%v piped cuts the service name:\n%s", args, r.Stdout)
+		}
+		if args[1] == "deployments" && !strings.Contains(r.Stdout, id) {
+			t.Errorf("%v piped cuts the deployment id:\n%s", args, r.Stdout)
+		}
+		if args[1] == "lead_time_seconds" && !strings.Contains(r.Stdout, "could never show it whole") {
+			t.Errorf("%v piped cuts the PR title:\n%s", args, r.Stdout)
+		}
+	}
+}

@@ -191,14 +191,18 @@ func (a *app) runReport(q reportQuery, format string) error {
 	return renderReport(a.stdout, rep, format, terminalWidth(a.stdout))
 }
 
-// terminalWidth is the width of w when it is a terminal, else 100.
+// terminalWidth is the width tables are fitted to: the width of w when it is
+// a terminal, else 0, no limit. Output that goes to a file or a pipe is read by
+// a program or a pager that scrolls, and a cut name ("recommendatio~") would
+// break a grep and match no service; only a terminal needs lines that fit.
 func terminalWidth(w any) int {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			return width
 		}
+		return 100 // a terminal that does not say its size
 	}
-	return 100
+	return 0
 }
 
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach.
