@@ -239,3 +239,55 @@ func TestTablesPipedKeepNames(t *testing.T) {
 		}
 	}
 }
+
+// TestImportWarnings: import stores what is valid by the format, warns of
+// each suspicious line with its number, sums the warnings up, and counts
+// what it stored truly: new and updated records, and lines that replaced an
+// earlier line of the same file.
+func TestImportWarnings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, file := filepath.Join(dir, "flywheel.db"), filepath.Join(dir, "events.jsonl")
+	dep := func(id, status, finished string) string {
+		return `{"kind":"deployment","id":"` + id + `","service":"checkout","environment":"production","sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","finished_at":"` + finished + `","status":"` + status + `"}`
+	}
+	writeFile(t, file, strings.Join([]string{
+		dep("d-1", "success", "2026-10-01T10:00:00Z"),
+		dep("d-2", "SUCCESS", "2026-10-02T10:00:00Z"),
+		dep("d-1", "success", "2026-10-03T10:00:00Z"),
+		dep("d-3", "success", "1970-01-01T00:00:00Z"),
+		dep("d-4", "success", "2099-01-01T00:00:00Z"),
+		`{"kind":"change","id":"acme/checkout#1","service":"checkout","opened_at":"2026-10-02T09:00:00Z","merged_at":"2026-10-01T09:00:00Z"}`,
+		dep("d-2", "success", "2026-10-02T10:00:00Z"),
+	}, "\n")+"\n")
+	r := runFlywheel(t, nil, "--storage.path", db, "--log.level", "warn", "import", file)
+	if r.Code != 0 {
+		t.Fatalf("import exited %d: %s", r.Code, r.Stderr)
+	}
+	for _, want := range []string{
+		file + `:2: warning: status "SUCCESS" never counts: only exactly "success" (lower case) does`,
+		file + `:3: warning: replaces line 1, the same deployment id "d-1": the later line is kept`,
+		file + `:4: warning: field "finished_at": 1970-01-01T00:00:00Z is before 2000`,
+		file + `:5: warning: field "finished_at": 2099-01-01T00:00:00Z is in the future`,
+		file + `:6: warning: merged_at 2026-10-01T09:00:00Z is before opened_at 2026-10-02T09:00:00Z`,
+		file + `:7: warning: replaces line 2, the same deployment id "d-2"`,
+		file + `: 6 warnings (repeated id: 2, status not exactly "success": 1, time before 2000 or in the future: 2, times in an impossible order: 1); every line was stored as written`,
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("import stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if want := "imported 4 deployments, 1 changes, 0 incidents from " + file + " into " + db + " (5 new, 0 updated; 7 lines, 2 of them replaced an earlier line with the same id)\n"; r.Stdout != want {
+		t.Errorf("import stdout %q, want %q", r.Stdout, want)
+	}
+	// The same file again updates every record and adds none.
+	r = runFlywheel(t, nil, "--storage.path", db, "--log.level", "warn", "import", file)
+	if !strings.Contains(r.Stdout, "(0 new, 5 updated;") {
+		t.Errorf("second import: %q", r.Stdout)
+	}
+	// Stored as written: d-2's last line, which says success, counts.
+	r = runFlywheel(t, nil, "--storage.path", db, "explain", "deployments", "--at", "2026-10-10", "--window", "30d", "--format", "csv")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "deployment,d-2,checkout") || !strings.Contains(r.Stdout, "2026-10-03T10:00:00Z") {
+		t.Errorf("explain deployments after the import: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}

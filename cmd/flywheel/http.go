@@ -200,7 +200,8 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
-	ev, err := flywheel.DecodeEvents(body, "api")
+	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown})
+	ev := dec.Events
 	var tooBig *http.MaxBytesError
 	var bad *flywheel.DecodeError
 	switch {
@@ -232,16 +233,42 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "store events: %v", err)
 		return
 	}
-	o.log.Info("ingested events", "deployments", len(ev.Deployments), "changes", len(ev.Changes), "incidents", len(ev.Incidents))
+	o.log.Info("ingested events", "deployments", len(ev.Deployments), "changes", len(ev.Changes), "incidents", len(ev.Incidents),
+		"warnings", dec.WarningTotal())
+	reply := ingestReply{
+		Deployments: len(ev.Deployments), Changes: len(ev.Changes), Incidents: len(ev.Incidents),
+		Lines: dec.Lines, ReplacedLines: dec.Replaced(),
+		Warnings: make([]ingestWarning, 0, len(dec.Warnings)), WarningsTotal: dec.WarningTotal(),
+	}
+	for _, l := range dec.Warnings {
+		reply.Warnings = append(reply.Warnings, ingestWarning{l.Line, string(l.Kind), l.Reason})
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(eventCounts{len(ev.Deployments), len(ev.Changes), len(ev.Incidents)})
+	_ = json.NewEncoder(w).Encode(reply)
 }
 
-// eventCounts is the reply of a successful ingest and the summary of an import.
-type eventCounts struct {
-	Deployments int `json:"deployments"`
-	Changes     int `json:"changes"`
-	Incidents   int `json:"incidents"`
+// ingestWarningsShown bounds the warnings of one ingest reply;
+// warnings_total counts them all.
+const ingestWarningsShown = 100
+
+// ingestReply is the reply of a successful ingest: the events stored (a
+// later line with the same kind and id replaces an earlier one, so they can
+// be fewer than the lines) and the lines stored as written that look wrong.
+type ingestReply struct {
+	Deployments   int             `json:"deployments"`
+	Changes       int             `json:"changes"`
+	Incidents     int             `json:"incidents"`
+	Lines         int             `json:"lines"`
+	ReplacedLines int             `json:"replaced_lines"`
+	Warnings      []ingestWarning `json:"warnings"`
+	WarningsTotal int             `json:"warnings_total"`
+}
+
+// ingestWarning is one suspicious line of an ingest.
+type ingestWarning struct {
+	Line   int    `json:"line"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 func (in *ingestOptions) authorized(r *http.Request) bool {
