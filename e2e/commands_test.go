@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -289,5 +290,28 @@ func TestImportWarnings(t *testing.T) {
 	r = runFlywheel(t, nil, "--storage.path", db, "explain", "deployments", "--at", "2026-10-10", "--window", "30d", "--format", "csv")
 	if r.Code != 0 || !strings.Contains(r.Stdout, "deployment,d-2,checkout") || !strings.Contains(r.Stdout, "2026-10-03T10:00:00Z") {
 		t.Errorf("explain deployments after the import: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestVersion: --version prints, on standard output, the version, revision
+// and build date as Prometheus exporters do. This binary is built without
+// -ldflags: its version is the module's (a pseudo-version of the commit from
+// a git checkout, "devel" without version control). deploy's
+// TestDockerfileBuildCommand checks a release build's stamp.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runFlywheel(t, nil, "--version")
+	if r.Code != 0 {
+		t.Fatalf("--version exited %d: %s", r.Code, r.Stderr)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`^flywheel, version (devel|\d+\.\d+\.\d+\S*) \(branch: \S+, revision: \S+\)\n`),
+		regexp.MustCompile(`(?m)^  build date:       (unknown|\d{8}-\d\d:\d\d:\d\d)$`),
+		regexp.MustCompile(`(?m)^  go version:       ` + regexp.QuoteMeta(runtime.Version()) + `$`),
+		regexp.MustCompile(`(?m)^  platform:         ` + runtime.GOOS + "/" + runtime.GOARCH + `$`),
+	} {
+		if !want.MatchString(r.Stdout) {
+			t.Errorf("--version does not match %s:\n%s", want, r.Stdout)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,6 +105,15 @@ func TestServeEndToEnd(t *testing.T) {
 		if !strings.Contains(body, "\n"+name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+	// flywheel_build_info says what --version says.
+	ver := regexp.MustCompile(`^flywheel, version (\S+) \(branch: (\S+), revision: (\S+)\)`).FindStringSubmatch(runFlywheel(t, nil, "--version").Stdout)
+	if ver == nil {
+		t.Fatal("--version prints no version line")
+	}
+	if want := fmt.Sprintf(`flywheel_build_info{branch=%q,goarch=%q,goos=%q,goversion=%q,revision=%q,`, ver[2], runtime.GOARCH, runtime.GOOS, runtime.Version(), ver[3]); !strings.Contains(body, want) ||
+		!strings.Contains(body, fmt.Sprintf(`version=%q} 1`, ver[1])) {
+		t.Errorf("/metrics lacks %s…version=%q} 1:\n%s", want, ver[1], grep(body, "build_info"))
 	}
 
 	// The report API returns the JSON document of SPEC §7.
