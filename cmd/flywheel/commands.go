@@ -152,7 +152,7 @@ func (a *app) checkConfigCommand(k *kingpin.Application) command {
 // importCommand is `flywheel import FILE`: all or nothing; what is valid but
 // suspicious is stored with a warning.
 func (a *app) importCommand(k *kingpin.Application) command {
-	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing.")
+	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing, and a line that is valid but probably wrong (a repeated id, a status of SUCCESS, a year 1970) is stored with a warning.")
 	file := c.Arg("file", "JSON-lines file of deployments, changes and incidents (- for standard input).").Required().String()
 	return command{name: c.FullCommand(), run: func() int {
 		f := a.fileArg(*file)
