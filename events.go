@@ -36,8 +36,77 @@ func (e *DecodeError) Error() string {
 	return b.String()
 }
 
-// maxLine bounds one JSON line; a deployment listing thousands of commits fits.
+// maxLine bounds one JSON line (16 MiB); a deployment listing thousands of
+// commits fits.
 const maxLine = 16 << 20
+
+// WarningKind says what a LineWarning is about.
+type WarningKind string
+
+// The kinds of warnings: lines that are valid by the format but are probably
+// not what their writer meant.
+const (
+	// WarnDuplicateID: the line replaces an earlier line of the input with the
+	// same kind and id.
+	WarnDuplicateID WarningKind = "duplicate_id"
+	// WarnStatus: a deployment status that reads as success but is not exactly
+	// "success", the only one that counts.
+	WarnStatus WarningKind = "status"
+	// WarnTime: a time before 2000 (a zero Unix time, a typo) or after now.
+	WarnTime WarningKind = "time"
+	// WarnOrder: two times of a line in an order that cannot happen, such as a
+	// change merged before it was opened.
+	WarnOrder WarningKind = "order"
+)
+
+// LineWarning is one suspicious line of a neutral-format input; the line is
+// stored as written.
+type LineWarning struct {
+	Line   int
+	Kind   WarningKind
+	Reason string
+}
+
+func (w LineWarning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.Reason) }
+
+// DecodeOptions configure DecodeEventsChecked.
+type DecodeOptions struct {
+	// Source is recorded on every event whose line names none, for example
+	// "import" or "api".
+	Source string
+	// Now is the time after which a time is in the future; zero: no such
+	// check.
+	Now time.Time
+	// KeepWarnings bounds Decoded.Warnings (zero keeps none); every warning is
+	// counted in Decoded.WarningCounts all the same.
+	KeepWarnings int
+}
+
+// Decoded is a decoded input: its events, what is suspicious in it and how many
+// lines it had.
+type Decoded struct {
+	Events
+	// Lines is the number of lines that held an event (blank lines are not
+	// counted).
+	Lines int
+	// Warnings are the first DecodeOptions.KeepWarnings warnings, in line order.
+	Warnings []LineWarning
+	// WarningCounts counts every warning by kind.
+	WarningCounts map[WarningKind]int
+}
+
+// Replaced is the number of lines that replaced an earlier line with the same
+// kind and id: Lines minus the events decoded.
+func (d Decoded) Replaced() int { return d.WarningCounts[WarnDuplicateID] }
+
+// WarningTotal is the number of warnings of every kind.
+func (d Decoded) WarningTotal() int {
+	n := 0
+	for _, c := range d.WarningCounts {
+		n += c
+	}
+	return n
+}
 
 // DecodeEvents reads neutral-format JSON lines: one event a line, of the kinds
 // deployment, change and incident. Every line is validated; if any is bad the
@@ -47,22 +116,53 @@ const maxLine = 16 << 20
 // name its own "source"; an exported line names the source that collected the
 // record, so that a restored record is judged as the original was.
 func DecodeEvents(r io.Reader, source string) (Events, error) {
+	d, err := DecodeEventsChecked(r, DecodeOptions{Source: source})
+	return d.Events, err
+}
+
+// earliestPlausible is the start of 2000: an event time before it is far more
+// likely a zero Unix time (1970) or a typo than a real event.
+var earliestPlausible = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// futureSlack is how far after DecodeOptions.Now a time may be without a
+// warning: clocks of the machines that write events differ a little.
+const futureSlack = time.Hour
+
+// DecodeEventsChecked is DecodeEvents that also reports the lines that are
+// valid by the format but probably wrong, and stores them as written all the
+// same: a line that replaces an earlier one with the same id, a deployment
+// status that reads as success but is not exactly "success" (it never
+// counts), a time before 2000 or more than an hour after o.Now, and times in
+// an order that cannot happen (a change merged or reviewed before it was
+// opened, an incident acknowledged or resolved before it was triggered, or
+// one whose impact started after it was triggered). It does no I/O but
+// reading r.
+func DecodeEventsChecked(r io.Reader, o DecodeOptions) (Decoded, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
-		ev   Events
+		d    = Decoded{WarningCounts: map[WarningKind]int{}}
 		bad  []LineError
 		line int
 		seen = map[Kind]map[string]int{KindDeployment: {}, KindChange: {}, KindIncident: {}}
+		at   = map[Kind]map[string]int{KindDeployment: {}, KindChange: {}, KindIncident: {}}
 	)
+	warn := func(kind WarningKind, reason string) {
+		d.WarningCounts[kind]++
+		if len(d.Warnings) < o.KeepWarnings {
+			d.Warnings = append(d.Warnings, LineWarning{Line: line, Kind: kind, Reason: reason})
+		}
+	}
+	c := checker{now: o.Now, warn: warn, lineOf: at, line: &line}
 	for {
-		raw, err := readLine(br)
+		raw, tooLong, err := readLine(br)
 		if len(raw) > 0 || err == nil {
 			line++
 		}
-		if len(bytes.TrimSpace(raw)) > 0 {
-			if len(raw) > maxLine {
-				bad = append(bad, LineError{line, fmt.Sprintf("line longer than %d bytes", maxLine)})
-			} else if e := decodeLine(raw, source, &ev, seen); e != "" {
+		if tooLong || len(bytes.TrimSpace(raw)) > 0 {
+			d.Lines++
+			if tooLong {
+				bad = append(bad, LineError{line, fmt.Sprintf("line longer than %d bytes (16 MiB)", maxLine)})
+			} else if e := decodeLine(raw, o.Source, &d.Events, seen, &c); e != "" {
 				bad = append(bad, LineError{line, e})
 			}
 		}
@@ -70,26 +170,88 @@ func DecodeEvents(r io.Reader, source string) (Events, error) {
 			break
 		}
 		if err != nil {
-			return Events{}, fmt.Errorf("read events: %w", err)
+			return Decoded{}, fmt.Errorf("read events: %w", err)
 		}
 	}
 	if len(bad) > 0 {
-		return Events{}, &DecodeError{Lines: bad}
+		return Decoded{}, &DecodeError{Lines: bad}
 	}
-	return ev, nil
+	return d, nil
 }
 
-func readLine(br *bufio.Reader) ([]byte, error) {
+// checker finds what is suspicious in a valid line.
+type checker struct {
+	now    time.Time
+	warn   func(WarningKind, string)
+	lineOf map[Kind]map[string]int // the last line of each kind and id
+	line   *int
+}
+
+// id warns when an earlier line had the same kind and id, and remembers this
+// one.
+func (c *checker) id(kind Kind, id string) {
+	if prev, ok := c.lineOf[kind][id]; ok {
+		c.warn(WarnDuplicateID, fmt.Sprintf("replaces line %d, the same %s id %q: the later line is kept", prev, kind, id))
+	}
+	c.lineOf[kind][id] = *c.line
+}
+
+// namedTime is one time field of a line.
+type namedTime struct {
+	name string
+	t    time.Time
+}
+
+// times warns of each known time before 2000 or in the future.
+func (c *checker) times(ts ...namedTime) {
+	for _, f := range ts {
+		switch {
+		case f.t.IsZero():
+		case f.t.Before(earliestPlausible):
+			c.warn(WarnTime, fmt.Sprintf("field %q: %s is before 2000 (a zero Unix time or a typo?)", f.name, f.t.Format(time.RFC3339)))
+		case !c.now.IsZero() && f.t.After(c.now.Add(futureSlack)):
+			c.warn(WarnTime, fmt.Sprintf("field %q: %s is in the future", f.name, f.t.Format(time.RFC3339)))
+		}
+	}
+}
+
+// order warns when the later of two known times comes first.
+func (c *checker) order(first, then namedTime, why string) {
+	if !first.t.IsZero() && !then.t.IsZero() && then.t.Before(first.t) {
+		c.warn(WarnOrder, fmt.Sprintf("%s %s is before %s %s: %s", then.name, then.t.Format(time.RFC3339),
+			first.name, first.t.Format(time.RFC3339), why))
+	}
+}
+
+// status warns of a status that reads as success but does not count.
+func (c *checker) status(s string) {
+	if s == StatusSuccess {
+		return
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case StatusSuccess, "succeeded", "successful":
+		c.warn(WarnStatus, fmt.Sprintf(`status %q never counts: only exactly "success" (lower case) does`, s))
+	}
+}
+
+// readLine reads one line without its end; of a line longer than maxLine it
+// keeps only the start, and says so.
+func readLine(br *bufio.Reader) (line []byte, tooLong bool, err error) {
 	var buf []byte
+	n := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if len(buf)+len(chunk) <= maxLine+1 {
+		n += len(chunk)
+		if len(buf)+len(chunk) <= maxLine+2 {
 			buf = append(buf, chunk...)
 		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		return bytes.TrimRight(buf, "\r\n"), err
+		// a line is at most maxLine bytes and its end ("\r\n" at the most); of
+		// a longer one buf holds only part
+		buf = bytes.TrimRight(buf, "\r\n")
+		return buf, n > maxLine+2 || len(buf) > maxLine, err
 	}
 }
 
@@ -169,7 +331,7 @@ func strList(l *[]string) []string {
 
 // decodeLine validates one line and adds it to ev; it returns the reason a bad
 // line is rejected, or "".
-func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]int) string {
+func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]int, c *checker) string {
 	var head struct {
 		Kind json.RawMessage `json:"kind"`
 	}
@@ -203,6 +365,9 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 			}
 			d.CompareStatus = compareStatuses[i]
 		}
+		c.id(KindDeployment, d.ID)
+		c.status(d.Status)
+		c.times(namedTime{"finished_at", d.FinishedAt})
 		upsert(&ev.Deployments, seen[KindDeployment], d.ID, d)
 	case KindChange:
 		var l changeLine
@@ -212,7 +377,7 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if r := required(map[string]string{"id": l.ID, "service": l.Service}); r != "" {
 			return r
 		}
-		c := Change{ID: l.ID, Service: l.Service, Repo: l.Repo, Title: l.Title, Labels: strList(l.Labels),
+		ch := Change{ID: l.ID, Service: l.Service, Repo: l.Repo, Title: l.Title, Labels: strList(l.Labels),
 			Author: l.Author, MergeSHA: l.MergeSHA, Paths: strList(l.Paths), Source: lineSource(l.Source, source),
 			OpenedAt:      p.required("opened_at", l.OpenedAt),
 			FirstCommitAt: p.optional("first_commit_at", l.FirstCommitAt),
@@ -221,7 +386,13 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if p.err != "" {
 			return p.err
 		}
-		upsert(&ev.Changes, seen[KindChange], c.ID, c)
+		opened := namedTime{"opened_at", ch.OpenedAt}
+		merged, review := namedTime{"merged_at", ch.MergedAt}, namedTime{"first_review_at", ch.FirstReviewAt}
+		c.id(KindChange, ch.ID)
+		c.times(namedTime{"first_commit_at", ch.FirstCommitAt}, opened, review, merged)
+		c.order(opened, merged, "a change is merged after it is opened")
+		c.order(opened, review, "a change is reviewed after it is opened")
+		upsert(&ev.Changes, seen[KindChange], ch.ID, ch)
 	case KindIncident:
 		var l incidentLine
 		if err := strict(raw, &l); err != nil {
@@ -246,6 +417,13 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if strings.EqualFold(in.CausedBy, CausedByNone) {
 			in.CausedBy = CausedByNone
 		}
+		trig := namedTime{"triggered_at", in.TriggeredAt}
+		started, ack, res := namedTime{"started_at", in.StartedAt}, namedTime{"acknowledged_at", in.AcknowledgedAt}, namedTime{"resolved_at", in.ResolvedAt}
+		c.id(KindIncident, in.ID)
+		c.times(started, trig, ack, res)
+		c.order(started, trig, "its time to detect would be negative and is left out")
+		c.order(trig, ack, "its time to acknowledge would be negative and is left out")
+		c.order(trig, res, "its time to resolve would be negative and is left out")
 		upsert(&ev.Incidents, seen[KindIncident], in.ID, in)
 	default:
 		return fmt.Sprintf(`unknown kind %q (want deployment, change or incident)`, kind)

@@ -110,6 +110,90 @@ func TestDecodeEventsDuplicateIDsKeepLast(t *testing.T) {
 	}
 }
 
+// TestDecodeEventsCheckedWarns: lines that are valid by the format but
+// probably wrong are stored as written, each with a warning naming its line;
+// the counts say how many lines replaced an earlier one.
+func TestDecodeEventsCheckedWarns(t *testing.T) {
+	t.Parallel()
+	in := strings.Join([]string{
+		`{"kind":"deployment","id":"d-1","service":"s","environment":"production","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success"}`,
+		`{"kind":"deployment","id":"d-2","service":"s","environment":"production","sha":"b","finished_at":"2026-06-02T12:00:00Z","status":"SUCCESS"}`,
+		`{"kind":"deployment","id":"d-1","service":"s","environment":"production","sha":"c","finished_at":"2026-06-03T12:00:00Z","status":"success"}`,
+		``,
+		`{"kind":"deployment","id":"d-3","service":"s","environment":"production","sha":"d","finished_at":"1970-01-01T00:00:00Z","status":"Succeeded"}`,
+		`{"kind":"change","id":"c-1","service":"s","opened_at":"2026-06-02T09:00:00Z","first_review_at":"2026-06-01T09:00:00Z","merged_at":"2026-06-01T10:00:00Z"}`,
+		`{"kind":"incident","id":"i-1","service":"s","started_at":"2026-06-01T13:00:00Z","triggered_at":"2026-06-01T12:00:00Z","acknowledged_at":"2026-06-01T11:00:00Z","resolved_at":"2099-01-01T00:00:00Z"}`,
+		`{"kind":"deployment","id":"d-1","service":"s","environment":"production","sha":"e","finished_at":"2026-06-10T00:30:00Z","status":"failure"}`,
+		`{"kind":"incident","id":"d-1","service":"s","triggered_at":"2026-06-01T12:00:00Z"}`,
+	}, "\n")
+	now := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
+	d, err := flywheel.DecodeEventsChecked(strings.NewReader(in), flywheel.DecodeOptions{Source: "api", Now: now, KeepWarnings: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`line 2: status "SUCCESS" never counts: only exactly "success" (lower case) does`,
+		`line 3: replaces line 1, the same deployment id "d-1": the later line is kept`,
+		`line 5: status "Succeeded" never counts: only exactly "success" (lower case) does`,
+		`line 5: field "finished_at": 1970-01-01T00:00:00Z is before 2000 (a zero Unix time or a typo?)`,
+		`line 6: merged_at 2026-06-01T10:00:00Z is before opened_at 2026-06-02T09:00:00Z: a change is merged after it is opened`,
+		`line 6: first_review_at 2026-06-01T09:00:00Z is before opened_at 2026-06-02T09:00:00Z: a change is reviewed after it is opened`,
+		`line 7: field "resolved_at": 2099-01-01T00:00:00Z is in the future`,
+		`line 7: triggered_at 2026-06-01T12:00:00Z is before started_at 2026-06-01T13:00:00Z: its time to detect would be negative and is left out`,
+		`line 7: acknowledged_at 2026-06-01T11:00:00Z is before triggered_at 2026-06-01T12:00:00Z: its time to acknowledge would be negative and is left out`,
+		`line 8: replaces line 3, the same deployment id "d-1": the later line is kept`,
+	}
+	var got []string
+	for _, w := range d.Warnings {
+		got = append(got, w.String())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantCounts := map[flywheel.WarningKind]int{flywheel.WarnStatus: 2, flywheel.WarnDuplicateID: 2, flywheel.WarnTime: 2, flywheel.WarnOrder: 4}
+	if !reflect.DeepEqual(d.WarningCounts, wantCounts) || d.WarningTotal() != 10 || d.Replaced() != 2 {
+		t.Errorf("counts %v (total %d, replaced %d), want %v", d.WarningCounts, d.WarningTotal(), d.Replaced(), wantCounts)
+	}
+	// Stored as written: the last d-1, the status as typed, the odd times.
+	if d.Lines != 8 || len(d.Deployments) != 3 || len(d.Changes) != 1 || len(d.Incidents) != 2 {
+		t.Fatalf("%d lines, %d/%d/%d events", d.Lines, len(d.Deployments), len(d.Changes), len(d.Incidents))
+	}
+	if d.Deployments[0].SHA != "e" || d.Deployments[1].Status != "SUCCESS" || d.Deployments[2].FinishedAt.Year() != 1970 {
+		t.Errorf("deployments not as written: %+v", d.Deployments)
+	}
+	// A time up to an hour after now is a clock's difference, not a warning;
+	// without Now nothing is in the future.
+	d, _ = flywheel.DecodeEventsChecked(strings.NewReader(in), flywheel.DecodeOptions{KeepWarnings: 1})
+	if d.WarningCounts[flywheel.WarnTime] != 1 || len(d.Warnings) != 1 || d.WarningTotal() != 9 {
+		t.Errorf("without Now: %v, %d kept; want 1 time warning (1970) and 1 kept of 9", d.WarningCounts, len(d.Warnings))
+	}
+	// DecodeEvents decodes the same events.
+	ev, err := flywheel.DecodeEvents(strings.NewReader(in), "")
+	if err != nil || !reflect.DeepEqual(ev, d.Events) {
+		t.Errorf("DecodeEvents differs from DecodeEventsChecked: %v", err)
+	}
+}
+
+// TestDecodeEventsLineLimit: a line over 16 MiB is a bad line, named by its
+// number, and the lines after it are read on.
+func TestDecodeEventsLineLimit(t *testing.T) {
+	t.Parallel()
+	ok := `{"kind":"incident","id":"i","service":"s","triggered_at":"2026-06-01T12:00:00Z"}`
+	long := `{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","title":"` + strings.Repeat("x", 16<<20) + `"}`
+	_, err := flywheel.DecodeEvents(strings.NewReader(ok+"\n"+long+"\n"+ok+"\n{}\n"), "import")
+	var de *flywheel.DecodeError
+	if !errors.As(err, &de) || len(de.Lines) != 2 || de.Lines[0].Line != 2 || de.Lines[0].Reason != "line longer than 16777216 bytes (16 MiB)" || de.Lines[1].Line != 4 {
+		t.Errorf("err = %v, want line 2 too long and line 4 bad", err)
+	}
+	// A line of exactly 16 MiB, with a Windows line end, fits.
+	head := `{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","title":"`
+	fits := head + strings.Repeat("x", 16<<20-len(head)-2) + `"}`
+	ev, err := flywheel.DecodeEvents(strings.NewReader(ok+"\r\n"+fits+"\r\n"+ok), "import")
+	if err != nil || len(ev.Changes) != 1 || len(ev.Incidents) != 1 {
+		t.Errorf("a 16 MiB line: %v", err)
+	}
+}
+
 // TestEncodeDecodeRoundTrip checks that every field the engine or a report
 // reads survives encoding and decoding: sources, compare status, the unparsed
 // impact start, nil and empty lists kept apart, times to the nanosecond.

@@ -382,6 +382,37 @@ func TestDockerfile(t *testing.T) {
 	if !slices.ContainsFunc(stages[0].instructions, buildRE.MatchString) {
 		t.Errorf("build stage has no %s line", buildRE)
 	}
+	// The build arguments that stamp --version and flywheel_build_info.
+	for _, arg := range []string{"ARG VERSION", "ARG REVISION", "ARG BUILD_DATE"} {
+		if !slices.Contains(stages[0].instructions, arg) {
+			t.Errorf("build stage lacks %q", arg)
+		}
+	}
+}
+
+// TestReleaseVersion: the VERSION file holds the release version, which the
+// Dockerfile stamps into the binary by default, and the kustomization runs
+// the image of that version: never a moving tag such as latest, because a
+// newer Flywheel migrates the store, one way, when it opens it.
+func TestReleaseVersion(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := strings.TrimSpace(string(b))
+	if !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(version) {
+		t.Fatalf("VERSION %q is not MAJOR.MINOR.PATCH", version)
+	}
+	k := decodeAll(t, "kubernetes/kustomization.yaml")[0]
+	images, _ := get(k, "images").([]any)
+	if len(images) != 1 {
+		t.Fatalf("kustomization images: %v", get(k, "images"))
+	}
+	img, _ := images[0].(map[string]any)
+	if img["name"] != "flywheel" || img["newTag"] != version {
+		t.Errorf("kustomization runs %v:%v, want the release version %s", img["newName"], img["newTag"], version)
+	}
 }
 
 // TestDockerfileBuildCommand runs the build stage's go build line, as written,
@@ -404,6 +435,10 @@ func TestDockerfileBuildCommand(t *testing.T) {
 	shell := m[1] + out + m[3]
 	cmd := exec.Command("sh", "-c", shell)
 	cmd.Dir = ".."
+	// as `docker build --build-arg REVISION=… --build-arg BUILD_DATE=…`
+	// without VERSION: the VERSION file's
+	cmd.Env = append(slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "VERSION=") }),
+		"REVISION=0123456789abcdef0123456789abcdef01234567", "BUILD_DATE=20261207-12:00:00")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", shell, err, b)
 	}
@@ -419,6 +454,23 @@ func TestDockerfileBuildCommand(t *testing.T) {
 	}
 	if f.Section(".symtab") != nil {
 		t.Error("binary has a symbol table: -ldflags=-s did not apply")
+	}
+	// --version says what was stamped.
+	version, err := os.ReadFile("../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := exec.Command(out, "--version").Output()
+	if err != nil {
+		t.Fatalf("flywheel --version: %v", err)
+	}
+	for _, want := range []string{
+		"flywheel, version " + strings.TrimSpace(string(version)) + " (branch: unknown, revision: 0123456789abcdef0123456789abcdef01234567)\n",
+		"  build date:       20261207-12:00:00\n",
+	} {
+		if !bytes.Contains(v, []byte(want)) {
+			t.Errorf("flywheel --version lacks %q:\n%s", want, v)
+		}
 	}
 	// The image exposes 9891; the binary's default listen address must agree.
 	help, _ := exec.Command(out, "serve", "--help").CombinedOutput()

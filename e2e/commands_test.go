@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -125,6 +126,22 @@ func TestReportFormats(t *testing.T) {
 	if r := runFlywheel(t, nil, "--storage.path", db, "report", "--at", "tomorrow"); r.Code != 2 {
 		t.Errorf("report --at tomorrow: exit %d, want 2 (usage)", r.Code)
 	}
+	// What does not exist is a usage error saying what is valid, not "No data".
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "--service", "chekout"}, `flywheel report: unknown service "chekout"; valid: checkout, search (the services with events before `},
+		{[]string{"report", "--service", "search", "--at", "2026-10-01"}, `unknown service "search"; valid: checkout (the services with events before 2026-10-01T00:00:00Z)`},
+		{[]string{"report", "--service", "chekout", "--format", "html"}, `unknown service "chekout"`},
+		{[]string{"report", "--at", "2999-01-01"}, "flywheel report: at 2999-01-01T00:00:00Z is in the future"},
+		{[]string{"explain", "deployments", "--at", "2999-01-01"}, "flywheel explain: at 2999-01-01T00:00:00Z is in the future"},
+	} {
+		r := runFlywheel(t, nil, append([]string{"--storage.path", db}, tc.args...)...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, tc.want) || r.Stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.Code, r.Stdout, r.Stderr, tc.want)
+		}
+	}
 }
 
 func TestExplainFormats(t *testing.T) {
@@ -188,4 +205,113 @@ func readFile(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestTablesPipedKeepNames: table output that goes to a pipe (as here) or a
+// file is not fitted to any width, so no service name or id is cut short.
+func TestTablesPipedKeepNames(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "flywheel.db")
+	const svc = "recommendations-personalisation-ranking-and-experiments-service"
+	const id = "acme/recommendations-personalisation-ranking/deployments/1234567890"
+	events := `{"kind":"deployment","id":"` + id + `","service":"` + svc + `","repo":"acme/recommendations-personalisation-ranking","environment":"production","sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","finished_at":"2026-10-01T10:00:00Z","status":"success"}
+{"kind":"change","id":"acme/recommendations-personalisation-ranking#4242","service":"` + svc + `","title":"feat: a title long enough that a terminal of a hundred columns could never show it whole","opened_at":"2026-09-30T09:00:00Z","merged_at":"2026-09-30T15:00:00Z","merge_sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}
+`
+	if r := runFlywheelInput(t, strings.NewReader(events), nil, "--storage.path", db, "import", "-"); r.Code != 0 {
+		t.Fatalf("import: %s", r.Stderr)
+	}
+	for _, args := range [][]string{
+		{"report", "--at", "2026-10-10", "--window", "30d"},
+		{"explain", "deployments", "--at", "2026-10-10", "--window", "30d"},
+		{"explain", "lead_time_seconds", "--at", "2026-10-10", "--window", "30d"},
+	} {
+		r := runFlywheel(t, nil, append([]string{"--storage.path", db}, args...)...)
+		if r.Code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, r.Code, r.Stderr)
+		}
+		if !strings.Contains(r.Stdout, svc) || strings.Contains(r.Stdout, "~") {
+			t.Errorf("%v piped cuts the service name:\n%s", args, r.Stdout)
+		}
+		if args[1] == "deployments" && !strings.Contains(r.Stdout, id) {
+			t.Errorf("%v piped cuts the deployment id:\n%s", args, r.Stdout)
+		}
+		if args[1] == "lead_time_seconds" && !strings.Contains(r.Stdout, "could never show it whole") {
+			t.Errorf("%v piped cuts the PR title:\n%s", args, r.Stdout)
+		}
+	}
+}
+
+// TestImportWarnings: import stores what is valid by the format, warns of
+// each suspicious line with its number, sums the warnings up, and counts
+// what it stored truly: new and updated records, and lines that replaced an
+// earlier line of the same file.
+func TestImportWarnings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, file := filepath.Join(dir, "flywheel.db"), filepath.Join(dir, "events.jsonl")
+	dep := func(id, status, finished string) string {
+		return `{"kind":"deployment","id":"` + id + `","service":"checkout","environment":"production","sha":"1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","finished_at":"` + finished + `","status":"` + status + `"}`
+	}
+	writeFile(t, file, strings.Join([]string{
+		dep("d-1", "success", "2026-10-01T10:00:00Z"),
+		dep("d-2", "SUCCESS", "2026-10-02T10:00:00Z"),
+		dep("d-1", "success", "2026-10-03T10:00:00Z"),
+		dep("d-3", "success", "1970-01-01T00:00:00Z"),
+		dep("d-4", "success", "2099-01-01T00:00:00Z"),
+		`{"kind":"change","id":"acme/checkout#1","service":"checkout","opened_at":"2026-10-02T09:00:00Z","merged_at":"2026-10-01T09:00:00Z"}`,
+		dep("d-2", "success", "2026-10-02T10:00:00Z"),
+	}, "\n")+"\n")
+	r := runFlywheel(t, nil, "--storage.path", db, "--log.level", "warn", "import", file)
+	if r.Code != 0 {
+		t.Fatalf("import exited %d: %s", r.Code, r.Stderr)
+	}
+	for _, want := range []string{
+		file + `:2: warning: status "SUCCESS" never counts: only exactly "success" (lower case) does`,
+		file + `:3: warning: replaces line 1, the same deployment id "d-1": the later line is kept`,
+		file + `:4: warning: field "finished_at": 1970-01-01T00:00:00Z is before 2000`,
+		file + `:5: warning: field "finished_at": 2099-01-01T00:00:00Z is in the future`,
+		file + `:6: warning: merged_at 2026-10-01T09:00:00Z is before opened_at 2026-10-02T09:00:00Z`,
+		file + `:7: warning: replaces line 2, the same deployment id "d-2"`,
+		file + `: 6 warnings (repeated id: 2, status not exactly "success": 1, time before 2000 or in the future: 2, times in an impossible order: 1); every line was stored as written`,
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("import stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if want := "imported 4 deployments, 1 changes, 0 incidents from " + file + " into " + db + " (5 new, 0 updated; 7 lines, 2 of them replaced an earlier line with the same id)\n"; r.Stdout != want {
+		t.Errorf("import stdout %q, want %q", r.Stdout, want)
+	}
+	// The same file again updates every record and adds none.
+	r = runFlywheel(t, nil, "--storage.path", db, "--log.level", "warn", "import", file)
+	if !strings.Contains(r.Stdout, "(0 new, 5 updated;") {
+		t.Errorf("second import: %q", r.Stdout)
+	}
+	// Stored as written: d-2's last line, which says success, counts.
+	r = runFlywheel(t, nil, "--storage.path", db, "explain", "deployments", "--at", "2026-10-10", "--window", "30d", "--format", "csv")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "deployment,d-2,checkout") || !strings.Contains(r.Stdout, "2026-10-03T10:00:00Z") {
+		t.Errorf("explain deployments after the import: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// TestVersion: --version prints, on standard output, the version, revision
+// and build date as Prometheus exporters do. This binary is built without
+// -ldflags: its version is the module's (a pseudo-version of the commit from
+// a git checkout, "devel" without version control). deploy's
+// TestDockerfileBuildCommand checks a release build's stamp.
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	r := runFlywheel(t, nil, "--version")
+	if r.Code != 0 {
+		t.Fatalf("--version exited %d: %s", r.Code, r.Stderr)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`^flywheel, version (devel|\d+\.\d+\.\d+\S*) \(branch: \S+, revision: \S+\)\n`),
+		regexp.MustCompile(`(?m)^  build date:       (unknown|\d{8}-\d\d:\d\d:\d\d)$`),
+		regexp.MustCompile(`(?m)^  go version:       ` + regexp.QuoteMeta(runtime.Version()) + `$`),
+		regexp.MustCompile(`(?m)^  platform:         ` + runtime.GOOS + "/" + runtime.GOARCH + `$`),
+	} {
+		if !want.MatchString(r.Stdout) {
+			t.Errorf("--version does not match %s:\n%s", want, r.Stdout)
+		}
+	}
 }

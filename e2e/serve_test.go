@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,15 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	// flywheel_build_info says what --version says.
+	ver := regexp.MustCompile(`^flywheel, version (\S+) \(branch: (\S+), revision: (\S+)\)`).FindStringSubmatch(runFlywheel(t, nil, "--version").Stdout)
+	if ver == nil {
+		t.Fatal("--version prints no version line")
+	}
+	if want := fmt.Sprintf(`flywheel_build_info{branch=%q,goarch=%q,goos=%q,goversion=%q,revision=%q,`, ver[2], runtime.GOARCH, runtime.GOOS, runtime.Version(), ver[3]); !strings.Contains(body, want) ||
+		!strings.Contains(body, fmt.Sprintf(`version=%q} 1`, ver[1])) {
+		t.Errorf("/metrics lacks %s…version=%q} 1:\n%s", want, ver[1], grep(body, "build_info"))
+	}
 
 	// The report API returns the JSON document of `flywheel report --format json`.
 	code, body = get(t, nil, base+"/api/v1/report?at=2026-10-10T00:00:00Z&window=30d")
@@ -149,6 +159,18 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if code, body := get(t, nil, base+"/api/v1/explain?kpi=cfr"); code != http.StatusBadRequest || !strings.Contains(body, "change_failure_ratio") {
 		t.Errorf("/api/v1/explain?kpi=cfr: status %d: %s", code, body)
+	}
+	// A report query that names what does not exist is a 400 saying what is
+	// valid, as explain's are.
+	for query, want := range map[string]string{
+		"service=chekout": `unknown service "chekout"; valid: checkout, search`,
+		"format=csv":      `unknown format "csv"; valid: json`,
+		"servce=checkout": `unknown parameter "servce"`,
+		"at=2999-01-01":   "at 2999-01-01T00:00:00Z is in the future",
+	} {
+		if code, body := get(t, nil, base+"/api/v1/report?"+query); code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("/api/v1/report?%s: status %d %q, want 400 containing %q", query, code, body, want)
+		}
 	}
 
 	// A second serve on the same store fails fast on the file lock.

@@ -71,6 +71,16 @@ Label conventions:
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(`## Process
+
+| metric | type | labels | meaning |
+| --- | --- | --- | --- |
+| ` + "`flywheel_build_info`" + ` | gauge | ` + "`version`, `revision`, `branch`, `goversion`, `goos`, `goarch`, `tags`" + ` | Always 1; its labels say which build runs, as ` + "`flywheel --version`" + ` prints it (` + "`unknown`" + ` for what the build did not record). |
+
+` + "`serve`" + ` and ` + "`demo`" + ` also serve the Go runtime's ` + "`go_*`" + `, the process's ` + "`process_*`" + ` and the
+metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as every Prometheus exporter does.
+
+`)
 	b.WriteString(`## Decisions
 
 - **Durations are summaries, not gauges.** Prometheus reserves the ` + "`quantile`" + ` label for

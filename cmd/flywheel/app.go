@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/common/version"
 )
 
 // defaultListenAddress is Flywheel's port: 9891 is free in the Prometheus
@@ -33,6 +32,8 @@ type app struct {
 	log            *slog.Logger
 	// dashArg records a lone "-" among the arguments (see fileArg).
 	dashArg bool
+	// build is what the binary knows of its build (--version).
+	build buildInfo
 }
 
 // Main parses args, runs the chosen command and returns the process exit code.
@@ -43,12 +44,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // runMain is Main reading standard input from stdin, for tests.
 func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, dashArg: slices.Contains(args, "-")}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, dashArg: slices.Contains(args, "-"), build: readBuildInfo()}
 	k := kingpin.New("flywheel", "Flywheel measures delivery speed and stability (DORA) and the split between innovation and tune-ups, from GitHub and PagerDuty, as Prometheus metrics.")
 	k.UsageWriter(stderr)
 	k.ErrorWriter(stderr)
 	k.HelpFlag.Short('h')
-	k.Version(version.Print("flywheel"))
+	// as kingpin's Version, but on standard output, where `flywheel --version |
+	// head -1` and scripts look (kingpin writes it with the usage, to stderr);
+	// it exits as --help does
+	k.Flag("version", "Show the version, revision and build date, then exit.").PreAction(func(*kingpin.ParseContext) error {
+		fmt.Fprintln(stdout, a.build)
+		os.Exit(0)
+		return nil
+	}).Bool()
 	k.Flag("config.file", "Flywheel configuration file (YAML). Without it, every setting has its default and no source is configured.").StringVar(&a.flags.configFile)
 	k.Flag("storage.path", "Path of the bbolt event store; overrides storage.path of the config file.").StringVar(&a.flags.storagePath)
 	k.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&a.flags.logLevel, "debug", "info", "warn", "error")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -127,9 +128,10 @@ func (a *app) exitCode(err error) int {
 	return a.fail(err)
 }
 
-// importCommand is `flywheel import FILE`: all or nothing.
+// importCommand is `flywheel import FILE`: all or nothing; what is valid but
+// suspicious is stored with a warning.
 func (a *app) importCommand(k *kingpin.Application) command {
-	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing.")
+	c := k.Command("import", "Load events in the neutral JSON-lines format (what export writes) into the store; a file with any bad line stores nothing, and a line that is valid but probably wrong (a repeated id, a status of SUCCESS, a year 1970) is stored with a warning.")
 	file := c.Arg("file", "JSON-lines file of deployments, changes and incidents (- for standard input).").Required().String()
 	return command{name: c.FullCommand(), run: func() int {
 		f := a.fileArg(*file)
@@ -158,7 +160,7 @@ func (a *app) runImport(file string) error {
 		defer f.Close()
 		in, name = f, file
 	}
-	ev, err := flywheel.DecodeEvents(in, "import")
+	dec, err := flywheel.DecodeEventsChecked(in, flywheel.DecodeOptions{Source: "import", Now: time.Now(), KeepWarnings: importWarningsShown})
 	var bad *flywheel.DecodeError
 	if errors.As(err, &bad) {
 		for _, l := range bad.Lines {
@@ -169,19 +171,79 @@ func (a *app) runImport(file string) error {
 	if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)
 	}
+	for _, w := range dec.Warnings {
+		fmt.Fprintf(a.stderr, "%s:%d: warning: %s\n", name, w.Line, w.Reason)
+	}
+	if n := dec.WarningTotal(); n > 0 {
+		fmt.Fprintf(a.stderr, "%s: %s; every line was stored as written (see docs/events.md)\n", name, warningSummary(dec, len(dec.Warnings)))
+	}
+	ev := dec.Events
 	st, err := a.openStore(cfg)
 	if err != nil {
 		return err
 	}
-	werr := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev})
-	cerr := st.Close()
-	if werr != nil {
-		return fmt.Errorf("import %s: %w", name, werr)
+	added, err := writeCounted(st, ev)
+	if cerr := st.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
-	if cerr != nil {
-		return cerr
+	if err != nil {
+		return fmt.Errorf("import %s: %w", name, err)
 	}
-	fmt.Fprintf(a.stdout, "imported %d deployments, %d changes, %d incidents from %s into %s\n",
-		len(ev.Deployments), len(ev.Changes), len(ev.Incidents), name, a.storagePath(cfg))
+	total := len(ev.Deployments) + len(ev.Changes) + len(ev.Incidents)
+	fmt.Fprintf(a.stdout, "imported %d deployments, %d changes, %d incidents from %s into %s (%d new, %d updated",
+		len(ev.Deployments), len(ev.Changes), len(ev.Incidents), name, a.storagePath(cfg), added, total-added)
+	if r := dec.Replaced(); r > 0 {
+		fmt.Fprintf(a.stdout, "; %d lines, %d of them replaced an earlier line with the same id", dec.Lines, r)
+	}
+	fmt.Fprintln(a.stdout, ")")
 	return nil
+}
+
+// writeCounted writes ev as one batch and returns how many of its records
+// were new to the store; the others replaced a stored record with the same
+// kind and id.
+func writeCounted(st *storage.Store, ev flywheel.Events) (int, error) {
+	before, err := st.Counts()
+	if err != nil {
+		return 0, err
+	}
+	if err := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev}); err != nil {
+		return 0, err
+	}
+	after, err := st.Counts()
+	if err != nil {
+		return 0, err
+	}
+	return after.Deployments - before.Deployments + after.Changes - before.Changes + after.Incidents - before.Incidents, nil
+}
+
+// importWarningsShown bounds the warnings import prints one by one; the
+// summary counts them all.
+const importWarningsShown = 1000
+
+// warningSummary sums up a decoded input's warnings by kind, saying how many
+// of them were shown.
+func warningSummary(d flywheel.Decoded, shown int) string {
+	words := map[flywheel.WarningKind]string{
+		flywheel.WarnDuplicateID: "repeated id",
+		flywheel.WarnStatus:      `status not exactly "success"`,
+		flywheel.WarnTime:        "time before 2000 or in the future",
+		flywheel.WarnOrder:       "times in an impossible order",
+	}
+	var parts []string
+	for _, k := range []flywheel.WarningKind{flywheel.WarnDuplicateID, flywheel.WarnStatus, flywheel.WarnTime, flywheel.WarnOrder} {
+		if n := d.WarningCounts[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", words[k], n))
+		}
+	}
+	total := d.WarningTotal()
+	noun := "warnings"
+	if total == 1 {
+		noun = "warning"
+	}
+	msg := fmt.Sprintf("%d %s (%s)", total, noun, strings.Join(parts, ", "))
+	if shown < total {
+		msg += fmt.Sprintf(", the first %d shown", shown)
+	}
+	return msg
 }

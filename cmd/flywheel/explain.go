@@ -30,12 +30,12 @@ type eventScanner interface {
 // buildExplanation answers an explain query from every stored event, shared by
 // `flywheel explain` and GET /api/v1/explain so that both return the same
 // document. It always computes as of q.At: a snapshot keeps numbers, not the
-// events behind them. A KPI, window or service that does not exist is a
-// badQueryError listing the valid ones.
+// events behind them. A KPI, window or service that does not exist, or a time
+// after now, is a badQueryError saying what is valid.
 func buildExplanation(q explainQuery, st eventScanner, opts kpi.Options, now func() time.Time) (*kpi.Explanation, error) {
-	at := q.At
-	if at.IsZero() {
-		at = now().UTC()
+	at, err := evaluationTime(q.At, now)
+	if err != nil {
+		return nil, err
 	}
 	// a window that is not configured is explained as report computes it, so
 	// that every number report prints can be explained; a name that is no

@@ -110,10 +110,9 @@ func TestExplainCommand(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if runeWidth(line) > 100 {
-			t.Errorf("table line wider than 100: %q", line)
-		}
+	// not a terminal: nothing is cut or left out to fit a width
+	if strings.Contains(out, "~") || !strings.Contains(out, "acme/checkout") {
+		t.Errorf("table written to a buffer is cut:\n%s", out)
 	}
 
 	// a PR, its title quoted in CSV as any CSV reader expects
@@ -123,8 +122,6 @@ func TestExplainCommand(t *testing.T) {
 		t.Errorf("lead time csv: exit %d, %v, %q", code, err, rows)
 	}
 }
-
-func runeWidth(s string) int { return len([]rune(s)) }
 
 func TestExplainCommandErrors(t *testing.T) {
 	t.Parallel()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -110,8 +111,13 @@ func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
 		return
 	}
-	q := reportQuery{Window: r.URL.Query().Get("window"), Service: r.URL.Query().Get("service")}
-	if s := r.URL.Query().Get("at"); s != "" {
+	p := r.URL.Query()
+	if err := checkParams(p, "at", "window", "service", "format"); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	q := reportQuery{Window: p.Get("window"), Service: p.Get("service")}
+	if s := p.Get("at"); s != "" {
 		at, err := parseTime(s)
 		if err != nil {
 			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
@@ -148,6 +154,10 @@ func (o handlerOptions) serveExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Query()
+	if err := checkParams(p, "kpi", "at", "window", "service", "format"); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	q := explainQuery{KPI: p.Get("kpi"), Window: p.Get("window"), Service: p.Get("service")}
 	if s := p.Get("at"); s != "" {
 		at, err := parseTime(s)
@@ -190,7 +200,8 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
-	ev, err := flywheel.DecodeEvents(body, "api")
+	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown})
+	ev := dec.Events
 	var tooBig *http.MaxBytesError
 	var bad *flywheel.DecodeError
 	switch {
@@ -222,16 +233,42 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "store events: %v", err)
 		return
 	}
-	o.log.Info("ingested events", "deployments", len(ev.Deployments), "changes", len(ev.Changes), "incidents", len(ev.Incidents))
+	o.log.Info("ingested events", "deployments", len(ev.Deployments), "changes", len(ev.Changes), "incidents", len(ev.Incidents),
+		"warnings", dec.WarningTotal())
+	reply := ingestReply{
+		Deployments: len(ev.Deployments), Changes: len(ev.Changes), Incidents: len(ev.Incidents),
+		Lines: dec.Lines, ReplacedLines: dec.Replaced(),
+		Warnings: make([]ingestWarning, 0, len(dec.Warnings)), WarningsTotal: dec.WarningTotal(),
+	}
+	for _, l := range dec.Warnings {
+		reply.Warnings = append(reply.Warnings, ingestWarning{l.Line, string(l.Kind), l.Reason})
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(eventCounts{len(ev.Deployments), len(ev.Changes), len(ev.Incidents)})
+	_ = json.NewEncoder(w).Encode(reply)
 }
 
-// eventCounts is the reply of a successful ingest and the summary of an import.
-type eventCounts struct {
-	Deployments int `json:"deployments"`
-	Changes     int `json:"changes"`
-	Incidents   int `json:"incidents"`
+// ingestWarningsShown bounds the warnings of one ingest reply;
+// warnings_total counts them all.
+const ingestWarningsShown = 100
+
+// ingestReply is the reply of a successful ingest: the events stored (a
+// later line with the same kind and id replaces an earlier one, so they can
+// be fewer than the lines) and the lines stored as written that look wrong.
+type ingestReply struct {
+	Deployments   int             `json:"deployments"`
+	Changes       int             `json:"changes"`
+	Incidents     int             `json:"incidents"`
+	Lines         int             `json:"lines"`
+	ReplacedLines int             `json:"replaced_lines"`
+	Warnings      []ingestWarning `json:"warnings"`
+	WarningsTotal int             `json:"warnings_total"`
+}
+
+// ingestWarning is one suspicious line of an ingest.
+type ingestWarning struct {
+	Line   int    `json:"line"`
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 func (in *ingestOptions) authorized(r *http.Request) bool {
@@ -249,6 +286,24 @@ func httpError(w http.ResponseWriter, code int, format string, args ...any) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// checkParams refuses a query parameter that is not one of valid, given twice,
+// or a format other than json (the one these endpoints answer in): a typo
+// such as ?servce= would otherwise answer for every service and look right.
+func checkParams(p url.Values, valid ...string) error {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		switch {
+		case !slices.Contains(valid, k):
+			return fmt.Errorf("unknown parameter %q; valid: %s", k, strings.Join(valid, ", "))
+		case len(p[k]) > 1:
+			return fmt.Errorf("parameter %s given %d times; give it once", k, len(p[k]))
+		}
+	}
+	if f := p.Get("format"); p.Has("format") && f != "json" {
+		return fmt.Errorf("unknown format %q; valid: json (the table, Markdown, HTML and CSV forms are the command line's: flywheel report or explain --format)", f)
+	}
+	return nil
 }
 
 // badQueryError is a report query the user got wrong (HTTP 400, exit 2).

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -92,6 +94,57 @@ func TestIngestEndpoint(t *testing.T) {
 	}
 }
 
+// TestIngestEndpointWarnings: lines valid by the format but suspicious are
+// stored and listed in the reply, at most ingestWarningsShown of them, with
+// the true counts.
+func TestIngestEndpointWarnings(t *testing.T) {
+	t.Parallel()
+	var stored []flywheel.Events
+	h := testHandler(t, handlerOptions{ingest: &ingestOptions{
+		tokenHash: sha256.Sum256([]byte("tok")),
+		maxBody:   1 << 20,
+		write: func(_ context.Context, ev flywheel.Events) error {
+			stored = append(stored, ev)
+			return nil
+		},
+	}})
+	var body strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&body, `{"kind":"deployment","id":"d-%d","service":"s","environment":"production","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"SUCCESS"}`+"\n", i)
+	}
+	body.WriteString(`{"kind":"deployment","id":"d-0","service":"s","environment":"production","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success"}` + "\n")
+	rec := do(h, "POST", "/api/v1/events", "Bearer tok", body.String())
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var reply struct {
+		Deployments, Lines int
+		ReplacedLines      int `json:"replaced_lines"`
+		Warnings           []struct {
+			Line         int
+			Kind, Reason string
+		}
+		WarningsTotal int `json:"warnings_total"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Deployments != 150 || reply.Lines != 151 || reply.ReplacedLines != 1 || reply.WarningsTotal != 151 || len(reply.Warnings) != ingestWarningsShown {
+		t.Errorf("reply %+v", reply)
+	}
+	if w := reply.Warnings[0]; w.Line != 1 || w.Kind != "status" || !strings.Contains(w.Reason, `status "SUCCESS" never counts`) {
+		t.Errorf("first warning %+v", w)
+	}
+	if len(stored) != 1 || len(stored[0].Deployments) != 150 || stored[0].Deployments[0].Status != "success" || stored[0].Deployments[1].Status != "SUCCESS" {
+		t.Errorf("not stored as written")
+	}
+	// A clean input has an empty list, not null.
+	rec = do(h, "POST", "/api/v1/events", "Bearer tok", `{"kind":"incident","id":"i1","service":"s","triggered_at":"2026-01-01T00:00:00Z"}`)
+	if !strings.Contains(rec.Body.String(), `"warnings":[],"warnings_total":0`) {
+		t.Errorf("clean reply %s", rec.Body)
+	}
+}
+
 func TestIngestEndpointOffWithoutToken(t *testing.T) {
 	t.Parallel()
 	h := testHandler(t, handlerOptions{})
@@ -146,15 +199,24 @@ func TestReportEndpoint(t *testing.T) {
 	if body, _ := io.ReadAll(rec.Body); string(body) != want.String() {
 		t.Errorf("body:\n%s\nwant:\n%s", body, want.String())
 	}
-	for target, code := range map[string]int{
-		"/api/v1/report?at=yesterday":   400,
-		"/api/v1/report?window=1y":      400,
-		"/api/v1/report?service=boom":   500,
-		"/api/v1/report?at=2026-06-30":  200,
-		"/api/v1/report?window=30d&x=1": 200,
+	for target, want := range map[string]struct {
+		code int
+		body string
+	}{
+		"/api/v1/report?at=yesterday":              {400, `parameter at: "yesterday"`},
+		"/api/v1/report?window=1y":                 {400, `window "1y"`},
+		"/api/v1/report?service=boom":              {500, "disk on fire"},
+		"/api/v1/report?at=2026-06-30":             {200, `"at"`},
+		"/api/v1/report?format=json":               {200, `"at"`},
+		"/api/v1/report?format=csv":                {400, `unknown format "csv"; valid: json`},
+		"/api/v1/report?format=":                   {400, `unknown format ""; valid: json`},
+		"/api/v1/report?window=30d&servce=a":       {400, `unknown parameter "servce"; valid: at, window, service, format`},
+		"/api/v1/report?service=a&service=b":       {400, "parameter service given 2 times"},
+		"/api/v1/explain?kpi=deployments&x=1":      {400, `unknown parameter "x"; valid: kpi, at, window, service, format`},
+		"/api/v1/explain?kpi=deployments&format=a": {400, `unknown format "a"`},
 	} {
-		if rec := do(h, "GET", target, "", ""); rec.Code != code {
-			t.Errorf("%s: status %d, want %d (%s)", target, rec.Code, code, rec.Body)
+		if rec := do(h, "GET", target, "", ""); rec.Code != want.code || !strings.Contains(rec.Body.String(), want.body) {
+			t.Errorf("%s: status %d %q, want %d containing %q", target, rec.Code, rec.Body, want.code, want.body)
 		}
 	}
 	if rec := do(h, "POST", "/api/v1/report", "", ""); rec.Code != 405 {

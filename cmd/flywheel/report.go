@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -38,8 +41,16 @@ func loadInput(st reportStore, opts kpi.Options) (*kpi.Input, error) {
 //   - a stored daily snapshot computed at exactly q.At: its report;
 //   - else the KPI engine over every stored event as of q.At.
 //
-// A window that is not configured is computed on its own.
+// A window that is not configured is computed on its own. A snapshot that
+// lacks the window or the service (events stored after it was computed) is
+// passed over for the engine. A time after now, a window that is no duration
+// or a service without events as of the evaluation time is a badQueryError
+// saying what is valid.
 func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts kpi.Options, now func() time.Time) (kpi.Report, error) {
+	at, err := evaluationTime(q.At, now)
+	if err != nil {
+		return kpi.Report{}, err
+	}
 	var win *flywheel.Window
 	if q.Window != "" {
 		w, err := flywheel.ParseWindow(q.Window)
@@ -48,19 +59,15 @@ func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts 
 		}
 		win = &w
 	}
-	has := func(r kpi.Report) bool {
-		_, ok := r.Windows[q.Window]
-		return win == nil || ok
+	fits := func(r *kpi.Result) bool {
+		_, ok := r.Report.Windows[q.Window]
+		return (win == nil || ok) && (q.Service == "" || r.History.Services[q.Service] != nil)
 	}
-	var rep *kpi.Report
-	if q.At.IsZero() && current != nil && has(current.Result.Report) {
-		rep = &current.Result.Report
+	var res *kpi.Result
+	if q.At.IsZero() && current != nil && fits(&current.Result) {
+		res = &current.Result
 	}
-	at := q.At
-	if at.IsZero() {
-		at = now().UTC()
-	}
-	if rep == nil && !q.At.IsZero() {
+	if res == nil && !q.At.IsZero() {
 		snaps, err := st.Snapshots(at, at.Add(time.Nanosecond))
 		if err != nil {
 			return kpi.Report{}, err
@@ -70,12 +77,12 @@ func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts 
 				continue
 			}
 			snap, err := metrics.DecodeSnapshot(s.Data)
-			if err == nil && has(snap.Result.Report) {
-				rep = &snap.Result.Report
+			if err == nil && fits(&snap.Result) {
+				res = &snap.Result
 			}
 		}
 	}
-	if rep == nil {
+	if res == nil {
 		if win != nil && !slices.ContainsFunc(opts.Windows, func(w flywheel.Window) bool { return w.Name == win.Name }) {
 			opts.Windows = []flywheel.Window{*win}
 		}
@@ -83,10 +90,49 @@ func buildReport(q reportQuery, current *metrics.Snapshot, st reportStore, opts 
 		if err != nil {
 			return kpi.Report{}, err
 		}
-		r := in.Compute(at).Report
-		rep = &r
+		r := in.Compute(at)
+		res = &r
 	}
-	return filterReport(*rep, q.Window, q.Service)
+	if err := checkService(q.Service, res.History, res.Report.At); err != nil {
+		return kpi.Report{}, err
+	}
+	return filterReport(res.Report, q.Window, q.Service)
+}
+
+// evaluationTime is the time a query is answered as of: at, or now when at is
+// zero. A time after now is refused: a KPI counts only what had happened
+// before its evaluation time, so a later one would count days that have not
+// happened yet as days without deployments or incidents, and every rate would
+// look lower than it is.
+func evaluationTime(at time.Time, now func() time.Time) (time.Time, error) {
+	n := now().UTC()
+	if at.IsZero() {
+		return n, nil
+	}
+	if at.After(n) {
+		return time.Time{}, badQueryError{fmt.Sprintf("at %s is in the future (it is now %s): only what has happened can be counted; leave it out for now",
+			at.UTC().Format(time.RFC3339), n.Truncate(time.Second).Format(time.RFC3339))}
+	}
+	return at, nil
+}
+
+// checkService refuses a service that has no event as of at, listing those
+// that have; "" (every service) always passes. A service whose events are all
+// older than a window is valid: its report is empty, not an error.
+func checkService(service string, h kpi.History, at time.Time) error {
+	if service == "" || h.Services[service] != nil {
+		return nil
+	}
+	valid := slices.Sorted(maps.Keys(h.Services))
+	list := strings.Join(valid, ", ")
+	if len(valid) == 0 {
+		list = "none"
+	}
+	msg := fmt.Sprintf("unknown service %q; valid: %s (the services with events before %s)", service, list, at.UTC().Format(time.RFC3339))
+	if service == kpi.AllServices {
+		msg += "; without a service the report holds all services together and each one"
+	}
+	return badQueryError{msg}
 }
 
 func (a *app) reportCommand(k *kingpin.Application) command {
@@ -106,7 +152,13 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 			}
 			q.At = at
 		}
-		return a.exitCode(a.runReport(q, format))
+		err := a.runReport(q, format)
+		var bad badQueryError
+		if errors.As(err, &bad) {
+			fmt.Fprintf(a.stderr, "flywheel report: %v\n", bad)
+			return 2
+		}
+		return a.exitCode(err)
 	}}
 }
 
@@ -139,14 +191,18 @@ func (a *app) runReport(q reportQuery, format string) error {
 	return renderReport(a.stdout, rep, format, terminalWidth(a.stdout))
 }
 
-// terminalWidth is the width of w when it is a terminal, else 100.
+// terminalWidth is the width tables are fitted to: the width of w when it is
+// a terminal, else 0, no limit. Output that goes to a file or a pipe is read by
+// a program or a pager that scrolls, and a cut name ("recommendatio~") would
+// break a grep and match no service; only a terminal needs lines that fit.
 func terminalWidth(w any) int {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			return width
 		}
+		return 100 // a terminal that does not say its size
 	}
-	return 100
+	return 0
 }
 
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach.
@@ -175,15 +231,19 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 			opts.Windows = append(slices.Clone(opts.Windows), w)
 		}
 	}
-	at := q.At
-	if at.IsZero() {
-		at = now().UTC()
+	at, err := evaluationTime(q.At, now)
+	if err != nil {
+		return htmlReport{}, err
 	}
 	in := kpi.NewExplainInput(opts)
 	if err := st.Scan(in); err != nil {
 		return htmlReport{}, err
 	}
-	rep, err := filterReport(in.Compute(at).Report, q.Window, q.Service)
+	res := in.Compute(at)
+	if err := checkService(q.Service, res.History, at); err != nil {
+		return htmlReport{}, err
+	}
+	rep, err := filterReport(res.Report, q.Window, q.Service)
 	if err != nil {
 		return htmlReport{}, err
 	}

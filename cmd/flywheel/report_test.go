@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,7 +66,7 @@ func TestBuildReportSources(t *testing.T) {
 	stored := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
 	putSnapshot(t, st, stored, 42)
 	opts := kpi.DefaultOptions()
-	now := func() time.Time { return time.Date(2026, 6, 4, 0, 0, 0, 0, time.UTC) }
+	now := func() time.Time { return time.Date(2026, 6, 11, 0, 0, 0, 0, time.UTC) }
 
 	// A stored daily snapshot at exactly the asked time is used as served.
 	r, err := buildReport(reportQuery{At: stored, Window: "30d"}, nil, st, opts, now)
@@ -191,5 +192,72 @@ func TestBuildHTMLReport(t *testing.T) {
 	}
 	if _, err := buildHTMLReport(reportQuery{Window: "fortnight"}, st, opts, now); err == nil {
 		t.Error("window fortnight accepted")
+	}
+}
+
+// TestBuildReportRefusesWhatIsNotThere: a service without events as of the
+// evaluation time and a time after now are errors that say what is valid,
+// for the report, its HTML form and explain alike; a served snapshot computed
+// before a service's first event does not hide it.
+func TestBuildReportRefusesWhatIsNotThere(t *testing.T) {
+	t.Parallel()
+	st := testStore(t)
+	ev := flywheel.Events{Deployments: []flywheel.Deployment{
+		{ID: "s1", Service: "search", Environment: "production", SHA: "bbbbbbb1", Status: "success", FinishedAt: time.Date(2026, 6, 5, 10, 0, 0, 0, time.UTC)},
+	}}
+	if err := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev}); err != nil {
+		t.Fatal(err)
+	}
+	opts := kpi.DefaultOptions()
+	now := func() time.Time { return time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC) }
+	june := func(d int) time.Time { return time.Date(2026, 6, d, 0, 0, 0, 0, time.UTC) }
+
+	for _, tc := range []struct {
+		name string
+		q    reportQuery
+		want string
+	}{
+		{"typo", reportQuery{Service: "chekout"}, `unknown service "chekout"; valid: checkout, search (the services with events before 2026-06-10T00:00:00Z)`},
+		{"not yet", reportQuery{Service: "search", At: june(4)}, `unknown service "search"; valid: checkout (the services with events before 2026-06-04T00:00:00Z)`},
+		{"nothing yet", reportQuery{Service: "search", At: june(1)}, `unknown service "search"; valid: none`},
+		{"all", reportQuery{Service: "all"}, "without a service the report holds all services together"},
+		{"future", reportQuery{At: june(11)}, "at 2026-06-11T00:00:00Z is in the future (it is now 2026-06-10T00:00:00Z)"},
+	} {
+		var bad badQueryError
+		_, err := buildReport(tc.q, nil, st, opts, now)
+		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: report error %v, want a bad query containing %q", tc.name, err, tc.want)
+		}
+		_, err = buildHTMLReport(tc.q, st, opts, now)
+		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: HTML report error %v, want a bad query containing %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := buildExplanation(explainQuery{KPI: "deployments", At: june(11)}, st, opts, now); err == nil ||
+		!strings.Contains(err.Error(), "is in the future") {
+		t.Errorf("explain in the future: %v", err)
+	}
+
+	// A service known as of the evaluation time, without deployments in a
+	// window, is a report of 0 deployments, not an error.
+	r, err := buildReport(reportQuery{Service: "checkout", Window: "5d", At: june(10)}, nil, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := r.Windows["5d"].Services["checkout"]; k == nil || k.Deployments == nil || *k.Deployments != 0 || len(r.Windows["5d"].Services) != 1 {
+		t.Errorf("checkout had no deployment in the 5 days before 10 June: %+v", r.Windows["5d"])
+	}
+	// The served snapshot was computed before search's first event: the
+	// report computes rather than call search unknown.
+	current := &metrics.Snapshot{At: now(), Result: kpi.Result{
+		Report:  kpi.Report{At: now(), Windows: map[string]kpi.WindowReport{"30d": {All: &kpi.KPIs{Deployments: ptr(2)}}}},
+		History: kpi.History{Services: map[string]*kpi.ServiceHistory{"checkout": {}}},
+	}}
+	r, err = buildReport(reportQuery{Service: "search", Window: "30d"}, current, st, opts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := r.Windows["30d"].Services["search"]; k == nil || k.Deployments == nil || *k.Deployments != 1 {
+		t.Errorf("search as of now: %+v, want its 1 deployment", r.Windows["30d"])
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
@@ -160,6 +159,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now),
+		a.build.collector(),
 	)
 	ingest, err := a.ingestOptions(cfg, st, snap)
 	if err != nil {
@@ -235,7 +235,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		g.Add(func() error { return snap.Run(ctx) }, func(error) { cancel() })
 	}
 	g.Add(func() error {
-		a.log.Info("serving", append(version.Slog(), "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)...)
+		a.log.Info("serving", append(a.build.logAttrs(), "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)...)
 		err := web.ListenAndServe(srv, w.flags, a.log)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
