@@ -81,7 +81,7 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !o.ready() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "Not ready: no KPI snapshot computed yet")
+			fmt.Fprintln(w, "Not ready: no KPI snapshot computed after a successful sync yet")
 			return
 		}
 		fmt.Fprintln(w, "Ready")
