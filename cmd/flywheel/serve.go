@@ -48,7 +48,7 @@ const (
 	maxConcurrentReports = 2
 )
 
-// webOptions are the exporter-convention web flags of serve and demo (SPEC §2).
+// webOptions are the exporter-convention web flags of serve and demo.
 type webOptions struct {
 	flags         *web.FlagConfig
 	telemetryPath string
@@ -268,8 +268,8 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 
 // serve runs the server on listeners until a signal, then shuts down in one
 // fixed order: stop scheduling, cancel running syncs (they return at a batch
-// boundary), stop the HTTP servers, and close the store last (STYLE.md example
-// 13). It owns p.st and the listeners. onServing, if set, runs once the
+// boundary), stop the HTTP servers, and close the store last. It owns p.st and
+// the listeners. onServing, if set, runs once the
 // servers are about to accept connections (the demo's "Press Ctrl-C").
 func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServing func()) (err error) {
 	cfg, st, snap, sched, kopts := p.cfg, p.st, p.snap, p.sched, p.kopts
