@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,7 +160,7 @@ func (s *Scheduler) SyncNow(ctx context.Context, names ...string) error {
 		wg.Go(func() {
 			defer s.wg.Done()
 			if err := s.run(ctx, n); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", n, err)
+				errs[i] = nameSource(n, err)
 			}
 		})
 	}
@@ -167,8 +168,20 @@ func (s *Scheduler) SyncNow(ctx context.Context, names ...string) error {
 	return errors.Join(errs...)
 }
 
+// nameSource prefixes err with the source's name unless its message already
+// begins with it, as the GitHub and PagerDuty sources' errors do: one
+// "github: ", not two.
+func nameSource(name string, err error) error {
+	if strings.HasPrefix(err.Error(), name+": ") {
+		return err
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
 // run performs one sync of a source and records its outcome. A panic is
-// recovered and recorded as a failure.
+// recovered and recorded as a failure. A sync that returns an error after ctx
+// was cancelled was interrupted (a shutdown, Ctrl-C): that is logged at info
+// level and counted neither as a failure nor as a success.
 func (s *Scheduler) run(ctx context.Context, name string) (err error) {
 	st := s.sources[name]
 	st.mu.Lock()
@@ -185,27 +198,35 @@ func (s *Scheduler) run(ctx context.Context, name string) (err error) {
 	log := s.log.With("source", name)
 	log.Info("sync started")
 	defer func() {
+		panicked := false
 		if r := recover(); r != nil {
+			panicked = true
 			err = fmt.Errorf("panic: %v", r)
 			log.Error("sync panicked", "panic", r, "stack", string(debug.Stack()))
 		}
+		interrupted := err != nil && !panicked && ctx.Err() != nil
 		end := s.now()
 		written := sink.written()
 		st.mu.Lock()
 		st.status.Running = false
 		st.status.LastDuration = end.Sub(start)
 		st.status.EventsWritten += written
-		if err != nil {
+		switch {
+		case interrupted:
+		case err != nil:
 			st.status.Failures++
 			st.status.LastError = err.Error()
-		} else {
+		default:
 			st.status.LastSuccess = end
 			st.status.LastError = ""
 		}
 		st.mu.Unlock()
-		if err != nil {
+		switch {
+		case interrupted:
+			log.Info("sync interrupted; what it wrote stays", "duration", end.Sub(start), "events_written", written)
+		case err != nil:
 			log.Error("sync failed", "err", err, "duration", end.Sub(start), "events_written", written)
-		} else {
+		default:
 			log.Info("sync finished", "duration", end.Sub(start), "events_written", written)
 		}
 		if (err == nil || written > 0) && s.opts.OnSynced != nil {

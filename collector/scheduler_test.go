@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,9 +157,13 @@ func TestSyncNowFailuresAndPanics(t *testing.T) {
 		m["x"] = 1 // panics: assignment to entry in nil map
 		return nil
 	}}
+	named := testSource{name: "named", fn: func(context.Context, Sink, Progress) error {
+		return errors.New("named: named: what failed") // a message that names its source, and the word twice
+	}}
 	var synced sync.Map
 	s := NewScheduler(SchedulerOptions{
-		Sources:  []Scheduled{{Source: ok, Schedule: "@every 1h"}, {Source: bad, Schedule: "@every 1h"}, {Source: boom, Schedule: "@every 1h"}},
+		Sources: []Scheduled{{Source: ok, Schedule: "@every 1h"}, {Source: bad, Schedule: "@every 1h"}, {Source: boom, Schedule: "@every 1h"},
+			{Source: named, Schedule: "@every 1h"}},
 		Sink:     &memSink{},
 		OnSynced: func(name string) { synced.Store(name, true) },
 	})
@@ -166,10 +171,14 @@ func TestSyncNowFailuresAndPanics(t *testing.T) {
 	if err == nil {
 		t.Fatal("SyncNow: want an error")
 	}
-	for _, want := range []string{"pagerduty: list incidents: 502 Bad Gateway", "github: panic: assignment to entry in nil map"} {
+	for _, want := range []string{"pagerduty: list incidents: 502 Bad Gateway", "github: panic: assignment to entry in nil map", "named: named: what failed"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
+	}
+	// An error that already begins with its source's name is not named twice.
+	if strings.Contains(err.Error(), "named: named: named:") {
+		t.Errorf("error %q names a source twice", err)
 	}
 	if strings.Contains(err.Error(), "ok:") {
 		t.Errorf("error %q names the source that succeeded", err)
@@ -261,10 +270,12 @@ func TestRunSchedulesSkipsOverlapAndStopsAtBatchBoundary(t *testing.T) {
 		return nil
 	}}
 	var synced atomic.Int32
+	var logs syncBuilder
 	s := NewScheduler(SchedulerOptions{
 		Sources:  []Scheduled{{Source: src, Schedule: "fast"}},
 		Sink:     &memSink{},
 		OnSynced: func(string) { synced.Add(1) },
+		Logger:   slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	s.parse = func(string) (cron.Schedule, error) { return fastSchedule(10 * time.Millisecond), nil }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -296,8 +307,11 @@ func TestRunSchedulesSkipsOverlapAndStopsAtBatchBoundary(t *testing.T) {
 		t.Error("the running sync never saw the cancelled context")
 	}
 	st := s.Statuses()[0]
-	if st.Running || st.LastSuccess.IsZero() || st.Failures == 0 {
-		t.Errorf("status after Run = %+v (want finished syncs and the cancelled one as a failure)", st)
+	if st.Running || st.LastSuccess.IsZero() || st.Failures != 0 || st.LastError != "" {
+		t.Errorf("status after Run = %+v (want finished syncs, and the interrupted one counted neither as a failure nor a success)", st)
+	}
+	if l := logs.String(); !strings.Contains(l, `level=INFO msg="sync interrupted; what it wrote stays" source=github`) || strings.Contains(l, "level=ERROR") {
+		t.Errorf("the interrupted sync is not logged at info level, or something at error level:\n%s", l)
 	}
 	if synced.Load() == 0 {
 		t.Error("OnSynced never called")
@@ -312,4 +326,23 @@ func TestRunRejectsBadSchedule(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `collector: schedule "every 15 minutes" of source github`) {
 		t.Errorf("Run = %v", err)
 	}
+}
+
+// syncBuilder is a strings.Builder safe for a logger writing from several
+// goroutines.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

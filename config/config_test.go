@@ -73,7 +73,7 @@ func TestBadConfigs(t *testing.T) {
 			"dora_thresholds.deployment_frequency_per_day: want elite ≥ high ≥ medium, got 0.03333, 0.1429, 1",
 			`dora_thresholds.lead_time.high: invalid duration "7days": ` + parseWant,
 			`dora_thresholds.change_failure_ratio.high: invalid ratio "1.5": want a number between 0 and 1 or a percentage such as 5%`,
-			"dora_thresholds.recovery_time: want elite ≤ high ≤ medium, got 3600, 7200, 3600",
+			"dora_thresholds.recovery_time: want elite ≤ high ≤ medium, got 1h, 2h, 1h",
 		}},
 		{"credentials.yml", []string{
 			"api: set token_file or token_env, not both",
@@ -483,5 +483,27 @@ func TestPathRules(t *testing.T) {
 		if got := c.PathRules(); got != tc.want || got != (len(o.Classification.TuneUpPaths) > 0) {
 			t.Errorf("%s: PathRules = %v, want %v (KPIOptions paths %v)", tc.name, got, tc.want, o.Classification.TuneUpPaths)
 		}
+	}
+}
+
+// TestThresholdOrderErrorsShowDurations: a misordered duration bound is shown
+// as a user writes one (7d, 36h, 90m), never as raw seconds (6.048e+05).
+func TestThresholdOrderErrorsShowDurations(t *testing.T) {
+	t.Parallel()
+	_, err := config.Parse([]byte("dora_thresholds:\n  lead_time: {elite: 7d, high: 36h}\n  recovery_time: {elite: 90m, high: 1h, medium: 1.5s}\n"))
+	var cerr *config.Errors
+	if !errors.As(err, &cerr) {
+		t.Fatalf("err = %v, want *config.Errors", err)
+	}
+	var got []string
+	for _, p := range cerr.Problems {
+		got = append(got, p.Path+": "+p.Message)
+	}
+	want := []string{
+		"dora_thresholds.lead_time: want elite ≤ high ≤ medium, got 7d, 36h, 30d",
+		"dora_thresholds.recovery_time: want elite ≤ high ≤ medium, got 90m, 1h, 1.5s",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

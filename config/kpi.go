@@ -310,14 +310,16 @@ func (c *Config) thresholds(p *problems) kpi.Thresholds {
 	if t == nil {
 		return th
 	}
-	bounds(p, "dora_thresholds.deployment_frequency_per_day", t.DeploymentFrequencyPerDay, &th.DeploymentFrequencyPerDay, parseRate, true)
-	bounds(p, "dora_thresholds.lead_time", t.LeadTime, &th.LeadTimeSeconds, parseSeconds, false)
-	bounds(p, "dora_thresholds.change_failure_ratio", t.ChangeFailureRatio, &th.ChangeFailureRatio, parseRatio, false)
-	bounds(p, "dora_thresholds.recovery_time", t.RecoveryTime, &th.RecoverySeconds, parseSeconds, false)
+	bounds(p, "dora_thresholds.deployment_frequency_per_day", t.DeploymentFrequencyPerDay, &th.DeploymentFrequencyPerDay, parseRate, formatNumber, true)
+	bounds(p, "dora_thresholds.lead_time", t.LeadTime, &th.LeadTimeSeconds, parseSeconds, formatSeconds, false)
+	bounds(p, "dora_thresholds.change_failure_ratio", t.ChangeFailureRatio, &th.ChangeFailureRatio, parseRatio, formatNumber, false)
+	bounds(p, "dora_thresholds.recovery_time", t.RecoveryTime, &th.RecoverySeconds, parseSeconds, formatSeconds, false)
 	return th
 }
 
-func bounds(p *problems, at string, lb *LevelBounds, into *[3]float64, parse func(string) (float64, error), descending bool) {
+// bounds reads one KPI's three level bounds; show prints a bound in an error
+// the way a user writes it.
+func bounds(p *problems, at string, lb *LevelBounds, into *[3]float64, parse func(string) (float64, error), show func(float64) string, descending bool) {
 	if lb == nil {
 		return
 	}
@@ -338,11 +340,28 @@ func bounds(p *problems, at string, lb *LevelBounds, into *[3]float64, parse fun
 		return
 	}
 	if descending && !(into[0] >= into[1] && into[1] >= into[2]) {
-		p.add(at, "want elite ≥ high ≥ medium, got %.4g, %.4g, %.4g", into[0], into[1], into[2])
+		p.add(at, "want elite ≥ high ≥ medium, got %s, %s, %s", show(into[0]), show(into[1]), show(into[2]))
 	}
 	if !descending && !(into[0] <= into[1] && into[1] <= into[2]) {
-		p.add(at, "want elite ≤ high ≤ medium, got %.4g, %.4g, %.4g", into[0], into[1], into[2])
+		p.add(at, "want elite ≤ high ≤ medium, got %s, %s, %s", show(into[0]), show(into[1]), show(into[2]))
 	}
+}
+
+func formatNumber(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+// formatSeconds prints a duration in the largest whole unit a config accepts:
+// 604800 → "7d", 5400 → "90m"; anything else as Go prints durations.
+func formatSeconds(v float64) string {
+	d := time.Duration(v * float64(time.Second))
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{flywheel.Day, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if d != 0 && d%u.unit == 0 {
+			return strconv.FormatInt(int64(d/u.unit), 10) + u.name
+		}
+	}
+	return d.String()
 }
 
 // parseRate reads deployments per day: a number or a fraction such as 1/7.

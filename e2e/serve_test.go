@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -148,6 +149,19 @@ func TestServeEndToEnd(t *testing.T) {
 			if code, body := get(t, nil, u); code != http.StatusOK || !strings.Contains(body, `"items": [`) {
 				t.Errorf("dashboard link %s: status %d: %.300s", u, code, body)
 			}
+		}
+	}
+
+	// Every link of the landing page answers (no /debug/pprof without
+	// --web.enable-pprof).
+	code, landing := get(t, nil, base+"/")
+	links := regexp.MustCompile(`href="(/[^"]*)"`).FindAllStringSubmatch(landing, -1)
+	if code != http.StatusOK || len(links) < 5 || strings.Contains(landing, "debug/pprof") {
+		t.Errorf("landing page: status %d, %d links:\n%s", code, len(links), landing)
+	}
+	for _, l := range links {
+		if code, body := get(t, nil, base+html.UnescapeString(l[1])); code != http.StatusOK {
+			t.Errorf("landing page link %s: status %d: %.200s", l[1], code, body)
 		}
 	}
 
@@ -444,7 +458,8 @@ func grep(s, sub string) string {
 	return strings.Join(out, "\n")
 }
 
-// TestWebConfigBasicAuth checks that --web.config.file protects every endpoint.
+// TestWebConfigBasicAuth checks that --web.config.file protects every endpoint
+// but the two probes, which an orchestrator calls without credentials.
 func TestWebConfigBasicAuth(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -452,8 +467,10 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	base := "http://" + addr
 	srv := startFlywheel(t, nil, "--storage.path", filepath.Join(dir, "flywheel.db"), "serve",
 		"--web.listen-address", addr, "--web.config.file", "testdata/web-config.yml")
-	waitForURL(t, nil, base+"/-/healthy", http.StatusUnauthorized, 20*time.Second)
-	for _, path := range []string{"/metrics", "/-/healthy", "/-/ready", "/api/v1/report", "/"} {
+	waitForURL(t, nil, base+"/-/healthy", http.StatusOK, 20*time.Second)
+	// no source configured: ready after the first computation
+	waitForURL(t, nil, base+"/-/ready", http.StatusOK, 20*time.Second)
+	for _, path := range []string{"/metrics", "/api/v1/report", "/api/v1/explain?kpi=change_failure_ratio", "/api/v1/backup", "/"} {
 		if code, _ := get(t, nil, base+path); code != http.StatusUnauthorized {
 			t.Errorf("%s without credentials: status %d, want 401", path, code)
 		}

@@ -11,9 +11,14 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 )
 
-// defaultListenAddress is Flywheel's port: 9891 is free in the Prometheus
-// default port allocations list at the time of writing.
+// defaultListenAddress is serve's: every interface, as exporters listen, on
+// Flywheel's port (9891 was free in the Prometheus default port allocations
+// list at the time of writing).
 const defaultListenAddress = ":9891"
+
+// defaultDemoListenAddress is the demo's: this machine only, since a demo is
+// tried on a laptop; a container passes --web.listen-address=:9891.
+const defaultDemoListenAddress = "127.0.0.1:9891"
 
 // globalFlags are the flags every command shares.
 type globalFlags struct {

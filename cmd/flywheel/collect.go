@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/schollz/progressbar/v3"
@@ -67,24 +69,42 @@ func (a *app) runCollect(names []string) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	syncErr := a.syncOnce(ctx, p, progress, names...)
-	if syncErr != nil {
+	if syncErr != nil && !errors.Is(syncErr, errInterrupted) {
 		return fmt.Errorf("collect: %w", syncErr)
 	}
-	return nil
+	return syncErr
 }
 
+// errInterrupted is a one-off sync (collect, demo's first) stopped by SIGINT or
+// SIGTERM: exit code 130, as a shell reports a command ended by Ctrl-C.
+var errInterrupted = errors.New("interrupted")
+
 // syncOnce syncs the named (or every) source now, logs each one's outcome, and
-// computes and stores a KPI snapshot of whatever was stored, even after a
-// failure.
+// computes and stores a KPI snapshot of what is stored — unless the sync was
+// interrupted (errInterrupted: the data is half-synced) or every source that
+// ran failed: then the last stored snapshot stays the one served.
 func (a *app) syncOnce(ctx context.Context, p *pipeline, progress *collectProgress, names ...string) error {
 	syncErr := p.sched.SyncNow(ctx, names...)
-	progress.finish()
+	interrupted := ctx.Err() != nil
+	progress.finish(!interrupted)
+	if interrupted {
+		a.log.Info("interrupted: what the sync wrote stays and the next sync goes on from there; no KPI snapshot stored")
+		return errInterrupted
+	}
 	for _, s := range p.sched.Statuses() {
 		if s.LastAttempt.IsZero() {
 			continue
 		}
-		a.log.Info("source synced", "source", s.Source, "ok", s.LastError == "", "duration", s.LastDuration,
-			"events_written", s.EventsWritten, "requests", s.Requests, "rate_limit_remaining", s.RateLimitRemaining)
+		attrs := []any{"source", s.Source, "ok", s.LastError == "", "duration", s.LastDuration.Round(time.Millisecond),
+			"events_written", s.EventsWritten, "requests", formatRequests(s.Requests)}
+		if s.RateLimitRemaining >= 0 {
+			attrs = append(attrs, "rate_limit_remaining", s.RateLimitRemaining)
+		}
+		a.log.Info("source synced", attrs...)
+	}
+	if !p.gate.synced() {
+		a.log.Warn("no KPI snapshot stored: every source failed; the last stored snapshot stays")
+		return syncErr
 	}
 	if err := p.snap.Recompute(context.WithoutCancel(ctx)); err != nil {
 		return errors.Join(syncErr, err)
@@ -95,31 +115,55 @@ func (a *app) syncOnce(ctx context.Context, p *pipeline, progress *collectProgre
 	return syncErr
 }
 
+// formatRequests prints API requests by status code as "200:30 304:2" (0 is a
+// transport error), for a log line a person reads.
+func formatRequests(byCode map[string]int64) string {
+	parts := make([]string, 0, len(byCode))
+	for _, code := range slices.Sorted(maps.Keys(byCode)) {
+		parts = append(parts, fmt.Sprintf("%s:%d", code, byCode[code]))
+	}
+	return strings.Join(parts, " ")
+}
+
 // collectProgress shows a progress bar on a terminal and plain log lines
 // otherwise. It is safe for concurrent use by several sources.
+//
+// Sources learn their work as they go (a repository's pages, a window's
+// pages), so the total grows during a sync. The bar shows the largest
+// fraction done/total seen so far, below 100% until finish: it never moves
+// back when the total grows, it waits for the work done to catch up.
 type collectProgress struct {
 	mu    sync.Mutex
 	bar   *progressbar.ProgressBar // nil when stderr is not a terminal
+	out   io.Writer                // the bar's
 	log   *slog.Logger
 	total int
 	done  int
+	shown int // per mille of the bar, never less than before
 	// finished: the one-off sync is over; later scheduled syncs (demo) are
 	// reported by the ordinary log lines only.
 	finished bool
 }
 
+// barScale is the bar's maximum: it counts per mille of the work, not units.
+const barScale = 1000
+
 func newCollectProgress(w io.Writer, log *slog.Logger) *collectProgress {
 	p := &collectProgress{log: log}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("syncing"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionClearOnFinish(),
-		)
+		p.bar, p.out = newProgressBar(w, 100*time.Millisecond), w
 	}
 	return p
+}
+
+// newProgressBar draws at most one frame per throttle (the last one always).
+func newProgressBar(w io.Writer, throttle time.Duration) *progressbar.ProgressBar {
+	return progressbar.NewOptions(barScale,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("syncing"),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(throttle),
+	)
 }
 
 // logger is the logger to use while the bar is shown: only warnings and errors,
@@ -147,9 +191,7 @@ func (p *collectProgress) Total(n int) {
 		return
 	}
 	p.total += n
-	if p.bar != nil {
-		p.bar.ChangeMax(p.total)
-	}
+	p.draw("")
 }
 
 func (p *collectProgress) Done(n int, what string) {
@@ -159,27 +201,53 @@ func (p *collectProgress) Done(n int, what string) {
 		return
 	}
 	p.done += n
-	if p.bar != nil {
-		p.bar.Describe(what)
-		_ = p.bar.Add(n)
+	if p.bar == nil {
+		p.log.Info("progress", "done", p.done, "total", p.total, "last", what)
 		return
 	}
-	p.log.Info("progress", "done", p.done, "total", p.total, "last", what)
+	p.draw(what)
+}
+
+// draw moves the bar forward to done/total if that is further than shown; what,
+// if set, becomes the description. The caller holds p.mu.
+func (p *collectProgress) draw(what string) {
+	if p.bar == nil {
+		return
+	}
+	if what != "" {
+		p.bar.Describe(fmt.Sprintf("%d/%d %s", p.done, p.total, what))
+	}
+	if p.total <= 0 {
+		return
+	}
+	if f := min(p.done*barScale/p.total, barScale-1); f > p.shown {
+		p.shown = f
+		_ = p.bar.Set(f)
+	}
 }
 
 func (p *collectProgress) Request(int)                {}
 func (p *collectProgress) RateLimit(string, int, int) {}
 
-func (p *collectProgress) finish() {
+// finish ends the bar: at 100% when the sync ran to its end (whether or not a
+// source failed), where it stood when it was interrupted.
+func (p *collectProgress) finish(complete bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.finished {
 		return
 	}
 	p.finished = true
-	if p.bar != nil {
-		_ = p.bar.Finish()
+	if p.bar == nil {
+		return
 	}
+	if complete {
+		p.bar.Describe("synced")
+		_ = p.bar.Finish()
+	} else {
+		_ = p.bar.Exit()
+	}
+	fmt.Fprintln(p.out)
 }
 
 // levelFilter drops records below min while active says so.

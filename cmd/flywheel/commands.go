@@ -120,10 +120,15 @@ func (a *app) fail(err error) int {
 	return 1
 }
 
-// exitCode turns a command's error into its exit code.
+// exitCode turns a command's error into its exit code: 130 for a one-off
+// sync stopped by SIGINT or SIGTERM (already logged as such), as a shell
+// reports a command ended by Ctrl-C.
 func (a *app) exitCode(err error) int {
-	if err == nil {
+	switch {
+	case err == nil:
 		return 0
+	case errors.Is(err, errInterrupted):
+		return 130
 	}
 	return a.fail(err)
 }

@@ -22,8 +22,8 @@ import (
 )
 
 func (a *app) demoCommand(k *kingpin.Application) command {
-	c := k.Command("demo", "Start simulated GitHub and PagerDuty APIs on 127.0.0.1 holding a generated organisation, run the real collectors against them, and serve /metrics as serve does. Needs no config, token or network; --config.file is ignored. The store is a temporary file unless --storage.path is given.")
-	w := addWebFlags(c)
+	c := k.Command("demo", "Start simulated GitHub and PagerDuty APIs on 127.0.0.1 holding a generated organisation, run the real collectors against them, and serve /metrics as serve does, on 127.0.0.1:9891 unless --web.listen-address says otherwise. Needs no config, token or network; --config.file is ignored. The store is a temporary file unless --storage.path is given. Ctrl-C stops it (exit 0).")
+	w := addWebFlags(c, defaultDemoListenAddress)
 	seed := c.Flag("seed", "Seed of the generated organisation; the same seed gives the same organisation.").Default("1").Int64()
 	return command{name: c.FullCommand(), run: func() int {
 		return a.exitCode(a.runDemo(w, *seed))
@@ -34,11 +34,16 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 	if a.flags.configFile != "" {
 		a.log.Warn("demo ignores --config.file: it configures itself for the simulated APIs")
 	}
+	// Bound first: a port in use fails the demo before it collects anything.
+	listeners, err := listen(w.flags)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	env, err := demo.Start(ctx, seed, time.Now())
 	if err != nil {
-		return err
+		return errors.Join(err, closeListeners(listeners))
 	}
 	defer env.Close()
 	cfg := env.Config
@@ -47,7 +52,7 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 	if path == "" {
 		dir, err := os.MkdirTemp("", "flywheel-demo-")
 		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return errors.Join(fmt.Errorf("demo: %w", err), closeListeners(listeners))
 		}
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "flywheel.db")
@@ -56,11 +61,11 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 	a.flags.storagePath = path
 	st, err := a.openStore(cfg)
 	if err != nil {
-		return err
+		return errors.Join(err, closeListeners(listeners))
 	}
 	sources, err := a.sources(cfg, st, env.Getenv)
 	if err != nil {
-		return errors.Join(err, st.Close())
+		return errors.Join(err, st.Close(), closeListeners(listeners))
 	}
 	a.log.Info("demo: simulated APIs started", "github", env.GitHubURL, "pagerduty", env.PagerDutyURL, "store", path, "seed", seed)
 	progress := newCollectProgress(a.stderr, a.log)
@@ -68,19 +73,26 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 	// with data; serve's scheduler then runs the sources on their schedules.
 	p, err := a.newPipeline(cfg, st, sources, pipelineOptions{progress: progress, logger: progress.logger(a.log), skipInitialSync: true})
 	if err != nil {
-		return errors.Join(err, st.Close())
+		return errors.Join(err, st.Close(), closeListeners(listeners))
 	}
 	start := time.Now()
 	if err := a.syncOnce(ctx, p, progress); err != nil {
-		if ctx.Err() != nil {
-			return st.Close()
+		if errors.Is(err, errInterrupted) {
+			return errors.Join(err, st.Close(), closeListeners(listeners))
 		}
-		return errors.Join(fmt.Errorf("demo: first sync: %w", err), st.Close())
+		return errors.Join(fmt.Errorf("demo: first sync: %w", err), st.Close(), closeListeners(listeners))
 	}
-	writeDemoSummary(a.stdout, p.snap.Current(), p.sched.Statuses(), time.Since(start), *w.flags.WebListenAddresses, w.telemetryPath)
-	// serve installs its own signal handling and owns the store from here.
+	addrs := make([]string, len(listeners))
+	for i, l := range listeners {
+		addrs[i] = l.Addr().String()
+	}
+	writeDemoSummary(a.stdout, p.snap.Current(), p.sched.Statuses(), time.Since(start), addrs, w.telemetryPath)
+	// serve installs its own signal handling and owns the store and the
+	// listeners from here; it says "ready" once it serves.
 	stop()
-	return a.serve(p, w)
+	return a.serve(p, w, listeners, func() {
+		fmt.Fprintln(a.stdout, "\nReady. Press Ctrl-C to stop.")
+	})
 }
 
 // writeDemoSummary prints what the first sync collected, the headline KPIs and
@@ -116,7 +128,6 @@ func writeDemoSummary(out io.Writer, s *metrics.Snapshot, statuses []flywheel.So
 		base := "http://" + browsable(addr)
 		fmt.Fprintf(out, "\n  metrics:  %s%s\n  report:   %s/api/v1/report?window=30d\n", base, telemetryPath, base)
 	}
-	fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 }
 
 func doraSummary(l *kpi.DORALevels) string {

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"slices"
 	"strings"
@@ -30,7 +32,11 @@ type handlerOptions struct {
 	registry      *prometheus.Registry
 	telemetryPath string
 	maxRequests   int
-	// ready reports whether the store is open and the first snapshot exists.
+	// enablePprof serves net/http/pprof under /debug/pprof/ and links it from
+	// the landing page.
+	enablePprof bool
+	// ready reports whether a KPI snapshot worth serving exists (see
+	// snapshotGate).
 	ready func() bool
 	// report answers GET /api/v1/report.
 	report func(ctx context.Context, q reportQuery) (kpi.Report, error)
@@ -38,21 +44,27 @@ type handlerOptions struct {
 	explain func(ctx context.Context, q explainQuery) (*kpi.Explanation, error)
 	// ingest is nil when no api token is configured: POST /api/v1/events is off.
 	ingest *ingestOptions
+	// backup writes a consistent copy of the store file (GET /api/v1/backup);
+	// nil turns the endpoint off.
+	backup func(w io.Writer) (int64, error)
+	// now names the backup file.
+	now func() time.Time
 }
 
 // ingestOptions configure POST /api/v1/events.
 type ingestOptions struct {
-	// tokenHash is the SHA-256 of the bearer token; comparing hashes in constant
-	// time leaks neither the token nor its length.
+	// tokenHash is the SHA-256 of the token; comparing hashes in constant time
+	// leaks neither the token nor its length.
 	tokenHash [32]byte
 	maxBody   int64
 	// write stores one request's events as one batch and triggers a recompute.
 	write func(ctx context.Context, ev flywheel.Events) error
 }
 
-// newHandler builds every endpoint of `serve`. exporter-toolkit's
-// web.ListenAndServe wraps the whole mux, so TLS and basic auth of
-// --web.config.file apply to every endpoint.
+// newHandler builds every endpoint of `serve`. exporter-toolkit's web.Serve
+// wraps the whole mux, so TLS and basic auth of --web.config.file apply to
+// every endpoint; serve lets /-/healthy and /-/ready through without the basic
+// auth (probesWithoutAuth).
 func newHandler(o handlerOptions) (http.Handler, error) {
 	mux := http.NewServeMux()
 	// As node_exporter: the handler's own request counts go to the same registry.
@@ -70,7 +82,7 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !o.ready() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "Not ready: no KPI snapshot computed yet")
+			fmt.Fprintln(w, "Not ready: no KPI snapshot computed after a successful sync yet")
 			return
 		}
 		fmt.Fprintln(w, "Ready")
@@ -78,10 +90,24 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 	mux.HandleFunc("/api/v1/report", o.serveReport)
 	mux.HandleFunc("/api/v1/explain", o.serveExplain)
 	mux.HandleFunc("/api/v1/events", o.serveEvents)
+	mux.HandleFunc("/api/v1/backup", o.serveBackup)
+	profiling := "false"
+	if o.enablePprof {
+		// net/http/pprof also registers these on http.DefaultServeMux when
+		// imported; serve never serves that mux.
+		profiling = "true"
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	if o.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Flywheel",
 			Description: "DORA and speed-of-innovation KPIs from GitHub and PagerDuty",
+			// the page links /debug/pprof/… only when it is served
+			Profiling: profiling,
 			Links: []web.LandingLinks{
 				{Address: o.telemetryPath, Text: "Metrics"},
 				{Address: "/api/v1/report", Text: "KPI report (JSON)"},
@@ -196,7 +222,7 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if !o.ingest.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flywheel"`)
-		httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		httpError(w, http.StatusUnauthorized, "missing or wrong ingest token: send it as %s: TOKEN (or Authorization: Bearer TOKEN when --web.config.file has no basic auth)", ingestTokenHeader)
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
@@ -271,13 +297,62 @@ type ingestWarning struct {
 	Reason string `json:"reason"`
 }
 
+// ingestTokenHeader carries the ingest token beside basic auth, which takes
+// the Authorization header for itself.
+const ingestTokenHeader = "X-Flywheel-Token"
+
+// authorized accepts the ingest token in X-Flywheel-Token, or as a bearer
+// token in Authorization. With basic auth on (--web.config.file), exporter-
+// toolkit reads Authorization for the user and password before the request
+// gets here, so clients send the token in X-Flywheel-Token then.
 func (in *ingestOptions) authorized(r *http.Request) bool {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	token, ok := r.Header.Get(ingestTokenHeader), true
+	if token == "" {
+		var scheme string
+		scheme, token, ok = strings.Cut(r.Header.Get("Authorization"), " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer")
+	}
+	if !ok {
 		return false
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	return subtle.ConstantTimeCompare(got[:], in.tokenHash[:]) == 1
+}
+
+// serveBackup answers GET /api/v1/backup with a copy of the store file, taken
+// from one read transaction while serve goes on writing (storage's Backup). The
+// copy opens as a store, with everything: events, cursors, validators and
+// snapshots.
+func (o handlerOptions) serveBackup(w http.ResponseWriter, r *http.Request) {
+	if o.backup == nil {
+		httpError(w, http.StatusNotFound, "no store to back up")
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="flywheel-%s.db"`, o.now().UTC().Format("20060102T150405Z")))
+	if r.Method == http.MethodHead {
+		return
+	}
+	n, err := o.backup(w)
+	switch {
+	case err != nil && n == 0:
+		o.log.Error("backup failed", "err", err)
+		httpError(w, http.StatusInternalServerError, "backup: %v", err)
+	case err != nil:
+		// Part of the file is sent (or the client went away): break the
+		// connection, so that the client sees an incomplete transfer rather
+		// than a short file.
+		o.log.Warn("backup not completed", "err", err, "bytes_sent", n)
+		panic(http.ErrAbortHandler)
+	default:
+		o.log.Info("store backed up", "bytes", n, "remote", r.RemoteAddr)
+	}
 }
 
 // httpError writes a plain-text error; its message never holds a secret.

@@ -72,25 +72,37 @@ func TestIngestEndpoint(t *testing.T) {
 	}})
 	line := `{"kind":"incident","id":"i1","service":"s","triggered_at":"2026-01-01T00:00:00Z"}` + "\n"
 	for _, tc := range []struct {
-		name, method, auth, body string
-		want                     int
-		wantBody                 string
+		name, method, auth, token, body string
+		want                            int
+		wantBody                        string
 	}{
-		{"no token", "POST", "", line, 401, "bearer token"},
-		{"wrong token", "POST", "Bearer tok2", line, 401, ""},
-		{"wrong scheme", "POST", "Basic tok", line, 401, ""},
-		{"too large", "POST", "Bearer tok", strings.Repeat(line, 20), 413, "max_body_bytes"},
-		{"bad line", "POST", "Bearer tok", line + "{}\n", 400, `"line":2`},
-		{"GET", "GET", "Bearer tok", "", 405, ""},
-		{"ok", "POST", "bearer tok", line, 200, `"incidents":1`},
+		{"no token", "POST", "", "", line, 401, "X-Flywheel-Token: TOKEN"},
+		{"wrong token", "POST", "Bearer tok2", "", line, 401, ""},
+		{"wrong scheme", "POST", "Basic tok", "", line, 401, ""},
+		{"wrong token header", "POST", "", "tok2", line, 401, ""},
+		// with basic auth on, Authorization holds the user's credentials
+		{"token header beside basic auth, wrong", "POST", "Basic cHJvbWV0aGV1czpwdw==", "tok3", line, 401, ""},
+		{"too large", "POST", "Bearer tok", "", strings.Repeat(line, 20), 413, "max_body_bytes"},
+		{"bad line", "POST", "Bearer tok", "", line + "{}\n", 400, `"line":2`},
+		{"GET", "GET", "Bearer tok", "", "", 405, ""},
+		{"ok", "POST", "bearer tok", "", line, 200, `"incidents":1`},
+		{"ok by token header beside basic auth", "POST", "Basic cHJvbWV0aGV1czpwdw==", "tok", line, 200, `"incidents":1`},
 	} {
-		rec := do(h, tc.method, "/api/v1/events", tc.auth, tc.body)
+		req := httptest.NewRequest(tc.method, "/api/v1/events", strings.NewReader(tc.body))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		if tc.token != "" {
+			req.Header.Set("X-Flywheel-Token", tc.token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
 		if rec.Code != tc.want || !strings.Contains(rec.Body.String(), tc.wantBody) {
 			t.Errorf("%s: %d %q, want %d containing %q", tc.name, rec.Code, rec.Body.String(), tc.want, tc.wantBody)
 		}
 	}
-	if len(stored) != 1 || len(stored[0].Incidents) != 1 || stored[0].Incidents[0].Source != "api" {
-		t.Errorf("stored %+v, want one batch of one incident from the api", stored)
+	if len(stored) != 2 || len(stored[0].Incidents) != 1 || stored[0].Incidents[0].Source != "api" {
+		t.Errorf("stored %+v, want two batches of one incident from the api", stored)
 	}
 }
 

@@ -6,13 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/mdlayher/vsock"
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,19 +52,22 @@ type webOptions struct {
 	flags         *web.FlagConfig
 	telemetryPath string
 	maxRequests   int
+	enablePprof   bool
 }
 
-// addWebFlags registers the web flags on a command.
-func addWebFlags(c *kingpin.CmdClause) *webOptions {
-	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultListenAddress)}
+// addWebFlags registers the web flags on a command, listening on
+// defaultAddress unless told otherwise.
+func addWebFlags(c *kingpin.CmdClause, defaultAddress string) *webOptions {
+	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultAddress)}
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&w.telemetryPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&w.maxRequests)
+	c.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/ (linked from the landing page), behind the same TLS and auth as the rest. Off by default: a profile shows the process's internals and costs CPU while it runs.").BoolVar(&w.enablePprof)
 	return w
 }
 
 func (a *app) serveCommand(k *kingpin.Application) command {
-	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/explain, /api/v1/events, /-/healthy and /-/ready until SIGINT or SIGTERM.")
-	w := addWebFlags(c)
+	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/explain, /api/v1/events, /api/v1/backup, /-/healthy and /-/ready until SIGINT or SIGTERM.")
+	w := addWebFlags(c, defaultListenAddress)
 	return command{name: c.FullCommand(), run: func() int {
 		return a.exitCode(a.runServe(w))
 	}}
@@ -73,19 +83,96 @@ func (a *app) runServe(w *webOptions) error {
 	if err := cfg.CheckSecrets(os.Getenv); err != nil {
 		return err
 	}
-	st, err := a.openStore(cfg)
+	listeners, err := listen(w.flags)
 	if err != nil {
 		return err
 	}
+	st, err := a.openStore(cfg)
+	if err != nil {
+		return errors.Join(err, closeListeners(listeners))
+	}
 	sources, err := a.sources(cfg, st, os.Getenv)
 	if err != nil {
-		return errors.Join(err, st.Close())
+		return errors.Join(err, st.Close(), closeListeners(listeners))
 	}
 	p, err := a.newPipeline(cfg, st, sources, pipelineOptions{})
 	if err != nil {
-		return errors.Join(err, st.Close())
+		return errors.Join(err, st.Close(), closeListeners(listeners))
 	}
-	return a.serve(p, w)
+	return a.serve(p, w, listeners, nil)
+}
+
+// listen checks --web.config.file and binds every --web.listen-address (or
+// takes systemd's sockets with --web.systemd-socket), as exporter-toolkit's
+// ListenAndServe would, but before anything else runs: a port in use or a bad
+// web config fails the command before it syncs or says it serves.
+func listen(flags *web.FlagConfig) ([]net.Listener, error) {
+	if *flags.WebConfigFile != "" {
+		if err := web.Validate(*flags.WebConfigFile); err != nil {
+			return nil, fmt.Errorf("web config %s: %w", *flags.WebConfigFile, err)
+		}
+	}
+	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("web: systemd socket activation: %w", err)
+		}
+		if len(ls) == 0 {
+			return nil, errors.New("web: --web.systemd-socket is set but systemd passed no socket")
+		}
+		return ls, nil
+	}
+	if len(*flags.WebListenAddresses) == 0 {
+		return nil, errors.New("web: no --web.listen-address")
+	}
+	var ls []net.Listener
+	for _, addr := range *flags.WebListenAddresses {
+		var l net.Listener
+		var err error
+		if strings.HasPrefix(addr, "vsock://") {
+			var port uint32
+			if port, err = vsockPort(addr); err == nil {
+				l, err = vsock.Listen(port, nil)
+			}
+		} else {
+			l, err = net.Listen("tcp", addr)
+		}
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			return nil, errors.Join(fmt.Errorf("web: %w: another process holds the port; choose another with --web.listen-address", err), closeListeners(ls))
+		case err != nil:
+			return nil, errors.Join(fmt.Errorf("web: listen on %s: %w", addr, err), closeListeners(ls))
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// vsockPort reads the port of a vsock://:PORT listen address.
+func vsockPort(addr string) (uint32, error) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return 0, err
+	}
+	_, port, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(port, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("port %q: %w", port, err)
+	}
+	return uint32(n), nil
+}
+
+func closeListeners(ls []net.Listener) error {
+	var errs []error
+	for _, l := range ls {
+		if l != nil {
+			errs = append(errs, l.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // pipeline is the store with the scheduler that fills it and the snapshotter
@@ -96,7 +183,55 @@ type pipeline struct {
 	kopts kpi.Options
 	sched *collector.Scheduler
 	snap  *metrics.Snapshotter
+	gate  *snapshotGate
 	teams func() map[string]string // service → team for the metrics
+}
+
+// snapshotGate stands between the snapshotter and the store. It stores a KPI
+// snapshot only when it counts: computed from events read after a source
+// synced successfully in this process — with no source configured, any — so
+// that a snapshot of an empty or half-filled store never replaces the last
+// good one. And it says when such a snapshot, or one stored by an earlier run,
+// is served: what /-/ready waits for.
+type snapshotGate struct {
+	st *storage.Store
+	// synced reports whether a source has synced successfully in this process,
+	// or there is no source.
+	synced func() bool
+	// counts: the last Scan began after synced() held. The snapshotter
+	// serialises its recomputes, so a Scan and the PutSnapshot after it pair.
+	counts atomic.Bool
+	ready  atomic.Bool
+}
+
+func (g *snapshotGate) Scan(sink flywheel.EventSink) error {
+	g.counts.Store(g.synced())
+	return g.st.Scan(sink)
+}
+
+// PutSnapshot stores the snapshot if it counts and drops it otherwise; the
+// snapshotter serves it either way.
+func (g *snapshotGate) PutSnapshot(at time.Time, data []byte) error {
+	if !g.counts.Load() {
+		return nil
+	}
+	g.ready.Store(true) // the snapshotter serves a snapshot before it stores it
+	return g.st.PutSnapshot(at, data)
+}
+
+func (g *snapshotGate) LatestSnapshot() (time.Time, []byte, bool, error) {
+	return g.st.LatestSnapshot()
+}
+
+// anySucceeded reports whether a source has synced successfully, or none is
+// configured.
+func anySucceeded(statuses []flywheel.SourceStatus) bool {
+	for _, s := range statuses {
+		if !s.LastSuccess.IsZero() {
+			return true
+		}
+	}
+	return len(statuses) == 0
 }
 
 // pipelineOptions adjust a pipeline for collect and demo.
@@ -113,9 +248,10 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 	if err != nil {
 		return nil, err
 	}
+	gate := &snapshotGate{st: st}
 	snap := metrics.NewSnapshotter(metrics.SnapshotterOptions{
-		Events: st,
-		Store:  st,
+		Events: gate,
+		Store:  gate,
 		KPI:    kopts,
 		Logger: a.log,
 	})
@@ -130,14 +266,16 @@ func (a *app) newPipeline(cfg *config.Config, st *storage.Store, sources []colle
 		Progress:        o.progress,
 		SkipInitialSync: o.skipInitialSync,
 	})
-	return &pipeline{cfg: cfg, st: st, kopts: kopts, sched: sched, snap: snap, teams: serviceTeams(cfg, sources)}, nil
+	gate.synced = func() bool { return anySucceeded(sched.Statuses()) }
+	return &pipeline{cfg: cfg, st: st, kopts: kopts, sched: sched, snap: snap, gate: gate, teams: serviceTeams(cfg, sources)}, nil
 }
 
-// serve runs the server until a signal, then shuts down in one fixed order: stop
-// scheduling, cancel running syncs (they return at a batch boundary), stop the
-// HTTP server, and close the store last, so nothing writes to
-// a closed store. It owns p.st.
-func (a *app) serve(p *pipeline, w *webOptions) (err error) {
+// serve runs the server on listeners until a signal, then shuts down in one
+// fixed order: stop scheduling, cancel running syncs (they return at a batch
+// boundary), stop the HTTP servers, and close the store last. It owns p.st and
+// the listeners. onServing, if set, runs once the
+// servers are about to accept connections (the demo's "Press Ctrl-C").
+func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServing func()) (err error) {
 	cfg, st, snap, sched, kopts := p.cfg, p.st, p.snap, p.sched, p.kopts
 	defer func() {
 		if cerr := st.Close(); cerr != nil && err == nil {
@@ -148,8 +286,12 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		}
 	}()
 	if snap.Current() == nil {
-		if err := snap.LoadLatest(); err != nil {
-			a.log.Warn("the last stored snapshot is unreadable; serving after the first recompute", "err", err)
+		switch err := snap.LoadLatest(); {
+		case err != nil:
+			a.log.Warn("the last stored snapshot is unreadable; ready after the first successful sync", "err", err)
+		case snap.Current() != nil:
+			// stored by an earlier run after a successful sync: ready at once
+			p.gate.ready.Store(true)
 		}
 	}
 	sources := sched.Names()
@@ -163,7 +305,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 	)
 	ingest, err := a.ingestOptions(cfg, st, snap)
 	if err != nil {
-		return err
+		return errors.Join(err, closeListeners(listeners))
 	}
 	reportSlots := make(chan struct{}, maxConcurrentReports)
 	handler, err := newHandler(handlerOptions{
@@ -171,7 +313,8 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		registry:      reg,
 		telemetryPath: w.telemetryPath,
 		maxRequests:   w.maxRequests,
-		ready:         func() bool { return snap.Current() != nil },
+		enablePprof:   w.enablePprof,
+		ready:         p.gate.ready.Load,
 		report: func(ctx context.Context, q reportQuery) (kpi.Report, error) {
 			// A report at another time scans every event and computes (about as
 			// much memory as a snapshot recompute); cap how many run at once so
@@ -195,11 +338,12 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 			return buildExplanation(q, st, kopts, time.Now)
 		},
 		ingest: ingest,
+		backup: st.Backup,
+		now:    time.Now,
 	})
 	if err != nil {
-		return err
+		return errors.Join(err, closeListeners(listeners))
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 
 	var g run.Group
 	{
@@ -218,6 +362,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 			}
 			return nil
 		}, func(error) {
+			// From here a second Ctrl-C ends the process at once.
 			signal.Stop(sigs)
 			close(stop)
 		})
@@ -234,25 +379,60 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		g.Add(func() error { return snap.Run(ctx) }, func(error) { cancel() })
 	}
-	g.Add(func() error {
-		a.log.Info("serving", append(a.build.logAttrs(), "addresses", *w.flags.WebListenAddresses, "store", st.Path(), "sources", sources)...)
-		err := web.ListenAndServe(srv, w.flags, a.log)
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("web server: %w", err)
-	}, func(error) {
-		// Keep answering scrapes while syncs stop at their batch boundary.
-		select {
-		case <-schedDone:
-		case <-time.After(syncStopWait):
-			a.log.Warn("syncs still running after the wait; stopping the web server anyway")
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), httpShutdownWait)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	addrs := make([]string, len(listeners))
+	for i, l := range listeners {
+		addrs[i] = l.Addr().String()
+		// One server per listener: exporter-toolkit's Serve replaces the
+		// server's handler, which two listeners of one server would race on.
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		probesWithoutAuth(srv, handler)
+		g.Add(func() error {
+			err := web.Serve(l, srv, w.flags, a.log)
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("web server on %s: %w", l.Addr(), err)
+		}, func(error) {
+			// Keep answering scrapes while syncs stop at their batch boundary.
+			select {
+			case <-schedDone:
+			case <-time.After(syncStopWait):
+				a.log.Warn("syncs still running after the wait; stopping the web server anyway")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownWait)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+		})
+	}
+	a.log.Info("serving", append(a.build.logAttrs(), "addresses", strings.Join(addrs, ","), "store", st.Path(), "sources", strings.Join(sources, ","))...)
+	if onServing != nil {
+		onServing()
+	}
 	return g.Run()
+}
+
+// probesWithoutAuth lets /-/healthy and /-/ready through without the basic
+// auth of --web.config.file (TLS still applies), so that an orchestrator's
+// probes, which carry no credentials, see the process's health; the two
+// answers reveal nothing but that. exporter-toolkit's web.Serve installs its
+// auth handler as srv.Handler just before it serves, and http.Server calls
+// BaseContext right then, on the same goroutine, before it accepts a
+// connection: there the auth handler is put behind a check that sends the
+// probes' paths to handler directly. Without a web config the handler is
+// handler itself and nothing changes.
+func probesWithoutAuth(srv *http.Server, handler http.Handler) {
+	srv.BaseContext = func(net.Listener) context.Context {
+		if authed := srv.Handler; authed != handler {
+			srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/-/healthy" || r.URL.Path == "/-/ready" {
+					handler.ServeHTTP(w, r)
+					return
+				}
+				authed.ServeHTTP(w, r)
+			})
+		}
+		return context.Background()
+	}
 }
 
 // ingestOptions reads the ingest token; without one POST /api/v1/events is off.

@@ -61,7 +61,7 @@ func TestCollectProgressWithoutTerminalLogs(t *testing.T) {
 	}
 	p.Total(2)
 	p.Done(1, "acme/checkout")
-	p.finish()
+	p.finish(true)
 	p.Done(1, "after the end")
 	if got := buf.String(); !strings.Contains(got, "done=1 total=2 last=acme/checkout") || strings.Contains(got, "after the end") {
 		t.Errorf("log:\n%s", got)

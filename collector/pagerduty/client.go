@@ -121,6 +121,9 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		resp, err := d.next.Do(req.Clone(ctx))
 		if err != nil {
 			d.progress.Request(0)
+			if perm := collector.Unretryable(err); perm != nil && ctx.Err() == nil {
+				return nil, perm
+			}
 			if ctx.Err() != nil || n5xx >= max5xx {
 				return nil, err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector/pagerduty"
 	"github.com/flywheel-metrics/flywheel/collector/pagerduty/pagerdutytest"
+	"github.com/flywheel-metrics/flywheel/internal/dnstest"
 )
 
 const day = 24 * time.Hour
@@ -260,6 +262,37 @@ func TestServerErrors(t *testing.T) {
 			t.Errorf("%d attempts, want 1 + 3 retries", got)
 		}
 	})
+}
+
+// TestUnresolvableHostFailsAtOnce: a host name that does not exist is not
+// retried; the error says what to check.
+func TestUnresolvableHostFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, genAccount(9, 10, t0.Add(-30*day), t0.Add(-time.Hour)), pagerdutytest.Options{})
+	dialer := &net.Dialer{Resolver: dnstest.NXDomainResolver(t)}
+	var dials atomic.Int32
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dialer.DialContext(ctx, network, addr)
+	}}}
+	p := newProgress()
+	err := e.source(t, func(o *pagerduty.Options) {
+		o.BaseURL = "https://pagerduty.acme.example"
+		o.HTTPClient = client
+	}).Sync(t.Context(), e.sink, p)
+	const want = "host pagerduty.acme.example does not resolve (check base_url)"
+	if err == nil || !strings.HasPrefix(err.Error(), "pagerduty: list ") || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	t.Log(err)
+	if e.clock.slept >= time.Second {
+		t.Errorf("slept %v before failing: more than the request budget's spacing", e.clock.slept)
+	}
+	// the first window's incidents and log entries are listed concurrently:
+	// one attempt each, no retry
+	if n := dials.Load(); n > 2 || p.requests[0] != int(n) {
+		t.Errorf("%d dials and %d transport errors, want one per listing", n, p.requests[0])
+	}
 }
 
 func TestMalformedBody(t *testing.T) {

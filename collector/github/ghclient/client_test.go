@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/internal/dnstest"
 )
 
 // fakeClock records sleeps and advances its time by them; nothing really sleeps.
@@ -385,6 +387,39 @@ func TestServerErrorExhausted(t *testing.T) {
 		t.Errorf("sleeps = %d, want 2", n)
 	}
 	assertNoSecret(t, s, err)
+}
+
+// TestUnresolvableHostNotRetried: a host name that does not exist fails the
+// request at once, with an error that says so, REST and GraphQL alike.
+func TestUnresolvableHostNotRetried(t *testing.T) {
+	clock := newFakeClock()
+	dialer := &net.Dialer{Resolver: dnstest.NXDomainResolver(t)}
+	var dials atomic.Int64
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return dialer.DialContext(ctx, network, addr)
+	}}
+	c, err := New(Options{BaseURL: "https://github.acme.example/api/v3/", Token: "ghp_secretTOKEN123", Clock: clock, Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.REST.Repositories.Get(context.Background(), "acme", "checkout")
+	want := "host github.acme.example does not resolve (check base_url)"
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "gave up") {
+		t.Fatalf("REST err = %v, want it to contain %q", err, want)
+	}
+	var out struct{}
+	err = c.GraphQL(context.Background(), "query { viewer { login } }", nil, &out)
+	if err == nil || !strings.Contains(err.Error(), want) || strings.Count(err.Error(), "github:") != 1 || strings.Count(err.Error(), "/api/graphql") != 1 {
+		t.Fatalf("GraphQL err = %v, want one prefix, the URL once, and %q", err, want)
+	}
+	t.Logf("REST and GraphQL fail with: %v", err)
+	if n := dials.Load(); n != 2 {
+		t.Errorf("dials = %d, want 2 (one per request, no retry)", n)
+	}
+	if got := clock.Sleeps(); len(got) != 0 {
+		t.Errorf("slept %v before failing", got)
+	}
 }
 
 func TestTransportErrorRetried(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flywheel-metrics/flywheel/collector"
 )
 
 const (
@@ -74,6 +76,8 @@ func resourceOf(req *http.Request) string {
 	return "core"
 }
 
+// RoundTrip's errors name neither the API nor the request: http.Client wraps
+// them in a *url.Error that names the method and URL, and callers add "github:".
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	if req.Body != nil {
@@ -85,7 +89,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodGet && t.opts.Validators != nil && req.Header.Get("If-None-Match") == "" {
 		v, ok, err := t.opts.Validators.Validator(ValidatorKey(req.URL))
 		if err != nil {
-			return nil, fmt.Errorf("github: read stored validator for %s: %w", ValidatorKey(req.URL), err)
+			return nil, fmt.Errorf("read stored validator: %w", err)
 		}
 		if ok {
 			req = req.Clone(ctx)
@@ -107,7 +111,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Body != nil && req.GetBody != nil {
 				b, err := req.GetBody()
 				if err != nil {
-					return nil, fmt.Errorf("github: %s %s: rewind body for retry: %w", req.Method, ValidatorKey(req.URL), err)
+					return nil, fmt.Errorf("rewind body for retry: %w", err)
 				}
 				r.Body = b
 			}
@@ -118,11 +122,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			if perm := collector.Unretryable(err); perm != nil {
+				return nil, perm
+			}
 			if attempt >= t.opts.MaxRetries {
-				return nil, fmt.Errorf("github: %s %s: gave up after %d attempts: %w", req.Method, ValidatorKey(req.URL), attempt+1, err)
+				return nil, fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)
 			}
 			if req.Body != nil && req.GetBody == nil {
-				return nil, fmt.Errorf("github: %s %s: %w", req.Method, ValidatorKey(req.URL), err)
+				return nil, err
 			}
 			d := t.backoff(serverBackoffBase, serverBackoffCap, attempt)
 			t.opts.Logger.Warn("github request failed, retrying", "method", req.Method, "url", ValidatorKey(req.URL), "error", err.Error(), "wait", d)
