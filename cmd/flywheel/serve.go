@@ -46,6 +46,7 @@ type webOptions struct {
 	flags         *web.FlagConfig
 	telemetryPath string
 	maxRequests   int
+	disabled      *disabledFlag // --metrics.disable
 }
 
 // addWebFlags registers the web flags on a command.
@@ -53,6 +54,7 @@ func addWebFlags(c *kingpin.CmdClause) *webOptions {
 	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultListenAddress)}
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&w.telemetryPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&w.maxRequests)
+	w.disabled = addMetricsDisableFlag(c)
 	return w
 }
 
@@ -153,7 +155,7 @@ func (a *app) serve(p *pipeline, w *webOptions) (err error) {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now),
+		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now, w.disabled.disabled),
 	)
 	ingest, err := a.ingestOptions(cfg, st, snap)
 	if err != nil {
