@@ -49,7 +49,7 @@ func (a *app) backfillCommand(k *kingpin.Application) command {
 	c := k.Command("backfill", "Write KPI history as OpenMetrics with timestamps, for `promtool tsdb create-blocks-from openmetrics` (the README shows how to load it into Prometheus).")
 	var fromS, toS, stepS string
 	var o backfillOptions
-	c.Flag("from", "First evaluation time, RFC3339 or a date. Default: the step of the first stored event; an earlier time starts there too, since the points before it hold no data.").StringVar(&fromS)
+	c.Flag("from", "First evaluation time, RFC3339 or a date. Default: the first step after the first stored event; an earlier time starts there too, since the points before it hold no data.").StringVar(&fromS)
 	c.Flag("to", "End of the range (exclusive), RFC3339 or a date; default now.").StringVar(&toS)
 	c.Flag("step", "Time between evaluations (e.g. 1d, 6h).").Default("1d").StringVar(&stepS)
 	c.Flag("output", "Write to this file instead of standard output.").Short('o').StringVar(&o.output)
@@ -115,18 +115,24 @@ func (f *firstEvent) AddIncident(x *flywheel.Incident) {
 	f.EventSink.AddIncident(x)
 }
 
-// backfillStart is the first evaluation time: the step at or before the first
-// event, on the grid of from (or of the Unix epoch without one, so that daily
-// steps fall on midnight UTC). A from after that step is kept as it is.
+// backfillStart is the first evaluation time: the first step after the first
+// event (a point sees only what happened before it, so an earlier one holds no
+// data), on the grid of from, or of the Unix epoch without one, so that daily
+// steps fall on midnight UTC. A from after the first event is kept as it is.
 func backfillStart(from, first time.Time, step time.Duration) time.Time {
+	if !from.IsZero() && from.After(first) {
+		return from
+	}
 	origin := from
 	if origin.IsZero() || first.Sub(origin) == time.Duration(1<<63-1) {
 		origin = time.Unix(0, 0).UTC() // no from, or one too far back to measure
 	}
-	if !origin.Before(first) {
-		return from
+	d := first.Sub(origin)
+	steps := d / step
+	if d < 0 && d%step != 0 {
+		steps-- // floor, for an event before the epoch
 	}
-	return origin.Add(first.Sub(origin) / step * step)
+	return origin.Add((steps + 1) * step)
 }
 
 func (a *app) runBackfill(o backfillOptions) (err error) {
