@@ -323,12 +323,24 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		t.Fatalf("flywheel import exited %d: %s", r.Code, r.Stderr)
 	}
 	om := filepath.Join(dir, "backfill.om")
-	if r := runFlywheel(t, nil, "backfill", "--storage.path", store, "--from", "2026-04-01", "--to", "2026-05-12", "--step", "1d", "--output", om); r.Code != 0 {
+	// From the first stored event, as backfill does without --from.
+	if r := runFlywheel(t, nil, "backfill", "--storage.path", store, "--to", "2026-05-12", "--step", "1d", "--output", om); r.Code != 0 {
 		t.Fatalf("flywheel backfill exited %d: %s", r.Code, r.Stderr)
 	}
+	// The promtool command the README and backfill recommend: blocks of up to
+	// 486 hours (promtool's largest range within 744h), not one per daily point.
 	data := filepath.Join(dir, "tsdb")
-	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
+	if out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=744h", om, data).CombinedOutput(); err != nil {
 		t.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	first, last := sampleTimes(t, readFile(t, om))
+	days := int((last-first)/86400) + 1
+	blocks, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if maxBlocks := days*24/486 + 2; len(blocks) == 0 || len(blocks) > maxBlocks || days < 30 {
+		t.Errorf("%d daily points became %d blocks, want at most %d", days, len(blocks), maxBlocks)
 	}
 	prom := promtest.Start(t, "global: {}\n", data, "--storage.tsdb.retention.time=100y")
 

@@ -27,7 +27,7 @@ func TestWriteOpenMetricsShape(t *testing.T) {
 	// Out of order and duplicated input: sorted by time, the last duplicate wins.
 	in := []Snapshot{points[2], points[0], points[1], points[0]}
 	var buf bytes.Buffer
-	if err := WriteOpenMetrics(&buf, in, fixtureTeams); err != nil {
+	if err := WriteOpenMetrics(&buf, in, fixtureTeams, Disabled{}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -111,7 +111,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	dir := t.TempDir()
 	input := filepath.Join(dir, "backfill.om")
 	var buf bytes.Buffer
-	if err := WriteOpenMetrics(&buf, points, fixtureTeams); err != nil {
+	if err := WriteOpenMetrics(&buf, points, fixtureTeams, Disabled{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(input, buf.Bytes(), 0o644); err != nil {

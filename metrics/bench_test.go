@@ -102,7 +102,7 @@ func TestSeriesCountDemoLike(t *testing.T) {
 	ev := demoEvents(20000, 8, at)
 	snap := &Snapshot{At: at, Result: kpi.Compute(ev, at, demoOptions())}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(demoTeams(8)), func() time.Time { return at }))
+	reg.MustRegister(NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(demoTeams(8)), func() time.Time { return at }, Disabled{}))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func BenchmarkScrape(b *testing.B) {
 	ev = flywheel.Events{}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(demoTeams(8)), time.Now))
+	reg.MustRegister(NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(demoTeams(8)), time.Now, Disabled{}))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: 20}))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 20}}

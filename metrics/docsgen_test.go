@@ -88,8 +88,10 @@ metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as
   constant summary: ` + "`flywheel_lead_time_seconds{quantile=\"0.5\"}`" + ` reads exactly as a gauge
   would, and ` + "`_count`" + ` tells how many samples the quantile rests on. The engine keeps no
   sum, so ` + "`_sum`" + ` is NaN; do not use it.
-- **` + "`flywheel_deployment_day_ratio`" + `** (not ` + "`…_days_ratio`" + `): promtool reads a ` + "`days`" + `
-  token in a metric name as a non-base time unit.
+- **` + "`flywheel_deployment_day_ratio`" + `** is the JSON report's and ` + "`flywheel explain`" + `'s
+  ` + "`deployment_days_ratio`" + `. The metric cannot carry that name: ` + "`promtool check metrics`" + `
+  reads a ` + "`days`" + ` token in a metric name as a time unit other than seconds and
+  rejects it. Every other KPI has the same name in both, with ` + "`flywheel_`" + ` in front.
 - **Absent, not zero** ([kpis.md](kpis.md)): a per-window value without data has no series. Counters,
   open incidents and data-quality gauges are present with 0 for every service with history.
 - ` + "`urgency=\"all\"`" + ` series sit beside the per-urgency ones: sum over ` + "`urgency!=\"all\"`" + `
@@ -99,6 +101,38 @@ metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as
 - Collector health comes from the running process: counters such as
   ` + "`flywheel_source_sync_errors_total`" + ` restart at 0 with it, and a source that never
   succeeded has no ` + "`flywheel_source_last_success_timestamp_seconds`" + ` or lag series.
+
+`)
+	b.WriteString(`## Series per service
+
+Each service has its own copy of every family above but the tune-up impact and the
+collector's health, and so has the aggregate ` + "`service_name=\"all\"`" + `. With W configured
+windows and U urgencies besides ` + "`all`" + `, a service has at most
+33·W + 17·W·(1 + U) + 40 + 2·(1 + U) series (a summary is four: two quantiles,
+` + "`_count`" + ` and ` + "`_sum`" + `; a histogram thirteen): 298 with the default three windows and
+PagerDuty's two urgencies, ` + "`high`" + ` and ` + "`low`" + `. Values without data have no series, so
+real services have fewer: the demo's six services (` + "`flywheel demo`" + `, three windows,
+five urgencies from PagerDuty and GitHub severity labels) have 169 to 279 each, 1,705
+` + "`flywheel_`" + ` series in all. Two hundred such services make about 45,000 to 60,000
+series. The incident series of each urgency, the lead-time stages and the two
+histograms are most of it; ` + "`--metrics.disable`" + ` (on ` + "`serve`" + `, ` + "`demo`" + ` and ` + "`backfill`" + `,
+comma-separated or repeated) leaves them out:
+
+| group | leaves out |
+| --- | --- |
+`)
+	for _, g := range disableGroups {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", g.name, strings.ReplaceAll(g.what, "|", `\|`))
+	}
+	b.WriteString(`
+With all three off a service has at most 34·W + 16 series (118 with three windows);
+the demo's have 65 to 118, 706 in all. Measured on the demo, per service: 169–279
+series with everything on, 123–192 without ` + "`by_urgency`" + `, 121–231 without ` + "`stages`" + `,
+143–253 without ` + "`histograms`" + `. Fewer windows cut every window family in proportion
+(` + "`windows: [30d]`" + ` is a third of them). The Grafana panels of a disabled group stay
+empty: the stage panels of the lead-time breakdown, the panels by urgency of incident
+response, and the two "(histogram)" panels. Give ` + "`backfill`" + ` the same ` + "`--metrics.disable`" + ` as ` + "`serve`" + `, so
+that the history has the series the live data has.
 
 `)
 	b.WriteString(`## Alerts and recording rules

@@ -31,6 +31,7 @@ type exporter struct {
 	teamMap       map[string]string // teams() as read at the start of one scrape
 	now           func() time.Time
 	includeHealth bool
+	disabled      Disabled
 	descs         [numFamilies]*prometheus.Desc
 }
 
@@ -38,16 +39,17 @@ type exporter struct {
 // returns the snapshot to serve (nil before the first); health the scheduler's
 // in-memory status of each source (may be nil); teams returns the map of service
 // names to teams (may be nil), read once per scrape because sources learn the
-// teams of discovered repositories as they sync; now is the clock for the sync lag.
-func NewExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time) prometheus.Collector {
-	return newExporter(snap, health, teams, now, true)
+// teams of discovered repositories as they sync; now is the clock for the sync lag;
+// disabled names the groups of series to leave out.
+func NewExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time, disabled Disabled) prometheus.Collector {
+	return newExporter(snap, health, teams, now, true, disabled)
 }
 
-func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time, includeHealth bool) *exporter {
+func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, teams func() map[string]string, now func() time.Time, includeHealth bool, disabled Disabled) *exporter {
 	if now == nil {
 		now = time.Now
 	}
-	e := &exporter{snap: snap, health: health, teams: teams, now: now, includeHealth: includeHealth}
+	e := &exporter{snap: snap, health: health, teams: teams, now: now, includeHealth: includeHealth, disabled: disabled}
 	for f, def := range families {
 		e.descs[f] = prometheus.NewDesc(def.name, def.help, def.labels, nil)
 	}
@@ -57,7 +59,7 @@ func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, t
 // Describe implements prometheus.Collector.
 func (e *exporter) Describe(ch chan<- *prometheus.Desc) {
 	for f, d := range e.descs {
-		if e.includeHealth || !families[f].health {
+		if (e.includeHealth || !families[f].health) && !e.disabled.leaves(family(f)) {
 			ch <- d
 		}
 	}
@@ -139,7 +141,7 @@ func (e *exporter) windowKPIs(ch chan<- prometheus.Metric, svc, win string, k *k
 	gauge(famTuneUpShare, k.TuneUpShare)
 	e.quantiles(ch, famLeadTime, k.LeadTimeSeconds, svc, team, win)
 	e.quantiles(ch, famRecovery, k.FailedDeploymentRecoverySeconds, svc, team, win)
-	if st := k.LeadTimeStageSeconds; st != nil {
+	if st := k.LeadTimeStageSeconds; st != nil && !e.disabled.stages {
 		for _, stage := range []struct {
 			name string
 			q    *kpi.Quantiles
@@ -150,7 +152,7 @@ func (e *exporter) windowKPIs(ch chan<- prometheus.Metric, svc, win string, k *k
 	if inc := k.Incidents; inc != nil {
 		e.incidents(ch, svc, team, win, allUrgencies, inc)
 		for _, u := range sortedKeys(inc.ByUrgency) {
-			if b := inc.ByUrgency[u]; b != nil && u != allUrgencies {
+			if b := inc.ByUrgency[u]; b != nil && u != allUrgencies && !e.disabled.byUrgency {
 				e.incidents(ch, svc, team, win, u, b)
 			}
 		}
@@ -292,14 +294,18 @@ func (e *exporter) serviceHistory(ch chan<- prometheus.Metric, svc string, sh *k
 		}
 		total += sh.IncidentsByUrgency[u]
 		open += sh.OpenByUrgency[u]
-		e.emit(ch, famIncidents, float64(sh.IncidentsByUrgency[u]), svc, team, u)
-		e.emit(ch, famOpenIncidents, float64(sh.OpenByUrgency[u]), svc, team, u)
+		if !e.disabled.byUrgency {
+			e.emit(ch, famIncidents, float64(sh.IncidentsByUrgency[u]), svc, team, u)
+			e.emit(ch, famOpenIncidents, float64(sh.OpenByUrgency[u]), svc, team, u)
+		}
 	}
 	e.emit(ch, famIncidents, float64(total), svc, team, allUrgencies)
 	e.emit(ch, famOpenIncidents, float64(open), svc, team, allUrgencies)
 
-	e.histogram(ch, famLeadTimeDistribution, sh.LeadTime, svc, team)
-	e.histogram(ch, famTimeToResolveDistribution, sh.TimeToResolve, svc, team)
+	if !e.disabled.histograms {
+		e.histogram(ch, famLeadTimeDistribution, sh.LeadTime, svc, team)
+		e.histogram(ch, famTimeToResolveDistribution, sh.TimeToResolve, svc, team)
+	}
 
 	q := sh.Quality
 	e.emit(ch, famUnattributedIncidents, float64(q.UnattributedIncidents), svc, team)
@@ -359,7 +365,9 @@ func (e *exporter) collectHealth(ch chan<- prometheus.Metric, statuses []flywhee
 			e.emit(ch, famSourceLastSuccess, unixSeconds(st.LastSuccess), st.Source)
 			e.emit(ch, famSourceSyncLag, max(0, now.Sub(st.LastSuccess).Seconds()), st.Source)
 		}
-		if !st.LastAttempt.IsZero() || st.LastDuration > 0 {
+		// Absent until a sync has finished: while the first one runs, its
+		// duration is not known yet, and 0 would read as a sync that took none.
+		if finished := (!st.LastAttempt.IsZero() && !st.Running) || !st.LastSuccess.IsZero() || st.Failures > 0 || st.LastDuration > 0; finished {
 			e.emit(ch, famSourceSyncDuration, st.LastDuration.Seconds(), st.Source)
 		}
 		e.emit(ch, famSourceSyncErrors, float64(st.Failures), st.Source)

@@ -91,7 +91,7 @@ func fixtureHealth() []flywheel.SourceStatus {
 
 func fixtureExporter(t testing.TB) prometheus.Collector {
 	snap := fixtureSnapshot(t)
-	return NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(fixtureTeams), func() time.Time { return fixtureAt.Add(time.Minute) })
+	return NewExporter(func() *Snapshot { return snap }, fixtureHealth, constTeams(fixtureTeams), func() time.Time { return fixtureAt.Add(time.Minute) }, Disabled{})
 }
 
 // exposition renders c in the Prometheus text format, as /metrics does.
@@ -250,7 +250,7 @@ func TestAbsentNotZero(t *testing.T) {
 			DORALevel:                 &kpi.DORALevels{DeploymentFrequency: kpi.Low},
 		}}},
 	}}}}
-	got := string(exposition(t, NewExporter(func() *Snapshot { return snap }, nil, nil, nil)))
+	got := string(exposition(t, NewExporter(func() *Snapshot { return snap }, nil, nil, nil, Disabled{})))
 	for _, want := range []string{
 		`flywheel_deployment_frequency_per_day{service_name="checkout",team="unknown",window="30d"} 0`,
 		`flywheel_tune_up_share{service_name="checkout",team="unknown",window="30d"} 1`,
@@ -269,7 +269,7 @@ func TestAbsentNotZero(t *testing.T) {
 
 func TestNoSnapshotServesHealthOnly(t *testing.T) {
 	t.Parallel()
-	got := string(exposition(t, NewExporter(func() *Snapshot { return nil }, fixtureHealth, nil, func() time.Time { return fixtureAt })))
+	got := string(exposition(t, NewExporter(func() *Snapshot { return nil }, fixtureHealth, nil, func() time.Time { return fixtureAt }, Disabled{})))
 	if strings.Contains(got, "flywheel_deployments_total") || strings.Contains(got, "flywheel_snapshot_timestamp_seconds") {
 		t.Errorf("KPI metrics without a snapshot:\n%s", got)
 	}

@@ -19,8 +19,9 @@ import (
 // sample timestamp, as OpenMetrics text that `promtool tsdb create-blocks-from
 // openmetrics` accepts (`flywheel backfill`). Each family is written once, with every
 // series' samples together and in time order, then `# EOF`. Points with the same
-// evaluation time keep the last.
-func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string) error {
+// evaluation time keep the last. disabled leaves out groups of series as the
+// exporter does.
+func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string, disabled Disabled) error {
 	byTime := make(map[int64]int, len(points))
 	var order []int
 	for i, p := range points {
@@ -38,7 +39,7 @@ func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string) e
 	for _, i := range order {
 		p := &points[i]
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(newExporter(func() *Snapshot { return p }, nil, func() map[string]string { return teams }, nil, false)); err != nil {
+		if err := reg.Register(newExporter(func() *Snapshot { return p }, nil, func() map[string]string { return teams }, nil, false, disabled)); err != nil {
 			return fmt.Errorf("backfill: register exporter: %w", err)
 		}
 		mfs, err := reg.Gather()

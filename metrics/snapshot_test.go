@@ -133,8 +133,8 @@ func TestSnapshotterPersistsAndRestores(t *testing.T) {
 	if store.loadCount() != loadsBefore {
 		t.Error("LoadLatest loaded events")
 	}
-	want := string(exposition(t, NewExporter(func() *Snapshot { return first }, nil, constTeams(fixtureTeams), nil)))
-	got := string(exposition(t, NewExporter(restarted.Current, nil, constTeams(fixtureTeams), nil)))
+	want := string(exposition(t, NewExporter(func() *Snapshot { return first }, nil, constTeams(fixtureTeams), nil, Disabled{})))
+	got := string(exposition(t, NewExporter(restarted.Current, nil, constTeams(fixtureTeams), nil, Disabled{})))
 	if d := lineDiff(want, got); d != "" {
 		t.Errorf("restored snapshot exposes different metrics:\n%s", d)
 	}
@@ -226,7 +226,7 @@ func TestScrapeDuringRecompute(t *testing.T) {
 	clk := &clock{t: fixtureAt}
 	s := NewSnapshotter(SnapshotterOptions{Events: store, Store: store, KPI: fixtureOptions(), Now: clk.Now})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewExporter(s.Current, fixtureHealth, constTeams(fixtureTeams), clk.Now))
+	reg.MustRegister(NewExporter(s.Current, fixtureHealth, constTeams(fixtureTeams), clk.Now, Disabled{}))
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	defer srv.Close()
 

@@ -9,9 +9,9 @@ import (
 
 // backfillPoints returns a snapshot at from, from+step, … before to. A stored
 // daily snapshot computed at exactly that time is used as it is (it is what
-// the server showed then); every other point is computed from the stored events
-// as of its time. stored counts the points taken from the store.
-func backfillPoints(st reportStore, from, to time.Time, step time.Duration, opts kpi.Options) (points []metrics.Snapshot, stored int, err error) {
+// the server showed then); every other point is computed from in, the stored
+// events, as of its time. stored counts the points taken from the store.
+func backfillPoints(st reportStore, in *kpi.Input, from, to time.Time, step time.Duration) (points []metrics.Snapshot, stored int, err error) {
 	snaps, err := st.Snapshots(from, to)
 	if err != nil {
 		return nil, 0, err
@@ -22,17 +22,11 @@ func backfillPoints(st reportStore, from, to time.Time, step time.Duration, opts
 			byTime[s.At.UnixNano()] = snap
 		}
 	}
-	var in *kpi.Input
 	for at := from; at.Before(to); at = at.Add(step) {
 		if snap, ok := byTime[at.UnixNano()]; ok {
 			points = append(points, *snap)
 			stored++
 			continue
-		}
-		if in == nil {
-			if in, err = loadInput(st, opts); err != nil {
-				return nil, 0, err
-			}
 		}
 		one, err := metrics.ComputeSnapshots(in, at, at.Add(step), step)
 		if err != nil {

@@ -122,7 +122,11 @@ func TestBackfillPointsPreferStoredSnapshots(t *testing.T) {
 	// A daily snapshot taken mid-day is not at a step's time, so it is not used.
 	putSnapshot(t, st, day(4).Add(12*time.Hour), 43)
 
-	points, stored, err := backfillPoints(st, day(1), day(6), flywheel.Day, kpi.DefaultOptions())
+	in, err := loadInput(st, kpi.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	points, stored, err := backfillPoints(st, in, day(1), day(6), flywheel.Day)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ type webOptions struct {
 	telemetryPath string
 	maxRequests   int
 	enablePprof   bool
+	disabled      *disabledFlag // --metrics.disable
 }
 
 // addWebFlags registers the web flags on a command, listening on
@@ -62,6 +63,7 @@ func addWebFlags(c *kingpin.CmdClause, defaultAddress string) *webOptions {
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&w.telemetryPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&w.maxRequests)
 	c.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/ (linked from the landing page), behind the same TLS and auth as the rest. Off by default: a profile shows the process's internals and costs CPU while it runs.").BoolVar(&w.enablePprof)
+	w.disabled = addMetricsDisableFlag(c)
 	return w
 }
 
@@ -300,7 +302,7 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now),
+		metrics.NewExporter(snap.Current, sched.Statuses, p.teams, time.Now, w.disabled.disabled),
 		a.build.collector(),
 	)
 	ingest, err := a.ingestOptions(cfg, st, snap)

@@ -29,7 +29,7 @@ var contractMetrics = []string{
 	"flywheel_changes_merged_total",
 	"flywheel_incidents_total",
 	"flywheel_deployment_frequency_per_day",
-	"flywheel_deployment_days_ratio",
+	"flywheel_deployment_day_ratio",
 	"flywheel_lead_time_seconds",
 	"flywheel_lead_time_stage_seconds",
 	"flywheel_change_failure_ratio",
