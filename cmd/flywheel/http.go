@@ -124,6 +124,31 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 	return mux, nil
 }
 
+// readQuery reads the query of a GET endpoint that takes only params, and
+// its evaluation time `at` (zero when not given); it answers the request
+// itself (405, or 400 naming what is wrong) and returns ok false when the
+// request cannot be served.
+func readQuery(w http.ResponseWriter, r *http.Request, params ...string) (p url.Values, at time.Time, ok bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+		return nil, time.Time{}, false
+	}
+	p = r.URL.Query()
+	if err := checkParams(p, params...); err != nil {
+		httpError(w, http.StatusBadRequest, "%v", err)
+		return nil, time.Time{}, false
+	}
+	if s := p.Get("at"); s != "" {
+		var err error
+		if at, err = parseTime(s); err != nil {
+			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
+			return nil, time.Time{}, false
+		}
+	}
+	return p, at, true
+}
+
 // reportQuery is a parsed GET /api/v1/report (or `flywheel report`).
 type reportQuery struct {
 	At      time.Time // zero: now
@@ -132,25 +157,11 @@ type reportQuery struct {
 }
 
 func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+	p, at, ok := readQuery(w, r, "at", "window", "service", "format")
+	if !ok {
 		return
 	}
-	p := r.URL.Query()
-	if err := checkParams(p, "at", "window", "service", "format"); err != nil {
-		httpError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	q := reportQuery{Window: p.Get("window"), Service: p.Get("service")}
-	if s := p.Get("at"); s != "" {
-		at, err := parseTime(s)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
-			return
-		}
-		q.At = at
-	}
+	q := reportQuery{At: at, Window: p.Get("window"), Service: p.Get("service")}
 	rep, err := o.report(r.Context(), q)
 	var bad badQueryError
 	switch {
@@ -174,25 +185,11 @@ func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
 // serveExplain answers GET /api/v1/explain?kpi=&at=&window=&service=: the
 // document of `flywheel explain --format json`.
 func (o handlerOptions) serveExplain(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		httpError(w, http.StatusMethodNotAllowed, "method %s not allowed; use GET", r.Method)
+	p, at, ok := readQuery(w, r, "kpi", "at", "window", "service", "format")
+	if !ok {
 		return
 	}
-	p := r.URL.Query()
-	if err := checkParams(p, "kpi", "at", "window", "service", "format"); err != nil {
-		httpError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	q := explainQuery{KPI: p.Get("kpi"), Window: p.Get("window"), Service: p.Get("service")}
-	if s := p.Get("at"); s != "" {
-		at, err := parseTime(s)
-		if err != nil {
-			httpError(w, http.StatusBadRequest, "parameter at: %v", err)
-			return
-		}
-		q.At = at
-	}
+	q := explainQuery{KPI: p.Get("kpi"), At: at, Window: p.Get("window"), Service: p.Get("service")}
 	e, err := o.explain(r.Context(), q)
 	var bad badQueryError
 	switch {
