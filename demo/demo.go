@@ -152,14 +152,15 @@ const StoreConfigHeader = "# Written by flywheel demo"
 // StoreConfigYAML is the configuration with which Flywheel reads a store that
 // the demo filled, at storePath: the same teams, tune-up initiative, windows
 // and production environment as ConfigYAML, with storage.path set to storePath
-// and no sources. The simulated APIs stop with the demo, so a github or
+// (left out when it is empty) and no sources. The simulated APIs stop with the demo, so a github or
 // pagerduty section would only send serve and collect to ports nobody listens
 // on; the file's opening comment says so, for the person who opens it.
 func (o *Org) StoreConfigYAML(storePath string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (seed %d) for the store it kept.\n", StoreConfigHeader, o.Seed)
+	fmt.Fprintf(&b, "%s (seed %d): the configuration for reading the store it filled.\n", StoreConfigHeader, o.Seed)
 	b.WriteString(`#
-# Use it to read that store once the demo has stopped:
+# Read that store with it once the demo has stopped (its storage.path, or
+# --storage.path):
 #   flywheel --config.file <this file> report
 #   flywheel --config.file <this file> explain change_failure_ratio
 #   flywheel --config.file <this file> serve
@@ -168,12 +169,14 @@ func (o *Org) StoreConfigYAML(storePath string) string {
 # the teams. It has no github or pagerduty section: the demo's GitHub and
 # PagerDuty were simulated on 127.0.0.1 and stopped with it, so serve serves
 # what the store holds and collects nothing. To collect your own organisation,
-# add those sections (docs/configuration.md) or start from a file of your own.
+# use a new store and a configuration of your own (docs/configuration.md).
 #
 # flywheel demo rewrites this file when it runs again with the same
 # --storage.path; remove this comment's first line to keep your edits.
 `)
-	fmt.Fprintf(&b, "storage:\n  path: %q\n", storePath)
+	if storePath != "" {
+		fmt.Fprintf(&b, "storage:\n  path: %q\n", storePath)
+	}
 	b.WriteString("services:\n")
 	for _, s := range o.Services {
 		fmt.Fprintf(&b, "  - name: %s\n    team: %s\n", s.Name, s.Team)
