@@ -67,6 +67,9 @@ type Env struct {
 	// ConfigYAML is the same as YAML, for people who want to see it.
 	Config     *config.Config
 	ConfigYAML string
+	// Org is the generated organisation the servers hold; its StoreConfigYAML
+	// is the configuration for reading a store the demo filled.
+	Org *Org
 	// Getenv resolves the config's token_env names (see the package doc).
 	Getenv func(string) string
 	// GitHub and PagerDuty are the running servers (their request counters show
@@ -93,7 +96,7 @@ func Start(ctx context.Context, seed int64, now time.Time) (*Env, error) {
 	pd := pagerdutytest.NewServer(org.PagerDuty, pagerdutytest.Options{Token: pagerdutyToken, Now: clock})
 	env := &Env{
 		GitHubURL: gh.RESTBaseURL(), PagerDutyURL: pd.URL,
-		GitHub: gh, PagerDuty: pd,
+		GitHub: gh, PagerDuty: pd, Org: org,
 		Getenv: func(name string) string {
 			switch name {
 			case GitHubTokenEnv:
@@ -133,12 +136,61 @@ func (o *Org) ConfigYAML(githubURL, pagerdutyURL string) string {
 	for _, s := range o.Services {
 		fmt.Fprintf(&b, "    - name: %s\n      service: %s\n      team: %s\n", s.Repo, s.Name, s.Team)
 	}
-	b.WriteString("  defaults:\n    deployments:\n      source: deployments\n      environment: \"^production$\"\n    incident_labels: [incident]\n")
+	b.WriteString("  defaults:\n    deployments:\n      source: deployments\n    incident_labels: [incident]\n")
 	fmt.Fprintf(&b, "pagerduty:\n  base_url: %q\n  token_env: %s\n  schedule: \"@every 5m\"\n  services:\n", pagerdutyURL, PagerDutyTokenEnv)
 	for _, s := range o.Services {
 		fmt.Fprintf(&b, "    - id: %s\n      service: %s\n      team: %s\n", s.PagerDutyID, s.Name, s.Team)
 	}
-	fmt.Fprintf(&b, "tune_ups:\n  - name: %s\n    label: %q\n", o.TuneUp.Name, o.TuneUp.Label)
-	b.WriteString("impact_window: 30d\nwindows: [7d, 30d, 90d]\nhistory: 365d\n")
+	o.writeKPIConfig(&b)
 	return b.String()
+}
+
+// StoreConfigHeader begins every file StoreConfigYAML writes: flywheel demo
+// rewrites a configuration file that begins with it, and no other.
+const StoreConfigHeader = "# Written by flywheel demo"
+
+// StoreConfigYAML is the configuration with which Flywheel reads a store that
+// the demo filled, at storePath: the same teams, tune-up initiative, windows
+// and production environment as ConfigYAML, with storage.path set to storePath
+// (left out when it is empty) and no sources. The simulated APIs stop with the demo, so a github or
+// pagerduty section would only send serve and collect to ports nobody listens
+// on; the file's opening comment says so, for the person who opens it.
+func (o *Org) StoreConfigYAML(storePath string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (seed %d): the configuration for reading the store it filled.\n", StoreConfigHeader, o.Seed)
+	b.WriteString(`#
+# Read that store with it once the demo has stopped (its storage.path, or
+# --storage.path):
+#   flywheel --config.file <this file> report
+#   flywheel --config.file <this file> explain change_failure_ratio
+#   flywheel --config.file <this file> serve
+# It holds the demo's teams, its tune-up initiative, windows and production
+# environment, so the report shows the tune-up's impact and the metrics carry
+# the teams. It has no github or pagerduty section: the demo's GitHub and
+# PagerDuty were simulated on 127.0.0.1 and stopped with it, so serve serves
+# what the store holds and collects nothing. To collect your own organisation,
+# use a new store and a configuration of your own (docs/configuration.md).
+#
+# flywheel demo rewrites this file when it runs again with the same
+# --storage.path; remove this comment's first line to keep your edits.
+`)
+	if storePath != "" {
+		fmt.Fprintf(&b, "storage:\n  path: %q\n", storePath)
+	}
+	b.WriteString("services:\n")
+	for _, s := range o.Services {
+		fmt.Fprintf(&b, "  - name: %s\n    team: %s\n", s.Name, s.Team)
+	}
+	o.writeKPIConfig(&b)
+	return b.String()
+}
+
+// writeKPIConfig writes the keys that decide the demo's KPIs, shared by
+// ConfigYAML and StoreConfigYAML so that both compute the same numbers. Its
+// deployments are in the environment "production"; impact starts written
+// without a zone are in UTC.
+func (o *Org) writeKPIConfig(b *strings.Builder) {
+	b.WriteString("production_environment: \"^production$\"\n")
+	fmt.Fprintf(b, "tune_ups:\n  - name: %s\n    label: %q\n", o.TuneUp.Name, o.TuneUp.Label)
+	b.WriteString("impact_window: 30d\nwindows: [7d, 30d, 90d]\nhistory: 365d\nincident_time_zone: UTC\n")
 }

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,14 +25,21 @@ import (
 )
 
 // TestDemo runs `flywheel demo` as the README's first command does and checks
-// that the real collectors filled /metrics from the simulated APIs.
+// that the real collectors filled /metrics from the simulated APIs. Then, with
+// the demo stopped, the configuration it wrote beside its kept store makes
+// report and serve on that store answer as the demo did: the same report, with
+// the tune-up's impact, and the same teams.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	addr := freePort(t)
 	base := "http://" + addr
-	p := startFlywheel(t, nil, "demo", "--web.listen-address", addr, "--storage.path", filepath.Join(t.TempDir(), "demo.db"))
+	dir := t.TempDir()
+	store, keptConfig := filepath.Join(dir, "demo.db"), filepath.Join(dir, "demo.demo.yml")
+	p := startFlywheel(t, nil, "demo", "--web.listen-address", addr, "--storage.path", store)
 	waitForURL(t, nil, base+"/-/ready", http.StatusOK, 90*time.Second)
 	_, body := get(t, nil, base+"/metrics")
+	at := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	_, served := get(t, nil, base+"/api/v1/report?at="+at)
 	for _, series := range []string{"flywheel_deployments_stored", "flywheel_changes_stored", "flywheel_incidents_stored"} {
 		if v := sample(t, body, series); v <= 0 {
 			t.Errorf("%s = %v, want > 0", series, v)
@@ -50,6 +61,110 @@ func TestDemo(t *testing.T) {
 	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.Wait(t, 30*time.Second); code != 0 {
 		t.Errorf("demo exited %d after SIGTERM", code)
+	}
+
+	for _, cmd := range []string{"report", "explain change_failure_ratio", "serve"} {
+		if want := "flywheel --config.file " + keptConfig + " " + cmd + "\n"; !strings.Contains(p.Stdout(), want) {
+			t.Errorf("the demo does not show how to read its kept store (%q):\n%s", want, p.Stdout())
+		}
+	}
+	// The demo's report as of at, from the kept store with the kept
+	// configuration: the same document. Without it the tune-up is unknown.
+	r := runFlywheel(t, nil, "--config.file", keptConfig, "report", "--format", "json", "--at", at)
+	if r.Code != 0 {
+		t.Fatalf("report with the kept configuration exited %d:\n%s", r.Code, r.Stderr)
+	}
+	if !strings.Contains(served, `"tune_up_impact"`) || !strings.Contains(served, `"ci-speedup"`) {
+		t.Fatalf("the demo's report has no tune-up impact:\n%s", served)
+	}
+	if !sameJSON(t, r.Stdout, served) {
+		t.Errorf("report on the kept store differs from the demo's /api/v1/report as of %s:\n%s", at, r.Stdout)
+	}
+	if r := runFlywheel(t, nil, "--storage.path", store, "report", "--format", "json", "--at", at); r.Code != 0 || strings.Contains(r.Stdout, `"tune_up_impact"`) {
+		t.Errorf("report without the configuration: exit %d, and it should know no tune-up:\n%s", r.Code, r.Stderr)
+	}
+	// serve with it: the demo's teams, and no source to reach.
+	addr = freePort(t)
+	s := startFlywheel(t, nil, "--config.file", keptConfig, "serve", "--web.listen-address", addr)
+	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 20*time.Second)
+	_, kept := get(t, nil, "http://"+addr+"/metrics")
+	if want, got := teamLabels(body), teamLabels(kept); len(want) < 7 || !slices.Equal(got, want) {
+		t.Errorf("serve on the kept store labels the services with teams\n%v\nthe demo with\n%v", got, want)
+	}
+	_ = s.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM", code)
+	}
+	if strings.Contains(s.Stderr(), "sync started") {
+		t.Errorf("serve with the kept configuration tried to collect:\n%s", s.Stderr())
+	}
+}
+
+// sameJSON reports whether two JSON documents hold the same values.
+func sameJSON(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatalf("%v:\n%s", err, a)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatalf("%v:\n%s", err, b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// teamLabels lists the distinct service_name and team label pairs of an
+// exposition, sorted.
+func teamLabels(exposition string) []string {
+	seen := map[string]bool{}
+	for _, m := range regexp.MustCompile(`service_name="[^"]*",team="[^"]*"`).FindAllString(exposition, -1) {
+		seen[m] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// TestDemoConfigNotOverwritten: the demo rewrites the configuration it wrote
+// beside a kept store, but leaves a file of that name that it did not write,
+// and says so; --print-config prints the file it would write.
+func TestDemoConfigNotOverwritten(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store, keptConfig := filepath.Join(dir, "kept.db"), filepath.Join(dir, "kept.demo.yml")
+	mine := "# my own notes\nwindows: [1d]\n"
+	writeFile(t, keptConfig, mine)
+	r := runFlywheel(t, nil, "demo", "--print-config", "--seed", "4", "--storage.path", store)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "path: \""+store+"\"") || !strings.Contains(r.Stdout, "ci-speedup") || readFile(t, keptConfig) != mine {
+		t.Fatalf("demo --print-config: exit %d, or it wrote a file\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	printed := r.Stdout
+
+	addr := freePort(t)
+	p := startFlywheel(t, nil, "demo", "--seed", "4", "--web.listen-address", addr, "--storage.path", store)
+	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 90*time.Second)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("demo exited %d after SIGTERM", code)
+	}
+	if readFile(t, keptConfig) != mine {
+		t.Errorf("the demo overwrote a file it did not write")
+	}
+	if !strings.Contains(p.Stdout(), "not written beside it: "+keptConfig+" exists and flywheel demo did not write it") ||
+		!strings.Contains(p.Stdout(), "--print-config > FILE") || !strings.Contains(p.Stderr(), "level=WARN") {
+		t.Errorf("the demo does not say it left the file:\n%s\n%s", p.Stdout(), p.Stderr())
+	}
+
+	// A file the demo wrote is its own to rewrite: here, with what
+	// --print-config printed.
+	writeFile(t, keptConfig, "# Written by flywheel demo, then edited\n")
+	addr = freePort(t)
+	p = startFlywheel(t, nil, "demo", "--seed", "4", "--web.listen-address", addr, "--storage.path", store)
+	waitForURL(t, nil, "http://"+addr+"/-/ready", http.StatusOK, 90*time.Second)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("demo exited %d after SIGTERM", code)
+	}
+	if got := readFile(t, keptConfig); got != printed {
+		t.Errorf("the demo did not rewrite its own file with its configuration:\n%s", got)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/signal"
@@ -22,12 +23,62 @@ import (
 )
 
 func (a *app) demoCommand(k *kingpin.Application) command {
-	c := k.Command("demo", "Start simulated GitHub and PagerDuty APIs on 127.0.0.1 holding a generated organisation, run the real collectors against them, and serve /metrics as serve does, on 127.0.0.1:9891 unless --web.listen-address says otherwise. Needs no config, token or network; --config.file is ignored. The store is a temporary file unless --storage.path is given. Ctrl-C stops it (exit 0).")
+	c := k.Command("demo", "Start simulated GitHub and PagerDuty APIs on 127.0.0.1 holding a generated organisation, run the real collectors against them, and serve /metrics as serve does, on 127.0.0.1:9891 unless --web.listen-address says otherwise. Needs no config, token or network; --config.file is ignored. The store is a temporary file unless --storage.path is given; then the demo's configuration is written beside it (kept.db: kept.demo.yml), for report, explain and serve to read the kept store with. Ctrl-C stops it (exit 0).")
 	w := addWebFlags(c, defaultDemoListenAddress)
 	seed := c.Flag("seed", "Seed of the generated organisation; the same seed gives the same organisation.").Default("1").Int64()
+	printConfig := c.Flag("print-config", "Print the demo's configuration for reading the store it fills (its teams, tune-up initiative and windows; no sources, as the simulated APIs stop with the demo) as YAML, and exit. With --storage.path it is the file the demo writes beside that store.").Bool()
 	return command{name: c.FullCommand(), run: func() int {
+		if *printConfig {
+			return a.exitCode(a.printDemoConfig(*seed))
+		}
 		return a.exitCode(a.runDemo(w, *seed))
 	}}
+}
+
+// printDemoConfig writes the configuration the demo would write beside
+// --storage.path (without a storage section when none is given).
+func (a *app) printDemoConfig(seed int64) error {
+	store := ""
+	if a.flags.storagePath != "" {
+		abs, err := filepath.Abs(a.flags.storagePath)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		store = abs
+	}
+	_, err := io.WriteString(a.stdout, demo.Generate(seed, time.Now()).StoreConfigYAML(store))
+	return err
+}
+
+// demoConfigPath is where the demo writes its configuration beside the store
+// at store: kept.db gives kept.demo.yml. The name is not flywheel.yml, so that
+// it never meets a user's own configuration file of that usual name.
+func demoConfigPath(store string) string {
+	return strings.TrimSuffix(store, filepath.Ext(store)) + ".demo.yml"
+}
+
+// writeDemoConfig writes text to path unless a file is there that the demo
+// did not write (it does not begin with demo.StoreConfigHeader): that file is
+// someone's, and is left as it is.
+func writeDemoConfig(path, text string) error {
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if !strings.HasPrefix(string(old), demo.StoreConfigHeader) {
+			return fmt.Errorf("%s exists and flywheel demo did not write it (it does not begin with %q); it is left as it is", path, demo.StoreConfigHeader)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// keptDemo says what the demo keeps after it stops, for its summary.
+type keptDemo struct {
+	store     string // --storage.path as given; "" for a temporary store
+	config    string // the configuration written beside it; "" when not
+	configErr error  // why it was not written
+	seed      int64
 }
 
 func (a *app) runDemo(w *webOptions, seed int64) (err error) {
@@ -58,16 +109,34 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 		path = filepath.Join(dir, "flywheel.db")
 	}
 	cfg.Storage.Path = path
+	kept := keptDemo{store: a.flags.storagePath, seed: seed}
 	a.flags.storagePath = path
 	st, err := a.openStore(cfg)
 	if err != nil {
 		return errors.Join(err, closeListeners(listeners))
 	}
+	// Written once the store is held, so that a demo already running on the
+	// same store keeps its file.
+	if kept.store != "" {
+		kept.config = demoConfigPath(kept.store)
+		abs, err := filepath.Abs(kept.store)
+		if err == nil {
+			err = writeDemoConfig(kept.config, env.Org.StoreConfigYAML(abs))
+		}
+		if err != nil {
+			kept.config, kept.configErr = "", err
+			a.log.Warn("demo: its configuration is not written beside the store", "err", err)
+		}
+	}
 	sources, err := a.sources(cfg, st, env.Getenv)
 	if err != nil {
 		return errors.Join(err, st.Close(), closeListeners(listeners))
 	}
-	a.log.Info("demo: simulated APIs started", "github", env.GitHubURL, "pagerduty", env.PagerDutyURL, "store", path, "seed", seed)
+	started := []any{"github", env.GitHubURL, "pagerduty", env.PagerDutyURL, "store", path, "seed", seed}
+	if kept.config != "" {
+		started = append(started, "config", kept.config)
+	}
+	a.log.Info("demo: simulated APIs started", started...)
 	progress := newCollectProgress(a.stderr, a.log)
 	// The first sync happens here, with the progress bar, so that serve starts
 	// with data; serve's scheduler then runs the sources on their schedules.
@@ -87,6 +156,7 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 		addrs[i] = l.Addr().String()
 	}
 	writeDemoSummary(a.stdout, p.snap.Current(), p.sched.Statuses(), time.Since(start), addrs, w.telemetryPath)
+	writeDemoKept(a.stdout, kept)
 	// serve installs its own signal handling and owns the store and the
 	// listeners from here; it says "ready" once it serves.
 	stop()
@@ -128,6 +198,42 @@ func writeDemoSummary(out io.Writer, s *metrics.Snapshot, statuses []flywheel.So
 		base := "http://" + browsable(addr)
 		fmt.Fprintf(out, "\n  metrics:  %s%s\n  report:   %s/api/v1/report?window=30d\n", base, telemetryPath, base)
 	}
+}
+
+// writeDemoKept says where the store and the demo's configuration stay, and
+// the commands that read them once the demo has stopped (until then the demo
+// holds the store, and serves the same answers at its endpoints).
+func writeDemoKept(out io.Writer, k keptDemo) {
+	seedFlag := ""
+	if k.seed != 1 {
+		seedFlag = fmt.Sprintf(" --seed %d", k.seed)
+	}
+	switch {
+	case k.store == "":
+		fmt.Fprintf(out, "\n  The store is temporary: it goes when the demo stops. `flywheel demo%s --print-config`\n"+
+			"  prints the demo's configuration; with --storage.path FILE the store stays, with\n"+
+			"  that configuration written beside it.\n", seedFlag)
+	case k.config == "":
+		fmt.Fprintf(out, "\n  The store stays in %s. Its configuration is not written beside it: %v.\n"+
+			"  `flywheel demo%s --storage.path %s --print-config > FILE` writes it elsewhere.\n",
+			k.store, k.configErr, seedFlag, shellQuote(k.store))
+	default:
+		c := shellQuote(k.config)
+		fmt.Fprintf(out, "\n  The store stays in %s, and the demo's configuration (teams, tune-up, windows)\n"+
+			"  in %s. Once the demo has stopped, read the store with it:\n", k.store, k.config)
+		for _, cmd := range []string{"report", "explain change_failure_ratio", "serve"} {
+			fmt.Fprintf(out, "    flywheel --config.file %s %s\n", c, cmd)
+		}
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but the
+// characters of a plain path.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func doraSummary(l *kpi.DORALevels) string {
