@@ -15,7 +15,7 @@ import (
 )
 
 // BenchmarkStoreGrowth measures how fast a store grows, for the retention
-// figures of docs/setup.md: the store is never pruned, so it grows with every
+// figures of docs/setup.md: until it is pruned, the store grows with every
 // pull request (and the deployments and incidents that come with it) and with
 // one KPI snapshot a day. It fills two stores with realisticEvents, 10k and 110k
 // PRs (each with a fifth as many deployments and a twentieth as many

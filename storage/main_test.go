@@ -17,6 +17,7 @@ import (
 const (
 	envRole = "FLYWHEEL_STORAGE_HELPER"
 	envPath = "FLYWHEEL_STORAGE_PATH"
+	envCut  = "FLYWHEEL_STORAGE_CUT"
 )
 
 func TestMain(m *testing.M) {
@@ -29,6 +30,8 @@ func TestMain(m *testing.M) {
 		os.Exit(helperOpen(os.Getenv(envPath)))
 	case "writer":
 		os.Exit(helperWriter(os.Getenv(envPath)))
+	case "pruner":
+		os.Exit(helperPruner(os.Getenv(envPath), os.Getenv(envCut)))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper role %q\n", os.Getenv(envRole))
 		os.Exit(2)

@@ -41,6 +41,7 @@ func (a *app) commands(k *kingpin.Application) []command {
 		a.explainCommand(k),
 		a.importCommand(k),
 		a.exportCommand(k),
+		a.pruneCommand(k),
 		a.backfillCommand(k),
 		a.checkConfigCommand(k),
 		a.demoCommand(k),
