@@ -92,7 +92,28 @@ func notTheStore(file string, st *storage.Store) error {
 // that is renamed over path only once write has succeeded and the data is on
 // disk, so that a failed export leaves no partial file and an existing file as
 // it was. The file is readable by its owner only, as the store is.
+//
+// A path that exists and is not a regular file (a device such as /dev/null or
+// /dev/stdout, a named pipe) is written directly: renaming over it would
+// replace the device or pipe with a file, which as root breaks the machine.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("create %s: is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		if err := write(f); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		// The temporary name means nothing to the user; the reason does.

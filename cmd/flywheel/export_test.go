@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -478,5 +479,43 @@ func TestExportFailureLeavesNothing(t *testing.T) {
 	}
 	if want := []string{"flywheel.db", "out.jsonl"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("directory holds %q, want %q", names, want)
+	}
+}
+
+// TestExportToAPipeKeepsThePipe: exporting to a path that is not a regular
+// file (a named pipe here; /dev/null or /dev/stdout in real use) writes into
+// it. Renaming a temporary file over it, as an export to a regular file does,
+// would replace the pipe or device with a file — as root, /dev/null itself.
+func TestExportToAPipeKeepsThePipe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flywheel.db")
+	writeStore(t, path, varietyEvents(20, 4))
+	fifo := filepath.Join(dir, "out.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo) // blocks until the export opens it for writing
+		if err != nil {
+			got <- "open: " + err.Error()
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- string(b)
+	}()
+	r := runCLI("", "--storage.path", path, "export", fifo)
+	if r.code != 0 {
+		t.Fatalf("export to a pipe: exit %d, stderr %q", r.code, r.stderr)
+	}
+	fi, err := os.Lstat(fifo)
+	if err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		// the reader stays blocked on the replaced pipe: do not wait for it
+		t.Fatalf("%s is no longer a named pipe: %v, %v", fifo, fi.Mode(), err)
+	}
+	if out := <-got; !strings.Contains(out, `"kind":"deployment"`) || !strings.Contains(out, `"kind":"incident"`) {
+		t.Errorf("the pipe's reader got %.200q", out)
 	}
 }
