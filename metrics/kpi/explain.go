@@ -61,6 +61,32 @@ type LevelThresholds struct {
 	Elite   float64 `json:"elite"`
 	High    float64 `json:"high"`
 	Medium  float64 `json:"medium"`
+	// Group is set for the deployment-frequency level of a group of services
+	// (all services together), which is read from its services' levels rather
+	// than from its summed frequency; nil for any other level.
+	Group *GroupRule `json:"group"`
+}
+
+// GroupRuleAtLeastHalf is the rule of a group's deployment-frequency level:
+// the best level that at least half of its services reach (their own or a
+// better one).
+const GroupRuleAtLeastHalf = "level_at_least_half_of_services_reach"
+
+// GroupRule says how a group's level comes from its services' levels.
+type GroupRule struct {
+	Rule string `json:"rule"` // GroupRuleAtLeastHalf
+	// Services are the group's services with a frequency in the window (those
+	// with a counting deployment before at), by name: each one's frequency is
+	// its counted items ÷ the window's length in days, and its level that
+	// frequency's by the thresholds above.
+	Services []ServiceLevel `json:"services"`
+}
+
+// ServiceLevel is one service of a group and its own value and level.
+type ServiceLevel struct {
+	Service string  `json:"service"`
+	Value   float64 `json:"value"`
+	Level   Level   `json:"level"`
 }
 
 // Item is one event of an explanation: a *DeploymentItem, *ChangeItem or
@@ -621,6 +647,9 @@ func (x *Explainer) Explain(q ExplainQuery) (*Explanation, error) {
 	}
 	if d.level != "" {
 		out.Thresholds = e.opts.thresholds(d.level)
+		if d.level == "deployment_frequency_per_day" && q.Service == "" {
+			out.Thresholds.Group = x.groupRule(w)
+		}
 	}
 	switch d.kind {
 	case kDeploys, kRecovery:
@@ -699,6 +728,22 @@ func (x *Explainer) kpis(w flywheel.Window, service string) *KPIs {
 		return wr.All
 	}
 	return wr.Services[service]
+}
+
+// groupRule lists the services whose levels make the all-services group's
+// deployment-frequency level in window w.
+func (x *Explainer) groupRule(w flywheel.Window) *GroupRule {
+	x.kpis(w, "")
+	g := &GroupRule{Rule: GroupRuleAtLeastHalf, Services: []ServiceLevel{}}
+	svcs := x.reports[w.Name].Services
+	for _, name := range slices.Sorted(maps.Keys(svcs)) {
+		k := svcs[name]
+		if k.DeploymentFrequencyPerDay == nil || k.DORALevel == nil {
+			continue
+		}
+		g.Services = append(g.Services, ServiceLevel{Service: name, Value: *k.DeploymentFrequencyPerDay, Level: k.DORALevel.DeploymentFrequency})
+	}
+	return g
 }
 
 // quality explains a data-quality count: all history before at.

@@ -322,14 +322,47 @@ func recompute(t *testing.T, doc map[string]any) any {
 		if v == nil {
 			return nil
 		}
-		f := v.(float64)
-		for _, lv := range []string{"elite", "high", "medium"} {
-			b := th[lv].(float64)
-			if th["compare"] == ">=" && f >= b || th["compare"] == "<" && f < b || th["compare"] == "<=" && f <= b {
-				return lv
+		rate := func(f float64) string {
+			for _, lv := range []string{"elite", "high", "medium"} {
+				b := th[lv].(float64)
+				if th["compare"] == ">=" && f >= b || th["compare"] == "<" && f < b || th["compare"] == "<=" && f <= b {
+					return lv
+				}
+			}
+			return "low"
+		}
+		g, ok := th["group"].(map[string]any)
+		if !ok {
+			return rate(v.(float64))
+		}
+		// a group's level: each listed service's frequency from its own
+		// items, rated; the group takes the ⌈n/2⌉-th best of those levels
+		if g["rule"] != "level_at_least_half_of_services_reach" {
+			t.Fatalf("group rule %v", g["rule"])
+		}
+		days := parse(doc["window_end"]).Sub(parse(doc["window_start"])).Seconds() / 86400
+		listed := map[string]bool{}
+		var got []int
+		for _, sv := range g["services"].([]any) {
+			m := sv.(map[string]any)
+			name := m["service"].(string)
+			listed[name] = true
+			f := float64(counted(func(it map[string]any) bool { return it["service"] == name })) / days
+			if f != m["value"].(float64) || rate(f) != m["level"] {
+				t.Errorf("group service %s: listed %v %v, recomputed %v %v", name, m["value"], m["level"], f, rate(f))
+			}
+			got = append(got, slices.Index([]string{"elite", "high", "medium", "low"}, rate(f)))
+		}
+		for _, it := range its {
+			if it["counted"].(bool) && !listed[it["service"].(string)] {
+				t.Errorf("deployment %v of service %v, which the group does not list", it["id"], it["service"])
 			}
 		}
-		return "low"
+		if len(got) == 0 {
+			return nil
+		}
+		slices.Sort(got)
+		return []string{"elite", "high", "medium", "low"}[got[(len(got)+1)/2-1]]
 	}
 	// a field of a {p50, p90, count} object
 	for _, f := range []string{"p50", "p90", "count"} {

@@ -269,19 +269,64 @@ func (e *engine) window(w flywheel.Window, smp *samples) WindowReport {
 	// services first, then "all" as their union, in the same buffer
 	as := e.accumulate(sp, n, smp)
 	wr := WindowReport{}
+	var freq []Level // the deployment-frequency level of each service with a frequency
 	for s := range n {
 		if k := e.kpis(&as[s], e.everCounting[s], w.Duration, sp.slices); k != nil {
 			if wr.Services == nil {
 				wr.Services = map[string]*KPIs{}
 			}
 			wr.Services[e.svcNames[s]] = k
+			if k.DORALevel != nil && k.DORALevel.DeploymentFrequency != "" {
+				freq = append(freq, k.DORALevel.DeploymentFrequency)
+			}
 		}
 	}
 	all := union(as, smp, sp.slices)
 	if k := e.kpis(&all, len(e.deps) > 0, w.Duration, sp.slices); k != nil {
+		// the group's summed frequency stays its throughput, but its level is
+		// its services': many slow services must not add up to a fast one
+		if k.DORALevel != nil && k.DORALevel.DeploymentFrequency != "" {
+			k.DORALevel.DeploymentFrequency = GroupLevel(freq)
+		}
 		wr.All = k
 	}
 	return wr
+}
+
+// GroupLevel is the deployment-frequency level of a group of services from
+// its services' own levels: the best level that at least half of them reach,
+// their own or a better one. Six services deploying twice a week each are a
+// high group, though together they ship more than once a day. Of services
+// split evenly between two levels, the group takes the better one; a group of
+// one service has that service's level; without a service, "". Callers pass
+// the level of every service with a frequency in the window, those that
+// deployed before but not in the window (frequency 0, low) included.
+func GroupLevel(levels []Level) Level {
+	var n [4]int // services at elite, high, medium, low
+	for _, l := range levels {
+		n[rank(l)]++
+	}
+	reach := 0
+	for i, lv := range [...]Level{Elite, High, Medium, Low} {
+		reach += n[i]
+		if len(levels) > 0 && 2*reach >= len(levels) {
+			return lv
+		}
+	}
+	return ""
+}
+
+// rank orders the levels from elite (0) to low (3).
+func rank(l Level) int {
+	switch l {
+	case Elite:
+		return 0
+	case High:
+		return 1
+	case Medium:
+		return 2
+	}
+	return 3
 }
 
 func ptr[T any](v T) *T { return &v }

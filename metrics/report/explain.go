@@ -287,6 +287,14 @@ func WriteExplainTable(w io.Writer, e *kpi.Explanation, width int) error {
 		b.WriteString(wrap(fmt.Sprintf("level of %s: elite %s %s, high %s %s, medium %s %s, else low", th.Of,
 			th.Compare, strconv.FormatFloat(th.Elite, 'g', 6, 64), th.Compare, strconv.FormatFloat(th.High, 'g', 6, 64),
 			th.Compare, strconv.FormatFloat(th.Medium, 'g', 6, 64)), width))
+		if g := th.Group; g != nil {
+			parts := make([]string, len(g.Services))
+			for i, s := range g.Services {
+				parts[i] = fmt.Sprintf("%s %s/day %s", s.Service, strconv.FormatFloat(s.Value, 'g', 4, 64), s.Level)
+			}
+			b.WriteString(wrap(fmt.Sprintf("the group's level is the best level that at least half of its %d services with a frequency reach, not the level of its summed frequency: %s",
+				len(g.Services), strings.Join(parts, ", ")), width))
+		}
 	}
 	left := 0
 	for _, it := range e.Items {
