@@ -139,7 +139,7 @@ var families = [numFamilies]familyDef{
 		"Incidents triggered, by urgency (urgency=\"all\" counts every urgency), over all stored history." + asOf, false},
 
 	famDeploymentFrequency: {"flywheel_deployment_frequency_per_day", kindGauge, svcWin,
-		"Counting deployments in the window divided by the window's length in days." + asOf, false},
+		"Counting deployments in the window divided by the window's length in days; for service_name=\"all\" the sum over all services, a throughput (its level in flywheel_dora_level is its services', not this sum's)." + asOf, false},
 	famDeploymentDaysRatio: {"flywheel_deployment_day_ratio", kindGauge, svcWin,
 		"Share (0-1) of the window's days with at least one counting deployment." + asOf, false},
 	famLeadTime: {"flywheel_lead_time_seconds", kindSummary, svcWin,
@@ -165,7 +165,7 @@ var families = [numFamilies]familyDef{
 	famTuneUpShare: {"flywheel_tune_up_share", kindGauge, svcWin,
 		"Tune-up share, a ratio 0-1: tune_up divided by fix + tune_up + innovation PRs merged in the window." + asOf, false},
 	famDORALevel: {"flywheel_dora_level", kindGauge, []string{"service_name", "team", "window", "kpi", "level"},
-		"DORA performance level (elite, high, medium, low) of each key in the window; the value is always 1 and the level is the label." + asOf, false},
+		"DORA performance level (elite, high, medium, low) of each key in the window; the value is always 1 and the level is the label. For service_name=\"all\" the deployment_frequency level is the best level that at least half of the services with a frequency reach, not the level of the summed frequency." + asOf, false},
 	famImpactBefore: {"flywheel_tune_up_impact_before", kindGauge, impact,
 		"A KPI over the impact window before a tune-up initiative, in the KPI's unit (seconds, deployments per day, ratio 0-1)." + asOf, false},
 	famImpactAfter: {"flywheel_tune_up_impact_after", kindGauge, impact,

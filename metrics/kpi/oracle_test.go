@@ -36,6 +36,18 @@ func TestOracle(t *testing.T) {
 				t.Fatalf("seed %d, service %s:\n got  %s\n want %s", seed, svc, g, x)
 			}
 		}
+		for _, w := range []flywheel.Window{{Name: "7d", Duration: 7 * flywheel.Day}, {Name: "30d", Duration: 30 * flywheel.Day}} {
+			all := r.Report.Windows[w.Name].All
+			var got, lv string
+			if all != nil && all.DeploymentFrequencyPerDay != nil {
+				got = fmt.Sprint(*all.DeploymentFrequencyPerDay)
+				lv = string(all.DORALevel.DeploymentFrequency)
+			}
+			wantF, wantL := oracleGroupFrequency(ev, at, w.Duration)
+			if got != wantF || lv != wantL {
+				t.Fatalf("seed %d, %s all services: frequency %s level %q, want %s %q", seed, w.Name, got, lv, wantF, wantL)
+			}
+		}
 	}
 }
 
@@ -535,4 +547,44 @@ func oracle(ev flywheel.Events, atT time.Time, w time.Duration, urgencies []stri
 		out[s] = k
 	}
 	return out
+}
+
+// oracleGroupFrequency is the all-services group's deployment frequency (the
+// sum of its services') and its level read the long way: for each level from
+// elite down, count the services with a frequency that reach it or better,
+// and take the first that at least half of them reach. "" when no service has
+// a counting deployment before at.
+func oracleGroupFrequency(ev flywheel.Events, atT time.Time, w time.Duration) (string, string) {
+	prodRe := regexp.MustCompile(`^prod(uction)?$`)
+	seen := map[string]bool{} // one record per id: the generator's ids are unique
+	inWin := map[string]int{} // service → counting deployments in the window; a key: ever counted
+	total := 0
+	for _, d := range ev.Deployments {
+		if d.FinishedAt.IsZero() || !d.FinishedAt.Before(atT) || d.Status != "success" || !prodRe.MatchString(d.Environment) || seen[d.ID] {
+			continue
+		}
+		seen[d.ID] = true
+		inWin[d.Service] += 0
+		if !d.FinishedAt.Before(atT.Add(-w)) {
+			inWin[d.Service]++
+			total++
+		}
+	}
+	if len(inWin) == 0 {
+		return "", ""
+	}
+	days := float64(w) / float64(24*time.Hour)
+	bounds := map[string]float64{"elite": 1.0, "high": 1.0 / 7, "medium": 1.0 / 30, "low": 0}
+	for _, lv := range []string{"elite", "high", "medium", "low"} {
+		reach := 0
+		for _, n := range inWin {
+			if float64(n)/days >= bounds[lv] {
+				reach++
+			}
+		}
+		if 2*reach >= len(inWin) {
+			return fmt.Sprint(float64(total) / days), lv
+		}
+	}
+	panic("every service reaches low")
 }

@@ -303,3 +303,93 @@ func fmtImpact(k ImpactKPI) string {
 	}
 	return fmt.Sprintf("before %v after %v rel %v n %d/%d p %v", f(k.Before), f(k.After), f(k.RelativeChange), k.NBefore, k.NAfter, f(k.PValue))
 }
+
+// TestGroupDeploymentFrequencyLevel: the all-services group's
+// deployment-frequency level is the best level that at least half of its
+// services with a frequency reach, while its frequency stays their sum.
+func TestGroupDeploymentFrequencyLevel(t *testing.T) {
+	t.Parallel()
+	type svc struct {
+		inWindow int  // counting deployments in the 30d window
+		before   bool // one counting deployment before the window only
+		noDeploy bool // only a PR and an incident: no frequency
+	}
+	cases := []struct {
+		name     string
+		services []svc
+		want     Level
+	}{
+		{"six services twice a week are high, though together they ship 1.8 a day",
+			[]svc{{inWindow: 9}, {inWindow: 9}, {inWindow: 9}, {inWindow: 9}, {inWindow: 9}, {inWindow: 9}}, High},
+		{"a 3/3 split takes the better half", []svc{{inWindow: 30}, {inWindow: 30}, {inWindow: 30}, {inWindow: 5}, {inWindow: 5}, {inWindow: 5}}, Elite},
+		{"a 3/3 split between elite and slower", []svc{{inWindow: 40}, {inWindow: 40}, {inWindow: 40}, {inWindow: 0, before: true}, {before: true}, {inWindow: 1}}, Elite},
+		{"two of six elite, one high: high", []svc{{inWindow: 60}, {inWindow: 60}, {inWindow: 5}, {inWindow: 1}, {inWindow: 1}, {inWindow: 1}}, High},
+		{"four of six high", []svc{{inWindow: 45}, {inWindow: 45}, {inWindow: 6}, {inWindow: 6}, {inWindow: 6}, {inWindow: 6}}, High},
+		{"one service is its own level", []svc{{inWindow: 2}}, Medium},
+		{"services without a frequency do not count", []svc{{inWindow: 30}, {noDeploy: true}, {noDeploy: true}}, Elite},
+		{"a service with frequency 0 counts: one elite of two", []svc{{inWindow: 30}, {before: true}}, Elite},
+		{"two services at 0 outvote one elite", []svc{{inWindow: 30}, {before: true}, {before: true}}, Low},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var ev flywheel.Events
+			total := 0
+			for i, s := range c.services {
+				name := fmt.Sprintf("svc-%d", i)
+				for j := range s.inWindow {
+					// spread over [H(-470), H(230)), inside the window
+					ev.Deployments = append(ev.Deployments, dp(fmt.Sprintf("%s-%d", name, j), name, fmt.Sprintf("%s%d", name, j),
+						-470+700*float64(j)/float64(s.inWindow), nil))
+				}
+				total += s.inWindow
+				if s.before {
+					ev.Deployments = append(ev.Deployments, dp(name+"-old", name, "old", -600, nil))
+				}
+				if s.noDeploy {
+					ev.Changes = append(ev.Changes, pr(name+"#1", name, "m", -10, -9, -8, -7))
+					ev.Incidents = append(ev.Incidents, incident(name+"-i", name, "high", -5, -4, -3, -2, ""))
+				}
+			}
+			r := compute(ev, nil)
+			all := w30(t, r, "")
+			eqF(t, "summed frequency", all.DeploymentFrequencyPerDay, float64(total)/30)
+			if all.DORALevel == nil || all.DORALevel.DeploymentFrequency != c.want {
+				t.Fatalf("group level = %+v, want %s", all.DORALevel, c.want)
+			}
+			var levels []Level
+			for _, k := range r.Report.Windows["30d"].Services {
+				if k.DORALevel != nil && k.DORALevel.DeploymentFrequency != "" {
+					levels = append(levels, k.DORALevel.DeploymentFrequency)
+				}
+			}
+			if g := GroupLevel(levels); g != c.want {
+				t.Errorf("GroupLevel(%v) = %s, want %s", levels, g, c.want)
+			}
+		})
+	}
+}
+
+func TestGroupLevel(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   []Level
+		want Level
+	}{
+		{nil, ""},
+		{[]Level{Low}, Low},
+		{[]Level{Elite}, Elite},
+		{[]Level{Elite, Low}, Elite},
+		{[]Level{Low, Elite}, Elite},
+		{[]Level{Elite, Low, Low}, Low},
+		{[]Level{Elite, Medium, Low}, Medium},
+		{[]Level{High, High, High, High, High, High}, High},
+		{[]Level{Elite, Elite, Elite, High, High, High}, Elite},
+		{[]Level{Elite, Elite, Medium, Medium, Low, Low}, Medium},
+		{[]Level{Medium, Elite, Low, Elite, Low, Elite, Low}, Medium},
+	} {
+		if got := GroupLevel(c.in); got != c.want {
+			t.Errorf("GroupLevel(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
