@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -155,7 +156,11 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 	for i, l := range listeners {
 		addrs[i] = l.Addr().String()
 	}
-	writeDemoSummary(a.stdout, p.snap.Current(), p.sched.Statuses(), time.Since(start), addrs, w.telemetryPath)
+	kopts, err := cfg.KPIOptions()
+	if err != nil {
+		kopts = kpi.DefaultOptions() // the demo's configuration is its own and valid; the summary needs only thresholds
+	}
+	writeDemoSummary(a.stdout, p.snap.Current(), kopts.Thresholds, p.sched.Statuses(), time.Since(start), addrs, w.telemetryPath)
 	writeDemoKept(a.stdout, kept)
 	// serve installs its own signal handling and owns the store and the
 	// listeners from here; it says "ready" once it serves.
@@ -166,8 +171,8 @@ func (a *app) runDemo(w *webOptions, seed int64) (err error) {
 }
 
 // writeDemoSummary prints what the first sync collected, the headline KPIs and
-// where to look next.
-func writeDemoSummary(out io.Writer, s *metrics.Snapshot, statuses []flywheel.SourceStatus, took time.Duration, addrs []string, telemetryPath string) {
+// where to look next. th are the thresholds the levels were read with.
+func writeDemoSummary(out io.Writer, s *metrics.Snapshot, th kpi.Thresholds, statuses []flywheel.SourceStatus, took time.Duration, addrs []string, telemetryPath string) {
 	fmt.Fprintf(out, "\nFlywheel demo: collected a simulated organisation in %s.\n", took.Round(100*time.Millisecond))
 	for _, st := range statuses {
 		var reqs int64
@@ -178,26 +183,91 @@ func writeDemoSummary(out io.Writer, s *metrics.Snapshot, statuses []flywheel.So
 	}
 	fmt.Fprintf(out, "  stored: %d deployments, %d changes, %d incidents\n", s.Counts.Deployments, s.Counts.Changes, s.Counts.Incidents)
 	if w, ok := s.Result.Report.Windows["30d"]; ok && w.All != nil {
-		k := w.All
-		fmt.Fprintf(out, "  last 30 days, all services:")
-		if k.DeploymentFrequencyPerDay != nil {
-			fmt.Fprintf(out, " %.2f deployments/day", *k.DeploymentFrequencyPerDay)
-		}
-		if k.LeadTimeSeconds != nil {
-			fmt.Fprintf(out, ", lead time p50 %s", humanDuration(time.Duration(k.LeadTimeSeconds.P50*float64(time.Second))))
-		}
-		if k.ChangeFailureRatio != nil {
-			fmt.Fprintf(out, ", change failure rate %.1f%%", 100**k.ChangeFailureRatio)
-		}
-		if k.DORALevel != nil {
-			fmt.Fprintf(out, " (DORA: %s)", doraSummary(k.DORALevel))
-		}
-		fmt.Fprintln(out)
+		fmt.Fprint(out, demoHeadline(w, th))
 	}
 	for _, addr := range addrs {
 		base := "http://" + browsable(addr)
 		fmt.Fprintf(out, "\n  metrics:  %s%s\n  report:   %s/api/v1/report?window=30d\n", base, telemetryPath, base)
 	}
+}
+
+// demoHeadline is the summary's all-services block of a window: the group's
+// deployment-frequency level, which is its services' (the best level at least
+// half of them reach), apart from its summed frequency, its throughput, so
+// that six services deploying twice a week each do not read as one elite
+// service; then the other keys with their levels.
+func demoHeadline(w kpi.WindowReport, th kpi.Thresholds) string {
+	var b strings.Builder
+	k := w.All
+	b.WriteString("  last 30 days, all services:\n")
+	if k.DeploymentFrequencyPerDay != nil {
+		b.WriteString("    deployment frequency: ")
+		if k.DORALevel != nil && k.DORALevel.DeploymentFrequency != "" {
+			b.WriteString(string(k.DORALevel.DeploymentFrequency) + " (" + groupFrequencyWords(w, k.DORALevel.DeploymentFrequency, th) + "); ")
+		}
+		fmt.Fprintf(&b, "throughput %.2f deployments/day across all services\n", *k.DeploymentFrequencyPerDay)
+	}
+	var rest []string
+	level := func(l kpi.Level) string {
+		if l == "" {
+			return ""
+		}
+		return " (" + string(l) + ")"
+	}
+	var lv kpi.DORALevels
+	if k.DORALevel != nil {
+		lv = *k.DORALevel
+	}
+	if k.LeadTimeSeconds != nil {
+		rest = append(rest, "lead time p50 "+humanDuration(time.Duration(k.LeadTimeSeconds.P50*float64(time.Second)))+level(lv.LeadTime))
+	}
+	if k.ChangeFailureRatio != nil {
+		rest = append(rest, fmt.Sprintf("change failure rate %.1f%%", 100**k.ChangeFailureRatio)+level(lv.ChangeFailureRate))
+	}
+	if k.FailedDeploymentRecoverySeconds != nil {
+		rest = append(rest, "failed deployment recovery p50 "+humanDuration(time.Duration(k.FailedDeploymentRecoverySeconds.P50*float64(time.Second)))+level(lv.RecoveryTime))
+	}
+	if len(rest) > 0 {
+		b.WriteString("    " + strings.Join(rest, ", ") + "\n")
+	}
+	return b.String()
+}
+
+// groupFrequencyWords says why a group has its deployment-frequency level:
+// how many of its services with a frequency reach it ("4 of 6 services deploy
+// at least weekly"), or for low, how few reach the level above.
+func groupFrequencyWords(w kpi.WindowReport, group kpi.Level, th kpi.Thresholds) string {
+	bounds := map[kpi.Level]float64{kpi.Elite: th.DeploymentFrequencyPerDay[0], kpi.High: th.DeploymentFrequencyPerDay[1], kpi.Medium: th.DeploymentFrequencyPerDay[2]}
+	n, reach, reachMedium := 0, 0, 0
+	for _, k := range w.Services {
+		if k.DeploymentFrequencyPerDay == nil {
+			continue
+		}
+		n++
+		if f := *k.DeploymentFrequencyPerDay; group != kpi.Low && f >= bounds[group] {
+			reach++
+		} else if f >= bounds[kpi.Medium] {
+			reachMedium++
+		}
+	}
+	if group == kpi.Low {
+		return fmt.Sprintf("%d of %d services deploy %s", reachMedium, n, atLeast(bounds[kpi.Medium]))
+	}
+	return fmt.Sprintf("%d of %d services deploy %s", reach, n, atLeast(bounds[group]))
+}
+
+// atLeast words a frequency bound: "at least weekly" rather than "at least
+// 0.142857 a day" for the default bounds.
+func atLeast(perDay float64) string {
+	switch perDay {
+	case 1:
+		return "at least daily"
+	case 1.0 / 7:
+		return "at least weekly"
+	case 1.0 / 30:
+		return "at least monthly"
+	}
+	return "at least " + strconv.FormatFloat(perDay, 'g', 3, 64) + " times a day"
 }
 
 // writeDemoKept says where the store and the demo's configuration stay, and
@@ -234,19 +304,6 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func doraSummary(l *kpi.DORALevels) string {
-	var parts []string
-	for _, p := range []struct {
-		name  string
-		level kpi.Level
-	}{{"frequency", l.DeploymentFrequency}, {"lead time", l.LeadTime}, {"failure rate", l.ChangeFailureRate}, {"recovery", l.RecoveryTime}} {
-		if p.level != "" {
-			parts = append(parts, p.name+" "+string(p.level))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // browsable turns a listen address such as ":9891" into one a browser opens.
