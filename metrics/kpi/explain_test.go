@@ -776,3 +776,46 @@ func TestUnattributedTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainGroupFrequencyLevel: six services deploying twice a week make a
+// high group; its explanation lists each service's frequency and level, and
+// a service that deployed only before the window with frequency 0.
+func TestExplainGroupFrequencyLevel(t *testing.T) {
+	t.Parallel()
+	var ev flywheel.Events
+	for i := range 6 {
+		name := fmt.Sprintf("svc-%d", i)
+		for j := range 9 {
+			ev.Deployments = append(ev.Deployments, dp(fmt.Sprintf("%s-%d", name, j), name, fmt.Sprintf("%s%d", name, j), -470+float64(j)*77, nil))
+		}
+	}
+	ev.Deployments = append(ev.Deployments, dp("old", "old", "o", -600, nil))
+	e, err := Explain(ev, at, DefaultOptions(), ExplainQuery{KPI: "dora_level.deployment_frequency", Window: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Value != High || e.Thresholds == nil || e.Thresholds.Group == nil || e.Thresholds.Group.Rule != GroupRuleAtLeastHalf {
+		t.Fatalf("value %v, thresholds %+v, want high by the group rule", e.Value, e.Thresholds)
+	}
+	g := e.Thresholds.Group.Services
+	if len(g) != 7 || g[0] != (ServiceLevel{Service: "old", Value: 0, Level: Low}) || g[1] != (ServiceLevel{Service: "svc-0", Value: 0.3, Level: High}) {
+		t.Errorf("group services = %+v, want old at 0 (low), then svc-0 … svc-5 at 0.3/day (high)", g)
+	}
+	if len(e.Items) != 54 {
+		t.Errorf("%d items, want the 54 deployments of the window", len(e.Items))
+	}
+	sum, err := Explain(ev, at, DefaultOptions(), ExplainQuery{KPI: "deployment_frequency_per_day", Window: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Value != 54.0/30 || sum.Thresholds != nil {
+		t.Errorf("summed frequency = %v (thresholds %+v), want 1.8 without thresholds", sum.Value, sum.Thresholds)
+	}
+	one, err := Explain(ev, at, DefaultOptions(), ExplainQuery{KPI: "dora_level.deployment_frequency", Window: "30d", Service: "svc-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Value != High || one.Thresholds.Group != nil {
+		t.Errorf("a service's level = %v with group %+v, want high without a group", one.Value, one.Thresholds.Group)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +140,33 @@ func TestWriteExplainJSON(t *testing.T) {
 		}
 		if !strings.HasPrefix(got.String(), "{\n  \"kpi\": ") || !strings.HasSuffix(got.String(), "}\n") {
 			t.Errorf("%s: not indented as the report is:\n%s", e.KPI, got.String())
+		}
+	}
+}
+
+// TestWriteExplainTableGroupLevel: the table of the all-services
+// deployment-frequency level says it is its services' level and lists them.
+func TestWriteExplainTableGroupLevel(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)
+	var ev flywheel.Events
+	for i, n := range []int{40, 5, 5} { // one daily service, two weekly ones
+		for j := range n {
+			ev.Deployments = append(ev.Deployments, flywheel.Deployment{ID: fmt.Sprintf("d%d-%d", i, j), Service: fmt.Sprintf("svc-%d", i),
+				Environment: "production", SHA: fmt.Sprintf("s%d", j), Status: "success", FinishedAt: at.Add(-time.Duration(j*17+1) * time.Hour)})
+		}
+	}
+	e, err := kpi.Explain(ev, at, kpi.DefaultOptions(), kpi.ExplainQuery{KPI: "dora_level.deployment_frequency", Window: "30d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WriteExplainTable(&b, e, 200); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"value: high", "at least half of its 3 services", "svc-0 1.333/day elite", "svc-1 0.1667/day high", "svc-2 0.1667/day"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in\n%s", want, b.String())
 		}
 	}
 }
