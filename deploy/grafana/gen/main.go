@@ -528,7 +528,7 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 		WithPanel(tsPanel("Tune-up share over time", "Tune-up share over the window before each point, for the selected service and for each service of the team.", "percentunit", 12, 8).
 			WithTarget(q(`flywheel_tune_up_share{`+sel+`}`, "$service_name")).
 			WithTarget(q(`flywheel_tune_up_share{`+perService+`}`, "{{service_name}}"))).
-		WithPanel(tsPanel("Merged changes per week by class", "Pull requests merged in each calendar week, by class; one bar per week, weeks do not overlap.", "short", 24, 8).
+		WithPanel(tsPanel("Merged changes per week by class", "Pull requests merged in each 7-day period, by class: one bar per 7 days, and the periods do not overlap, so every merge is in exactly one bar.", "short", 24, 8).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Interval("1w").
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
