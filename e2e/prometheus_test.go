@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -502,23 +503,28 @@ func TestPrometheusDashboardsOnDemoHistory(t *testing.T) {
 		{"service_name": "all", "team": ".*"},
 		{"service_name": "checkout", "team": "payments"},
 	} {
-		vars := map[string]string{}
-		for k, v := range base {
-			vars[k] = v
-		}
-		for k, v := range scope {
-			vars[k] = v
-		}
+		vars := maps.Clone(base)
+		maps.Copy(vars, scope)
 		for _, f := range files {
 			for _, p := range dashboardPanels(t, f) {
 				where := fmt.Sprintf("%s %q (service %s)", filepath.Base(f), p.Title, vars["service_name"])
+				// A panel's minimum interval is Grafana's step and $__interval there.
+				pvars, pstep := vars, step
+				if p.Interval != "" {
+					d, err := grafanaDuration(p.Interval)
+					if err != nil {
+						t.Fatalf("%s: %v", where, err)
+					}
+					pvars = maps.Clone(vars)
+					pvars["__interval"], pstep = p.Interval, max(d, step)
+				}
 				onlyHealth := true
 				hasData := false
 				for _, tg := range p.Targets {
 					for _, m := range regexp.MustCompile(`\bflywheel_[a-z_]+`).FindAllString(tg.Expr, -1) {
 						onlyHealth = onlyHealth && !backfilled[m]
 					}
-					q, err := substituteGrafanaVars(tg.Expr, vars)
+					q, err := substituteGrafanaVars(tg.Expr, pvars)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -528,7 +534,7 @@ func TestPrometheusDashboardsOnDemoHistory(t *testing.T) {
 					if tg.Instant {
 						res, err = prom.Query(nonNaN, end)
 					} else {
-						res, err = prom.QueryRange(nonNaN, start, end, step)
+						res, err = prom.QueryRange(nonNaN, start, end, pstep)
 					}
 					if err != nil {
 						t.Errorf("%s: %s: %v", where, q, err)
@@ -552,12 +558,23 @@ func TestPrometheusDashboardsOnDemoHistory(t *testing.T) {
 	}
 }
 
+// grafanaDuration reads a panel interval such as 1h, 1d or 1w.
+func grafanaDuration(s string) (time.Duration, error) {
+	unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || unit == 0 {
+		return 0, fmt.Errorf("interval %q is not a number of minutes, hours, days or weeks", s)
+	}
+	return time.Duration(n) * unit, nil
+}
+
 // dashboardPanel is what TestPrometheusDashboardsOnDemoHistory reads of a panel.
 type dashboardPanel struct {
-	Type    string           `json:"type"`
-	Title   string           `json:"title"`
-	Panels  []dashboardPanel `json:"panels"`
-	Targets []struct {
+	Type     string           `json:"type"`
+	Title    string           `json:"title"`
+	Interval string           `json:"interval"`
+	Panels   []dashboardPanel `json:"panels"`
+	Targets  []struct {
 		Expr    string `json:"expr"`
 		Instant bool   `json:"instant"`
 	} `json:"targets"`

@@ -528,11 +528,11 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 		WithPanel(tsPanel("Tune-up share over time", "Tune-up share over the window before each point, for the selected service and for each service of the team.", "percentunit", 12, 8).
 			WithTarget(q(`flywheel_tune_up_share{`+sel+`}`, "$service_name")).
 			WithTarget(q(`flywheel_tune_up_share{`+perService+`}`, "{{service_name}}"))).
-		WithPanel(tsPanel("Merged changes per week by class", "Pull requests merged in each 7-day period, by class: one bar per 7 days, and the periods do not overlap, so every merge is in exactly one bar.", "short", 24, 8).
+		WithPanel(tsPanel("Merged changes per week by class", "Pull requests merged in each period of 7 days (longer on a long time range), by class: the periods follow each other without overlap, so every merge is in one bar.", "short", 24, 8).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Interval("1w").
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-			WithTarget(q(`sum by (class) (increase(`+merged+`[1w]))`, "{{class}}"))).
+			WithTarget(q(`sum by (class) (increase(`+merged+`[$__interval]))`, "{{class}}"))).
 		WithRow(row("Tune-up impact"))
 	for _, k := range impactKinds {
 		m := `{` + jobMatcher + `, kpi=~"` + k.kpis + `"}`
