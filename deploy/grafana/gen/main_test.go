@@ -72,7 +72,7 @@ var contractHistograms = []string{
 }
 
 // allowedVars are the only variables the real-Prometheus e2e test substitutes.
-var allowedVars = []string{"service_name", "team", "window", "__rate_interval", "__interval", "__range"}
+var allowedVars = []string{"job", "service_name", "team", "window", "__rate_interval", "__interval", "__range"}
 
 func knownMetric(name string) bool {
 	if slices.Contains(contractMetrics, name) {
@@ -95,12 +95,29 @@ var (
 
 // The shape we read back: only what the checks need.
 type panelJSON struct {
-	Type    string      `json:"type"`
-	Title   string      `json:"title"`
-	Panels  []panelJSON `json:"panels"`
-	Targets []struct {
+	Type        string      `json:"type"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	Interval    string      `json:"interval"`
+	Panels      []panelJSON `json:"panels"`
+	Targets     []struct {
 		Expr string `json:"expr"`
 	} `json:"targets"`
+	FieldConfig struct {
+		Defaults struct {
+			Unit string `json:"unit"`
+		} `json:"defaults"`
+		Overrides []struct {
+			Matcher struct {
+				ID      string `json:"id"`
+				Options any    `json:"options"`
+			} `json:"matcher"`
+			Properties []struct {
+				ID    string `json:"id"`
+				Value any    `json:"value"`
+			} `json:"properties"`
+		} `json:"overrides"`
+	} `json:"fieldConfig"`
 }
 
 type dashboardJSON struct {
@@ -270,11 +287,11 @@ func TestDashboardsCoverTheIssue(t *testing.T) {
 	t.Parallel()
 	ds := parseAll(t)
 	wantVars := map[string][]string{
-		"dora-overview.json":      {"datasource", "flywheel_url", "service_name", "team", "window"},
-		"lead-time.json":          {"datasource", "flywheel_url", "service_name", "team", "window"},
-		"incident-response.json":  {"datasource", "flywheel_url", "service_name", "team", "window"},
-		"innovation-tune-up.json": {"datasource", "flywheel_url", "service_name", "team", "window"},
-		"collector-health.json":   {"datasource", "team"},
+		"dora-overview.json":      {"datasource", "flywheel_url", "job", "service_name", "team", "window"},
+		"lead-time.json":          {"datasource", "flywheel_url", "job", "service_name", "team", "window"},
+		"incident-response.json":  {"datasource", "flywheel_url", "job", "service_name", "team", "window"},
+		"innovation-tune-up.json": {"datasource", "flywheel_url", "job", "service_name", "team", "window"},
+		"collector-health.json":   {"datasource", "job", "team"},
 	}
 	// Metrics each dashboard must show, so a removed panel is noticed.
 	wantMetrics := map[string][]string{
@@ -412,6 +429,245 @@ func TestDORAPanelsLinkToExplain(t *testing.T) {
 			if !got[kpi+" "+svc] {
 				t.Errorf("dora-overview.json: no explain link for %s of %s", kpi, svc)
 			}
+		}
+	}
+}
+
+// panels returns every panel (not rows) of every dashboard, with where it is.
+func panels(t *testing.T) map[string]panelJSON {
+	t.Helper()
+	out := map[string]panelJSON{}
+	for name, d := range parseAll(t) {
+		for _, p := range flatten(d.Panels) {
+			if p.Type != "row" {
+				out[name+": panel "+strconvQuote(p.Title)] = p
+			}
+		}
+	}
+	return out
+}
+
+// TestEveryPanelHasADescription: a reader hovering a panel's title learns
+// what the number is and what its words mean.
+func TestEveryPanelHasADescription(t *testing.T) {
+	t.Parallel()
+	for where, p := range panels(t) {
+		if len(strings.Fields(p.Description)) < 8 {
+			t.Errorf("%s: description %q is missing or too short to say what the panel shows", where, p.Description)
+		}
+		// Descriptions stand on their own: a Grafana viewer has no copy of the
+		// repository's documents to follow a pointer to.
+		for _, bad := range []string{"docs/", ".md", "README", "see the"} {
+			if strings.Contains(p.Description, bad) {
+				t.Errorf("%s: description cites %q: %s", where, bad, p.Description)
+			}
+		}
+	}
+}
+
+// TestDescriptionsDefineTheirWords: each word a reader would have to guess is
+// defined in every panel that uses it.
+func TestDescriptionsDefineTheirWords(t *testing.T) {
+	t.Parallel()
+	defs := map[string]string{
+		"pickup":        "opened to its first review",
+		"counting":      "counting deployment is a successful deployment to a production environment",
+		"impact window": "just before the initiative started",
+		"restore":       "from the start of the impact",
+	}
+	for where, p := range panels(t) {
+		text := strings.ToLower(p.Title + " " + p.Description)
+		for word, def := range defs {
+			if word == "counting" && !strings.Contains(text, "counting deployments") {
+				continue
+			}
+			if word == "restore" && !strings.Contains(text, "resolve") {
+				continue // resolve and restore are told apart where either is shown
+			}
+			if strings.Contains(text, word) && !strings.Contains(p.Description, def) {
+				t.Errorf("%s uses %q without defining it (%q): %s", where, word, def, p.Description)
+			}
+		}
+	}
+}
+
+// jobSelectorRE matches a metric name and what follows it.
+var jobSelectorRE = regexp.MustCompile(`\b(flywheel_[A-Za-z0-9_:]*)(\{job=~"\$job\|"[,}])?`)
+
+// missingJob lists the metric selectors of expr that do not start with the job
+// matcher: without it two Flywheels scraped by one Prometheus add up.
+func missingJob(expr string) []string {
+	var out []string
+	for _, m := range jobSelectorRE.FindAllStringSubmatch(expr, -1) {
+		if m[2] == "" {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+func TestEverySelectorHasTheJobMatcher(t *testing.T) {
+	t.Parallel()
+	for where, p := range panels(t) {
+		for _, tg := range p.Targets {
+			if m := missingJob(tg.Expr); len(m) > 0 {
+				t.Errorf("%s: %v without the job matcher in %s", where, m, tg.Expr)
+			}
+		}
+	}
+	for name, d := range parseAll(t) {
+		for _, v := range d.Templating.List {
+			var q string
+			if v.Type != "query" || v.Name == "job" || json.Unmarshal(v.Query, &q) != nil {
+				continue
+			}
+			if m := missingJob(q); len(m) > 0 {
+				t.Errorf("%s: variable %s: %v without the job matcher in %s", name, v.Name, m, q)
+			}
+		}
+	}
+	for _, bad := range []string{`flywheel_rework_ratio{service_name="x"}`, `time() - flywheel_snapshot_timestamp_seconds`,
+		`flywheel_rework_ratio{job=~"$job|", x="1"} / flywheel_rework_ratio{job="a"}`} {
+		if len(missingJob(bad)) == 0 {
+			t.Errorf("missingJob accepted %s", bad)
+		}
+	}
+}
+
+// TestVariables: the team variable does not offer the aggregate's team "all"
+// beside Grafana's All, and every variable's values come from one job.
+func TestVariables(t *testing.T) {
+	t.Parallel()
+	for name, d := range parseAll(t) {
+		for _, v := range d.Templating.List {
+			var q string
+			if v.Type != "query" {
+				continue
+			}
+			if json.Unmarshal(v.Query, &q) != nil {
+				t.Errorf("%s: variable %s has no query string", name, v.Name)
+				continue
+			}
+			if v.Name == "team" && !strings.Contains(q, `team!="all"`) {
+				t.Errorf("%s: team variable %s lists the aggregate's team all", name, q)
+			}
+			if v.Name == "job" && q != `label_values(flywheel_snapshot_timestamp_seconds, job)` {
+				t.Errorf("%s: job variable %s", name, q)
+			}
+		}
+	}
+}
+
+// TestPanelsFollowTheServiceVariable: on a service dashboard, a chart shows the
+// selected service, unless its title says it shows each service; tables are
+// the per-service views.
+func TestPanelsFollowTheServiceVariable(t *testing.T) {
+	t.Parallel()
+	for where, p := range panels(t) {
+		if strings.HasPrefix(where, "collector-health.json") || p.Type == "table" || strings.Contains(p.Title, "by service") {
+			continue
+		}
+		uses := false
+		for _, tg := range p.Targets {
+			uses = uses || strings.Contains(tg.Expr, "$service_name")
+		}
+		if !uses {
+			t.Errorf("%s ignores $service_name", where)
+		}
+	}
+}
+
+// TestRangesFitTheEvents: Flywheel's KPI metrics change at each sync and are
+// backfilled one point a day, so increase() over Grafana's scrape-sized
+// intervals is empty there; only the collector's own counters, which change
+// at every scrape, may use $__rate_interval, and $__interval only a panel
+// whose minimum interval is a week or more. Timestamps are shown as ages.
+func TestRangesFitTheEvents(t *testing.T) {
+	t.Parallel()
+	short := regexp.MustCompile(`(flywheel_[a-z_]+)\{[^}]*\}\[\$__(rate_)?interval\]`)
+	stamp := regexp.MustCompile(`(time\(\) - )?flywheel_[a-z_]*_timestamp_seconds`)
+	for where, p := range panels(t) {
+		if p.FieldConfig.Defaults.Unit == "dateTimeAsIso" {
+			t.Errorf("%s plots a timestamp", where)
+		}
+		for _, tg := range p.Targets {
+			for _, m := range short.FindAllStringSubmatch(tg.Expr, -1) {
+				if m[2] == "" && (p.Interval == "1w" || p.Interval == "7d" || p.Interval == "30d") {
+					continue
+				}
+				if !strings.HasPrefix(m[1], "flywheel_source_") && !strings.HasPrefix(m[1], "flywheel_api_") {
+					t.Errorf("%s: %s over a scrape-sized interval: %s", where, m[1], tg.Expr)
+				}
+			}
+			for _, m := range stamp.FindAllStringSubmatch(tg.Expr, -1) {
+				if m[1] == "" {
+					t.Errorf("%s shows a timestamp, not its age: %s", where, tg.Expr)
+				}
+			}
+		}
+	}
+}
+
+// unitOf is the one unit of a KPI metric on every dashboard, by its name.
+func unitOf(metric string) string {
+	switch {
+	case strings.HasSuffix(metric, "_per_day"):
+		return "suffix:/day"
+	case strings.HasSuffix(metric, "_ratio"), strings.HasSuffix(metric, "_share"):
+		return "percentunit"
+	case strings.Contains(metric, "_seconds"):
+		return "s"
+	}
+	return ""
+}
+
+// TestOneUnitPerKPI: a chart or stat of a KPI shows it in that KPI's unit;
+// tune-up impact tables hold one kind of KPI each, in its unit.
+func TestOneUnitPerKPI(t *testing.T) {
+	t.Parallel()
+	kpiRE := regexp.MustCompile(`kpi=~"([^"]+)"`)
+	for where, p := range panels(t) {
+		if p.Type == "table" {
+			if !strings.Contains(p.Title, "before and after") {
+				continue
+			}
+			m := kpiRE.FindStringSubmatch(p.Targets[0].Expr)
+			if m == nil {
+				t.Errorf("%s: no kpi matcher", where)
+				continue
+			}
+			sample := map[string]string{`.*_seconds`: "lead_time_p50_seconds", `deployment_frequency_per_day`: "deployment_frequency_per_day",
+				`.*_ratio|.*_share`: "change_failure_ratio"}[m[1]]
+			want := unitOf(sample)
+			if want == "" {
+				t.Errorf("%s: kpi matcher %s is none of the known kinds", where, m[1])
+				continue
+			}
+			units := map[string]string{}
+			for _, o := range p.FieldConfig.Overrides {
+				for _, pr := range o.Properties {
+					if pr.ID == "unit" {
+						units[o.Matcher.Options.(string)] = pr.Value.(string)
+					}
+				}
+			}
+			if units["Before"] != want || units["After"] != want {
+				t.Errorf("%s: before/after units %q/%q, want %q", where, units["Before"], units["After"], want)
+			}
+			continue
+		}
+		for _, tg := range p.Targets {
+			for _, m := range metricRE.FindAllString(tg.Expr, -1) {
+				if want := unitOf(m); want != "" && p.FieldConfig.Defaults.Unit != want {
+					t.Errorf("%s: %s shown in unit %q, want %q", where, m, p.FieldConfig.Defaults.Unit, want)
+				}
+			}
+		}
+	}
+	// The KPI kinds cover every KPI the impact reports.
+	for _, k := range impactKinds {
+		if k.unit == "" {
+			t.Errorf("impact kind %s has no unit", k.title)
 		}
 	}
 }
