@@ -344,11 +344,11 @@ func doraOverview() *dashboard.DashboardBuilder {
 		WithRow(row("$service_name over the last $window")).
 		WithPanel(levelPanel("DORA level per key", "Level of each key in the selected window: elite, high, medium or low, from the configured thresholds. A key without data has no level. For all services together, the deployment-frequency level is the level that at least half of the services reach.",
 			`flywheel_dora_level{`+sel+`}`, 24)).
-		WithPanel(statPanel("Deployment frequency", "Counting deployments per day over the window. "+countingDef+" For all services it is their sum: the organisation's throughput.", perDayUnit, 5).
+		WithPanel(statPanel("Deployment frequency", "Counting deployments per day over the window. "+countingDef+" For all services it is their sum: the organisation's throughput. It is not coloured by level: a sum of several services is no service's pace, and the level panel above rates all services by the level at least half of them reach.", perDayUnit, 5).
 			Decimals(2).
+			ColorMode(common.BigValueColorModeNone).
 			WithTarget(iq(`flywheel_deployment_frequency_per_day{`+sel+`}`, "")).
-			DataLinks(explainLink("deployment_frequency_per_day")).
-			Thresholds(thresholds("red", 1.0/30, "orange", 1.0/7, "blue", 1.0, "green"))).
+			DataLinks(explainLink("deployment_frequency_per_day"))).
 		WithPanel(statPanel("Lead time for changes (p50)", "Median time from a pull request's first commit to the counting deployment that shipped it, over the pull requests deployed in the window.", secondsUnit, 5).
 			WithTarget(iq(`flywheel_lead_time_seconds{`+sel+`, quantile="0.5"}`, "")).
 			DataLinks(explainLink("lead_time_seconds")).
