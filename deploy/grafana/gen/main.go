@@ -158,11 +158,11 @@ func explainLinkFor(kpi, service string) *dashboard.DashboardLinkBuilder {
 // (regex .*), which then lists every service including the "all" aggregate.
 func withServiceVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
 	return b.
-		WithVariable(queryVar("team", "Team", `label_values(flywheel_deployments_total, team)`).
+		WithVariable(queryVar("team", "Team", `label_values(flywheel_deployments, team)`).
 			IncludeAll(true).
 			AllValue(".*").
 			Current(option("All", "$__all"))).
-		WithVariable(queryVar("service_name", "Service", `label_values(flywheel_deployments_total{team=~"$team"}, service_name)`).
+		WithVariable(queryVar("service_name", "Service", `label_values(flywheel_deployments{team=~"$team"}, service_name)`).
 			Current(option("all", "all"))).
 		WithVariable(queryVar("window", "Window", `label_values(flywheel_deployment_frequency_per_day, window)`).
 			Sort(dashboard.VariableSortNumericalAsc).
@@ -322,10 +322,10 @@ func doraOverview() *dashboard.DashboardBuilder {
 			DataLinks(explainLink("rework_ratio")).
 			Thresholds(thresholds("green", 0.1, "orange", 0.2, "red"))).
 		WithRow(row("Trends")).
-		WithPanel(tsPanel("Deployments per day", "Counting deployments per day, by service (from the all-history counter).", "short", 12, 8).
+		WithPanel(tsPanel("Deployments per day", "Counting deployments added to the stored history in the day before each point, by service: the change of the all-history count over a day, so a corrected deployment shows as one fewer.", "short", 12, 8).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-			WithTarget(q(`increase(flywheel_deployments_total{service_name!="all", team=~"$team"}[1d])`, "{{service_name}}"))).
+			WithTarget(q(`delta(flywheel_deployments{service_name!="all", team=~"$team"}[1d])`, "{{service_name}}"))).
 		WithPanel(tsPanel("Lead time for changes", "p50 and p90 over the selected window, as evaluated at each point in time.", secondsUnit, 12, 8).
 			WithTarget(q(`flywheel_lead_time_seconds{`+sel+`}`, "p{{quantile}}"))).
 		WithPanel(tsPanel("Change failure and rework rate", "", "percentunit", 12, 8).
@@ -429,10 +429,10 @@ func incidentResponse() *dashboard.DashboardBuilder {
 			WithTarget(q(`flywheel_incident_time_to_acknowledge_seconds{`+perService+`, urgency="all", quantile="0.5"}`, "{{service_name}}"))).
 		WithPanel(tsPanel("Time to resolve by service (p50)", "", secondsUnit, 8, 8).
 			WithTarget(q(`flywheel_incident_time_to_resolve_seconds{`+perService+`, urgency="all", quantile="0.5"}`, "{{service_name}}"))).
-		WithPanel(tsPanel("Incidents triggered per day", "From the all-history counter, by urgency.", "short", 12, 8).
+		WithPanel(tsPanel("Incidents triggered per day", "Incidents added to the stored history in the day before each point, by urgency: the change of the all-history count over a day.", "short", 12, 8).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-			WithTarget(q(`increase(flywheel_incidents_total{service_name="$service_name", urgency!="all"}[1d])`, "{{urgency}}"))).
+			WithTarget(q(`delta(flywheel_incidents{service_name="$service_name", urgency!="all"}[1d])`, "{{urgency}}"))).
 		WithPanel(tsPanel("Time to resolve of incidents in each interval (histogram)", "", secondsUnit, 12, 8).
 			WithTarget(q(`histogram_quantile(0.5, sum by (le) (increase(flywheel_incident_time_to_resolve_distribution_seconds_bucket{service_name="$service_name"}[$__rate_interval])))`, "p50")).
 			WithTarget(q(`histogram_quantile(0.9, sum by (le) (increase(flywheel_incident_time_to_resolve_distribution_seconds_bucket{service_name="$service_name"}[$__rate_interval])))`, "p90"))).
@@ -461,14 +461,14 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 			Title("Merged changes by class (time range)").Datasource(ds).Height(8).Span(6).
 			ReduceOptions(lastValue()).
 			PieType(piechart.PieChartTypeDonut).
-			WithTarget(iq(`sum by (class) (increase(flywheel_changes_merged_total{service_name="$service_name"}[$__range]))`, "{{class}}"))).
+			WithTarget(iq(`sum by (class) (delta(flywheel_changes_merged{service_name="$service_name"}[$__range]))`, "{{class}}"))).
 		WithPanel(tsPanel("Tune-up share over time", "", "percentunit", 12, 8).
 			WithTarget(q(`flywheel_tune_up_share{`+sel+`}`, "$service_name")).
 			WithTarget(q(`flywheel_tune_up_share{`+perService+`}`, "{{service_name}}"))).
 		WithPanel(tsPanel("Merged changes per week by class", "", "short", 24, 8).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-			WithTarget(q(`sum by (class) (increase(flywheel_changes_merged_total{service_name="$service_name"}[1w]))`, "{{class}}"))).
+			WithTarget(q(`sum by (class) (delta(flywheel_changes_merged{service_name="$service_name"}[1w]))`, "{{class}}"))).
 		WithRow(row("Tune-up impact")).
 		WithPanel(mergeTable(tablePanel("Tune-up initiatives: before and after", "Each KPI over the impact window before the initiative started and after it ended; p-value of a two-sided Mann-Whitney U test for duration KPIs.", 24, 10).
 			WithTarget(tq(`flywheel_tune_up_impact_before`, "A")).
@@ -486,7 +486,7 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 func collectorHealth() *dashboard.DashboardBuilder {
 	b := newDashboard("flywheel-collector", "Flywheel / Collector health",
 		"Is Flywheel collecting? Sync success, lag, errors, API usage and rate limits per source, and data-quality counts that explain a wrong number.").
-		WithVariable(queryVar("team", "Team", `label_values(flywheel_deployments_total, team)`).
+		WithVariable(queryVar("team", "Team", `label_values(flywheel_deployments, team)`).
 			IncludeAll(true).AllValue(".*").Current(option("All", "$__all")))
 	return b.
 		WithRow(row("Sources")).
