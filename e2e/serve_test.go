@@ -89,9 +89,9 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("/metrics: status %d", code)
 	}
 	for series, want := range map[string]float64{
-		"flywheel_deployments_stored": 6,
-		"flywheel_changes_stored":     4,
-		"flywheel_incidents_stored":   3,
+		"flywheel_deployments_stored":                                  6,
+		"flywheel_changes_stored":                                      4,
+		"flywheel_incidents_stored":                                    3,
 		`flywheel_deployments{service_name="checkout",team="unknown"}`: 3,
 		`flywheel_deployments{service_name="search",team="unknown"}`:   1,
 	} {
