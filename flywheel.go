@@ -194,4 +194,7 @@ type SourceStatus struct {
 	// RateLimitRemaining is the smallest API budget left among the source's rate
 	// limit resources after its last response with rate-limit headers; -1 unknown.
 	RateLimitRemaining int `json:"rate_limit_remaining"`
+	// SyncInterval is the longest gap between consecutive runs of the source's
+	// schedule, the time after which a sync is overdue; 0 until known.
+	SyncInterval time.Duration `json:"sync_interval,omitempty"`
 }

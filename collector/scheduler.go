@@ -109,6 +109,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return fmt.Errorf("collector: schedule %q of source %s: %w", st.scheduled.Schedule, name, err)
 		}
 		schedules[name] = sched
+		interval := longestGap(sched, s.now().UTC())
+		st.mu.Lock()
+		st.status.SyncInterval = interval
+		st.mu.Unlock()
 	}
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cronLogger{s.log}))
 	for _, name := range s.order {
@@ -125,6 +129,34 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-c.Stop().Done()
 	s.wg.Wait()
 	return nil
+}
+
+// gapHorizon is how far ahead longestGap walks a schedule: a week and a day, so
+// a schedule that skips weekends or runs once a week shows its longest gap.
+const gapHorizon = 8 * 24 * time.Hour
+
+// maxGapRuns bounds the walk for schedules that fire every minute or faster.
+const maxGapRuns = 20000
+
+// longestGap is the longest time between consecutive runs of sched from from
+// on, over the next gapHorizon (or maxGapRuns runs): the time after which a
+// sync is overdue. A schedule of evenly spaced runs gives its period; "0 9 * *
+// 1-5" gives the 72 hours from Friday to Monday. 0 if sched never fires.
+func longestGap(sched cron.Schedule, from time.Time) time.Duration {
+	var longest time.Duration
+	prev := sched.Next(from)
+	if prev.IsZero() {
+		return 0
+	}
+	for n := 0; n < maxGapRuns && prev.Sub(from) < gapHorizon; n++ {
+		next := sched.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		longest = max(longest, next.Sub(prev))
+		prev = next
+	}
+	return longest
 }
 
 // scheduledRun is one scheduled sync; a source still busy with its previous run

@@ -316,6 +316,37 @@ func TestRunSchedulesSkipsOverlapAndStopsAtBatchBoundary(t *testing.T) {
 	if synced.Load() == 0 {
 		t.Error("OnSynced never called")
 	}
+	if st.SyncInterval != 10*time.Millisecond {
+		t.Errorf("SyncInterval = %v, want the schedule's 10ms", st.SyncInterval)
+	}
+}
+
+// TestLongestGap: the expected sync interval exported for staleness alerts is
+// the longest gap of the schedule, so an hourly or a weekday schedule is not
+// taken for a stalled one.
+func TestLongestGap(t *testing.T) {
+	t.Parallel()
+	// a Wednesday, mid-afternoon: the walk must reach the weekend ahead
+	from := time.Date(2026, 12, 2, 15, 7, 0, 0, time.UTC)
+	for _, c := range []struct {
+		schedule string
+		want     time.Duration
+	}{
+		{"@hourly", time.Hour},
+		{"@every 15m", 15 * time.Minute},
+		{"*/10 * * * *", 10 * time.Minute},
+		{"0 9 * * 1-5", 72 * time.Hour},                  // Friday 09:00 to Monday 09:00
+		{"*/5 9-17 * * *", 15*time.Hour + 5*time.Minute}, // 17:55 to 09:00
+		{"0 3 * * 0", 7 * 24 * time.Hour},                // weekly
+	} {
+		sched, err := cron.ParseStandard(c.schedule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := longestGap(sched, from); got != c.want {
+			t.Errorf("longestGap(%q) = %v, want %v", c.schedule, got, c.want)
+		}
+	}
 }
 
 func TestRunRejectsBadSchedule(t *testing.T) {

@@ -62,9 +62,9 @@ func TestBackfillWritesOpenMetrics(t *testing.T) {
 	// Each point sees only what had happened before it: the first deployment
 	// finished on 1 October at 10:00, so checkout has 0 at 2026-10-01T00:00Z and
 	// 3 at 2026-10-10T00:00Z (1.7915904e+09 s).
-	if !strings.Contains(text, `flywheel_deployments_total{service_name="checkout",team="unknown"} 0.0 1.7908128e+09`) ||
-		!strings.Contains(text, `flywheel_deployments_total{service_name="checkout",team="unknown"} 3.0 1.7915904e+09`) {
-		t.Errorf("backfill output lacks checkout's 3 deployments at 2026-10-10:\n%s", grep(text, "flywheel_deployments_total"))
+	if !strings.Contains(text, `flywheel_deployments{service_name="checkout",team="unknown"} 0.0 1.7908128e+09`) ||
+		!strings.Contains(text, `flywheel_deployments{service_name="checkout",team="unknown"} 3.0 1.7915904e+09`) {
+		t.Errorf("backfill output lacks checkout's 3 deployments at 2026-10-10:\n%s", grep(text, "flywheel_deployments"))
 	}
 	if promtool, err := exec.LookPath("promtool"); err == nil {
 		tsdb := filepath.Join(dir, "tsdb")

@@ -42,7 +42,7 @@ func TestServeMetricsDisable(t *testing.T) {
 		}
 	}
 	for _, kept := range []string{`flywheel_lead_time_seconds{service_name="all",team="all",window="30d",quantile="0.5"}`,
-		`flywheel_incidents_total{service_name="all",team="all",urgency="all"}`,
+		`flywheel_incidents{service_name="all",team="all",urgency="all"}`,
 		`flywheel_incident_time_to_resolve_seconds_count{service_name="all",team="all",urgency="all",window="90d"}`} {
 		if !strings.Contains(body, kept) {
 			t.Errorf("/metrics lacks %s", kept)

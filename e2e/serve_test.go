@@ -89,11 +89,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("/metrics: status %d", code)
 	}
 	for series, want := range map[string]float64{
-		"flywheel_deployments_stored": 6,
-		"flywheel_changes_stored":     4,
-		"flywheel_incidents_stored":   3,
-		`flywheel_deployments_total{service_name="checkout",team="unknown"}`: 3,
-		`flywheel_deployments_total{service_name="search",team="unknown"}`:   1,
+		"flywheel_deployments_stored":                                  6,
+		"flywheel_changes_stored":                                      4,
+		"flywheel_incidents_stored":                                    3,
+		`flywheel_deployments{service_name="checkout",team="unknown"}`: 3,
+		`flywheel_deployments{service_name="search",team="unknown"}`:   1,
 	} {
 		if got := sample(t, body, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)

@@ -68,7 +68,7 @@ func TestWriteOpenMetricsShape(t *testing.T) {
 		}
 	}
 	// The last sample of a series is the last point's value at its time.
-	series := `flywheel_deployments_total{service_name="checkout",team="payments"}`
+	series := `flywheel_deployments{service_name="checkout",team="payments"}`
 	var value, ts float64
 	for _, line := range strings.Split(out, "\n") {
 		if rest, ok := strings.CutPrefix(line, series+" "); ok {
@@ -134,7 +134,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		want  float64
 	}{
 		{`flywheel_deployment_frequency_per_day{service_name="checkout",window="30d"}`, p.At, *checkout30.DeploymentFrequencyPerDay},
-		{`flywheel_deployments_total{service_name="search"}`, p.At, float64(p.Result.History.Services["search"].Deployments)},
+		{`flywheel_deployments{service_name="search"}`, p.At, float64(p.Result.History.Services["search"].Deployments)},
 		{`flywheel_lead_time_seconds{service_name="all",window="30d",quantile="0.9"}`, q.At, all30.LeadTimeSeconds.P90},
 		{`flywheel_change_failure_ratio{service_name="all",window="30d"}`, q.At, *all30.ChangeFailureRatio},
 	} {

@@ -19,7 +19,7 @@ var disableGroups = []struct {
 	name, what string
 	set        func(*Disabled)
 }{
-	{"by_urgency", "the incident series of each urgency (`flywheel_incident_time_to_*_seconds`, `flywheel_incidents_in_window`, `flywheel_incidents_total`, `flywheel_open_incidents`): only `urgency=\"all\"` stays",
+	{"by_urgency", "the incident series of each urgency (`flywheel_incident_time_to_*_seconds`, `flywheel_incidents_in_window`, `flywheel_incidents`, `flywheel_open_incidents`): only `urgency=\"all\"` stays",
 		func(d *Disabled) { d.byUrgency = true }},
 	{"stages", "`flywheel_lead_time_stage_seconds`, the four stages of lead time",
 		func(d *Disabled) { d.stages = true }},

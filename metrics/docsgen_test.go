@@ -12,13 +12,14 @@ var docGroups = []struct {
 	from, to   family // [from, to]
 	standfirst string
 }{
-	{"Counters over all stored history", famDeployments, famIncidents,
-		"Counters, so `increase()` and `rate()` work; a re-imported or corrected event can make one go down, which Prometheus treats as a reset."},
-	{"Gauges per window", famDeploymentFrequency, famImpactPValue,
+	{"Counts over all stored history", famDeployments, famIncidents,
+		"Gauges, not counters: a correction (a pull request relabelled after merge, a deployment re-imported with another status, a `caused-by:` fixed) lowers them, and Prometheus would read a counter that goes down as a reset. Take their change over a period with `delta()` or `x - x offset 1d`, never `increase()` or `rate()`; for a window's count read the `*_in_window` gauges."},
+	{"Gauges per window", famDeploymentsInWindow, famImpactPValue,
 		"Computed over each configured window `[now − window, now)` (label `window`, e.g. `7d`, `30d`, `90d`). Durations are summaries: the series with `quantile=\"0.5\"` and `quantile=\"0.9\"` are the window's p50 and p90, `_count` is the number of samples, `_sum` is not computed and is NaN. A value without data has no series (absent, not zero)."},
-	{"Gauges now", famOpenIncidents, famOpenIncidents, ""},
+	{"Gauges now", famOpenIncidents, famDORAThreshold,
+		"`flywheel_dora_threshold` serves the DORA level bounds in force (`dora_thresholds` of the configuration, or the defaults of [kpis.md](kpis.md)), so alert rules compare against the configured bounds."},
 	{"Histograms over all stored history", famLeadTimeDistribution, famTimeToResolveDistribution,
-		"For `histogram_quantile()` over any period with `increase(…_bucket[period])`."},
+		"For `histogram_quantile()` over any period with `increase(…_bucket[period])`. Like the counts above they cover the stored history, so a correction that moves or removes a sample lowers a bucket, and `increase()` over a range holding that moment overcounts; the per-window summaries do not have this limit."},
 	{"Data quality over all stored history", famUnattributedIncidents, famNonCountingDeployments,
 		"So a surprising KPI can be traced to its data. Sync lag per source is under collector health."},
 	{"Collector health", famSourceLastSuccess, famSnapshotTimestamp,
@@ -92,8 +93,14 @@ metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as
   ` + "`deployment_days_ratio`" + `. The metric cannot carry that name: ` + "`promtool check metrics`" + `
   reads a ` + "`days`" + ` token in a metric name as a time unit other than seconds and
   rejects it. Every other KPI has the same name in both, with ` + "`flywheel_`" + ` in front.
-- **Absent, not zero** ([kpis.md](kpis.md)): a per-window value without data has no series. Counters,
-  open incidents and data-quality gauges are present with 0 for every service with history.
+- **Absent, not zero** ([kpis.md](kpis.md)): a per-window value without data has no series. The
+  all-history counts, open incidents and data-quality gauges are present with 0 for
+  every service with history.
+- **Counters only for what cannot un-happen.** The only counters are the collector's
+  ` + "`flywheel_source_sync_errors_total`" + ` and ` + "`flywheel_api_requests_total`" + `: a failed sync
+  or a request made stays made. Counts of stored history are gauges, because history
+  is corrected; ` + "`flywheel:deployments:delta1d`" + ` in the shipped rules takes their
+  change over a day with ` + "`delta()`" + `, so a correction counts as one fewer.
 - ` + "`urgency=\"all\"`" + ` series sit beside the per-urgency ones: sum over ` + "`urgency!=\"all\"`" + `
   (or read ` + "`urgency=\"all\"`" + `), never over every urgency. Likewise ` + "`service_name=\"all\"`" + `.
 - A histogram without observations is left out (fewer series); the all-services histogram
@@ -108,12 +115,12 @@ metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as
 Each service has its own copy of every family above but the tune-up impact and the
 collector's health, and so has the aggregate ` + "`service_name=\"all\"`" + `. With W configured
 windows and U urgencies besides ` + "`all`" + `, a service has at most
-33·W + 17·W·(1 + U) + 40 + 2·(1 + U) series (a summary is four: two quantiles,
-` + "`_count`" + ` and ` + "`_sum`" + `; a histogram thirteen): 298 with the default three windows and
+36·W + 17·W·(1 + U) + 40 + 2·(1 + U) series (a summary is four: two quantiles,
+` + "`_count`" + ` and ` + "`_sum`" + `; a histogram thirteen): 307 with the default three windows and
 PagerDuty's two urgencies, ` + "`high`" + ` and ` + "`low`" + `. Values without data have no series, so
 real services have fewer: the demo's six services (` + "`flywheel demo`" + `, three windows,
-five urgencies from PagerDuty and GitHub severity labels) have 169 to 279 each, 1,705
-` + "`flywheel_`" + ` series in all. Two hundred such services make about 45,000 to 60,000
+five urgencies from PagerDuty and GitHub severity labels) have 178 to 288 each, 1,781
+` + "`flywheel_`" + ` series in all. Two hundred such services make about 36,000 to 58,000
 series. The incident series of each urgency, the lead-time stages and the two
 histograms are most of it; ` + "`--metrics.disable`" + ` (on ` + "`serve`" + `, ` + "`demo`" + ` and ` + "`backfill`" + `,
 comma-separated or repeated) leaves them out:
@@ -125,10 +132,10 @@ comma-separated or repeated) leaves them out:
 		fmt.Fprintf(&b, "| `%s` | %s |\n", g.name, strings.ReplaceAll(g.what, "|", `\|`))
 	}
 	b.WriteString(`
-With all three off a service has at most 34·W + 16 series (118 with three windows);
-the demo's have 65 to 118, 706 in all. Measured on the demo, per service: 169–279
-series with everything on, 123–192 without ` + "`by_urgency`" + `, 121–231 without ` + "`stages`" + `,
-143–253 without ` + "`histograms`" + `. Fewer windows cut every window family in proportion
+With all three off a service has at most 37·W + 16 series (127 with three windows);
+the demo's have 72 to 127, 782 in all. Measured on the demo, per service: 178–288
+series with everything on, 130–201 without ` + "`by_urgency`" + `, 130–240 without ` + "`stages`" + `,
+152–262 without ` + "`histograms`" + `. Fewer windows cut every window family in proportion
 (` + "`windows: [30d]`" + ` is a third of them). The Grafana panels of a disabled group stay
 empty: the stage panels of the lead-time breakdown, the panels by urgency of incident
 response, and the two "(histogram)" panels. Give ` + "`backfill`" + ` the same ` + "`--metrics.disable`" + ` as ` + "`serve`" + `, so
@@ -137,11 +144,29 @@ that the history has the series the live data has.
 `)
 	b.WriteString(`## Alerts and recording rules
 
-` + "`deploy/prometheus/rules.yml`" + ` holds recording rules (` + "`flywheel:dora_level:score`" + `, elite 4 to
-low 1) and alerts: a source stale for over an hour, syncs failing, the GitHub API budget
-low, a DORA level lower than a day ago, a 30-day change failure ratio above 15%, and a
-high-urgency incident open for 4 hours. ` + "`promtool test rules deploy/prometheus/rules_test.yml`" + `
-tests each.
+` + "`deploy/prometheus/rules.yml`" + ` holds recording rules and alerts;
+[runbook.md](runbook.md) says, for each alert, what it means, what to check and how to
+fix it, and each alert's ` + "`runbook_url`" + ` links to its section.
+
+| rule | what |
+| --- | --- |
+| ` + "`flywheel:dora_level:score`" + ` | the DORA level as a number, elite 4 to low 1 |
+| ` + "`flywheel:deployments:delta1d`" + ` | counting deployments added to the stored history in the last day, per service (` + "`delta()`" + ` of ` + "`flywheel_deployments`" + `; a correction counts as one fewer) |
+| ` + "`flywheel:source_sync_errors:increase1h`" + ` | failed syncs per source in the last hour |
+| ` + "`FlywheelDown`" + ` (critical) | Prometheus cannot scrape Flywheel: ` + "`up{job=~\".*flywheel.*\"} == 0`" + `; change the selector if your scrape job is named otherwise |
+| ` + "`FlywheelAbsent`" + ` (critical) | no ` + "`flywheel_snapshot_timestamp_seconds`" + ` anywhere for 15 minutes |
+| ` + "`FlywheelSnapshotStalled`" + ` (warning) | the served snapshot is over 30 minutes old |
+| ` + "`FlywheelSourceStale`" + ` (warning) | a source's sync lag exceeds twice ` + "`flywheel_source_sync_interval_seconds`" + ` (its schedule's longest gap) plus 10 minutes |
+| ` + "`FlywheelSourceSyncFailing`" + ` (warning) | 3 failed syncs of a source in an hour |
+| ` + "`FlywheelGitHubBudgetLow`" + ` (warning) | fewer than 500 GitHub API requests left |
+| ` + "`FlywheelDORALevelDropped`" + ` (info) | a 30-day DORA level lower than a day ago |
+| ` + "`FlywheelChangeFailureRatioHigh`" + ` (info) | a 30-day change failure rate above the configured medium bound (` + "`flywheel_dora_threshold`" + `), on at least 10 counting deployments |
+| ` + "`FlywheelHighUrgencyIncidentOpen`" + ` (info) | a high-urgency incident open for 4 hours |
+
+Only Flywheel's own health pages (critical); KPI alerts are informational (info), a
+ticket rather than a page. ` + "`promtool test rules deploy/prometheus/rules_test.yml`" + `
+tests every rule, the cases that must not fire included (few deployments, an hourly
+schedule that keeps up, a correction of a count).
 `)
 	_, err := io.WriteString(w, b.String())
 	return err

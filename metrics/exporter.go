@@ -117,6 +117,7 @@ func (e *exporter) collectSnapshot(ch chan<- prometheus.Metric, s *Snapshot) {
 	}
 	e.impacts(ch, s.Result.Report.TuneUpImpact)
 	e.history(ch, s.Result.History)
+	e.thresholds(ch, s.Thresholds)
 	if e.includeHealth {
 		e.emit(ch, famDeploymentsStored, float64(s.Counts.Deployments))
 		e.emit(ch, famChangesStored, float64(s.Counts.Changes))
@@ -134,6 +135,14 @@ func (e *exporter) windowKPIs(ch chan<- prometheus.Metric, svc, win string, k *k
 			e.emit(ch, f, *v, svc, team, win)
 		}
 	}
+	count := func(f family, n *int) {
+		if n != nil {
+			e.emit(ch, f, float64(*n), svc, team, win)
+		}
+	}
+	count(famDeploymentsInWindow, k.Deployments)
+	count(famFailedDeploymentsInWindow, k.FailedDeployments)
+	count(famReworkDeploymentsInWindow, k.ReworkDeployments)
 	gauge(famDeploymentFrequency, k.DeploymentFrequencyPerDay)
 	gauge(famDeploymentDaysRatio, k.DeploymentDaysRatio)
 	gauge(famChangeFailureRatio, k.ChangeFailureRatio)
@@ -170,6 +179,28 @@ func (e *exporter) windowKPIs(ch chan<- prometheus.Metric, svc, win string, k *k
 			if l.level != "" {
 				e.emit(ch, famDORALevel, 1, svc, team, win, l.key, string(l.level))
 			}
+		}
+	}
+}
+
+// thresholds emits the DORA level bounds the snapshot was computed with, so
+// alert rules compare against the configured bounds rather than copies of them.
+// A snapshot persisted before the bounds were recorded has none and emits none.
+func (e *exporter) thresholds(ch chan<- prometheus.Metric, th kpi.Thresholds) {
+	if th == (kpi.Thresholds{}) {
+		return
+	}
+	for _, k := range []struct {
+		key    string
+		bounds [3]float64
+	}{
+		{"deployment_frequency", th.DeploymentFrequencyPerDay},
+		{"lead_time", th.LeadTimeSeconds},
+		{"change_failure_rate", th.ChangeFailureRatio},
+		{"recovery_time", th.RecoverySeconds},
+	} {
+		for i, level := range []kpi.Level{kpi.Elite, kpi.High, kpi.Medium} {
+			e.emit(ch, famDORAThreshold, k.bounds[i], k.key, string(level))
 		}
 	}
 }
@@ -227,7 +258,7 @@ func (e *exporter) impacts(ch chan<- prometheus.Metric, impacts []kpi.Impact) {
 	}
 }
 
-// history emits the all-history counters, open incidents, histograms and
+// history emits the all-history counts, open incidents, histograms and
 // data-quality gauges per service and for all services together.
 func (e *exporter) history(ch chan<- prometheus.Metric, h kpi.History) {
 	if len(h.Services) == 0 {
@@ -364,6 +395,9 @@ func (e *exporter) collectHealth(ch chan<- prometheus.Metric, statuses []flywhee
 		if !st.LastSuccess.IsZero() {
 			e.emit(ch, famSourceLastSuccess, unixSeconds(st.LastSuccess), st.Source)
 			e.emit(ch, famSourceSyncLag, max(0, now.Sub(st.LastSuccess).Seconds()), st.Source)
+		}
+		if st.SyncInterval > 0 {
+			e.emit(ch, famSourceSyncInterval, st.SyncInterval.Seconds(), st.Source)
 		}
 		// Absent until a sync has finished: while the first one runs, its
 		// duration is not known yet, and 0 would read as a sync that took none.

@@ -10,7 +10,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type family int
 
 const (
-	// Counters over all stored history.
+	// Counts over all stored history: gauges, because a correction lowers them.
 	famDeployments family = iota
 	famFailedDeployments
 	famReworkDeployments
@@ -18,6 +18,9 @@ const (
 	famIncidents
 
 	// Gauges per window.
+	famDeploymentsInWindow
+	famFailedDeploymentsInWindow
+	famReworkDeploymentsInWindow
 	famDeploymentFrequency
 	famDeploymentDaysRatio
 	famLeadTime
@@ -39,6 +42,7 @@ const (
 
 	// Gauges now.
 	famOpenIncidents
+	famDORAThreshold
 
 	// Histograms over all history.
 	famLeadTimeDistribution
@@ -58,6 +62,7 @@ const (
 	famSourceSyncDuration
 	famSourceSyncErrors
 	famSourceSyncLag
+	famSourceSyncInterval
 	famAPIRequests
 	famAPIRateLimitRemaining
 	famDeploymentsStored
@@ -127,17 +132,23 @@ const quantilesNote = " Quantile 0.5 and 0.9 of the window's samples; _count is 
 
 // families is read-only after package initialisation.
 var families = [numFamilies]familyDef{
-	famDeployments: {"flywheel_deployments_total", kindCounter, svc,
-		"Counting deployments (status success, to a production environment) over all stored history." + asOf, false},
-	famFailedDeployments: {"flywheel_failed_deployments_total", kindCounter, svc,
-		"Counting deployments that failed (an incident attributed to them, or a later rollback) over all stored history." + asOf, false},
-	famReworkDeployments: {"flywheel_rework_deployments_total", kindCounter, svc,
-		"Rework deployments (rollbacks, deployments shipping a fix-class change, or finished while an incident of the service was open) over all stored history." + asOf, false},
-	famChangesMerged: {"flywheel_changes_merged_total", kindCounter, []string{"service_name", "team", "class"},
-		"Merged pull requests by class (innovation, tune_up, fix, unclassified) over all stored history." + asOf, false},
-	famIncidents: {"flywheel_incidents_total", kindCounter, []string{"service_name", "team", "urgency"},
-		"Incidents triggered, by urgency (urgency=\"all\" counts every urgency), over all stored history." + asOf, false},
+	famDeployments: {"flywheel_deployments", kindGauge, svc,
+		"Counting deployments (status success, to a production environment) in all stored history; a correction can lower it." + asOf, false},
+	famFailedDeployments: {"flywheel_failed_deployments", kindGauge, svc,
+		"Counting deployments that failed (an incident attributed to them, or a later rollback) in all stored history; a correction can lower it." + asOf, false},
+	famReworkDeployments: {"flywheel_rework_deployments", kindGauge, svc,
+		"Rework deployments (rollbacks, deployments shipping a fix-class change, or finished while an incident of the service was open) in all stored history; a correction can lower it." + asOf, false},
+	famChangesMerged: {"flywheel_changes_merged", kindGauge, []string{"service_name", "team", "class"},
+		"Merged pull requests by class (innovation, tune_up, fix, unclassified) in all stored history; a relabelled pull request moves between classes." + asOf, false},
+	famIncidents: {"flywheel_incidents", kindGauge, []string{"service_name", "team", "urgency"},
+		"Incidents triggered, by urgency (urgency=\"all\" counts every urgency), in all stored history; a correction can lower it." + asOf, false},
 
+	famDeploymentsInWindow: {"flywheel_deployments_in_window", kindGauge, svcWin,
+		"Counting deployments finished in the window: the count that deployment frequency, change failure ratio and rework ratio rest on." + asOf, false},
+	famFailedDeploymentsInWindow: {"flywheel_failed_deployments_in_window", kindGauge, svcWin,
+		"Failed counting deployments finished in the window." + asOf, false},
+	famReworkDeploymentsInWindow: {"flywheel_rework_deployments_in_window", kindGauge, svcWin,
+		"Rework deployments finished in the window." + asOf, false},
 	famDeploymentFrequency: {"flywheel_deployment_frequency_per_day", kindGauge, svcWin,
 		"Counting deployments in the window divided by the window's length in days; for service_name=\"all\" the sum over all services, a throughput (its level in flywheel_dora_level is its services', not this sum's)." + asOf, false},
 	famDeploymentDaysRatio: {"flywheel_deployment_day_ratio", kindGauge, svcWin,
@@ -177,6 +188,8 @@ var families = [numFamilies]familyDef{
 
 	famOpenIncidents: {"flywheel_open_incidents", kindGauge, []string{"service_name", "team", "urgency"},
 		"Incidents open (triggered and not resolved) at the evaluation time, by urgency." + asOf, false},
+	famDORAThreshold: {"flywheel_dora_threshold", kindGauge, []string{"kpi", "level"},
+		"Configured DORA level bound of a key (dora_thresholds or the default), in the key's unit: deployments per day (level reached at or above), seconds (below), change failure ratio 0-1 (at or below). Level low has no bound." + asOf, false},
 
 	famLeadTimeDistribution: {"flywheel_lead_time_distribution_seconds", kindHistogram, svc,
 		"Distribution of lead time for changes in seconds over all stored history." + asOf, false},
@@ -206,6 +219,8 @@ var families = [numFamilies]familyDef{
 		"Failed syncs of the source since the process started.", true},
 	famSourceSyncLag: {"flywheel_source_sync_lag_seconds", kindGauge, src,
 		"Seconds since the source's last successful sync (data quality: how stale its data is); absent before the first.", true},
+	famSourceSyncInterval: {"flywheel_source_sync_interval_seconds", kindGauge, src,
+		"Expected seconds between the source's syncs: the longest gap between consecutive runs of its schedule over the next eight days; absent until the scheduler runs.", true},
 	famAPIRequests: {"flywheel_api_requests_total", kindCounter, []string{"source", "code"},
 		"API requests made by the source since the process started, by HTTP status code (\"0\" for a transport error).", true},
 	famAPIRateLimitRemaining: {"flywheel_api_rate_limit_remaining", kindGauge, src,

@@ -25,8 +25,11 @@ type Snapshot struct {
 	At     time.Time  `json:"at"`
 	Result kpi.Result `json:"result"`
 	// Counts are the events held in the store when the snapshot was computed.
-	Counts          Counts        `json:"counts"`
-	ComputeDuration time.Duration `json:"compute_duration"`
+	Counts Counts `json:"counts"`
+	// Thresholds are the DORA level bounds the levels were computed with,
+	// served so alert rules can compare against the configured bounds.
+	Thresholds      kpi.Thresholds `json:"thresholds,omitzero"`
+	ComputeDuration time.Duration  `json:"compute_duration"`
 }
 
 // Counts are the stored events of each kind.
@@ -152,7 +155,11 @@ func (s *Snapshotter) Recompute(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("metrics: recompute as of %s: %w", at.UTC().Format(time.RFC3339), err)
 	}
-	snap := &Snapshot{At: at, Result: res, Counts: counts, ComputeDuration: time.Since(start)}
+	th := s.o.KPI.Thresholds
+	if th == (kpi.Thresholds{}) {
+		th = kpi.DefaultThresholds // what the engine applies to a zero value
+	}
+	snap := &Snapshot{At: at, Result: res, Counts: counts, Thresholds: th, ComputeDuration: time.Since(start)}
 	s.swap(snap)
 	s.o.Logger.Debug("KPI snapshot computed", "at", at,
 		"events", counts.Deployments+counts.Changes+counts.Incidents, "duration", snap.ComputeDuration)

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -264,4 +266,71 @@ func TestScrapeDuringRecompute(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+// TestSnapshotServesConfiguredThresholds: the DORA bounds a snapshot was
+// computed with are served, so an alert compares against dora_thresholds and
+// not a copy of the defaults; a snapshot persisted before bounds were recorded
+// serves none rather than zeros.
+func TestSnapshotServesConfiguredThresholds(t *testing.T) {
+	t.Parallel()
+	store := &memStore{ev: loadEvents(t)}
+	opts := fixtureOptions()
+	opts.Thresholds.ChangeFailureRatio = [3]float64{0.1, 0.2, 0.25}
+	s := NewSnapshotter(SnapshotterOptions{Events: store, Store: store, KPI: opts, Now: func() time.Time { return fixtureAt }})
+	if err := s.Recompute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := string(exposition(t, NewExporter(s.Current, nil, nil, nil, Disabled{})))
+	for _, want := range []string{
+		`flywheel_dora_threshold{kpi="change_failure_rate",level="medium"} 0.25`,
+		`flywheel_dora_threshold{kpi="change_failure_rate",level="elite"} 0.1`,
+		`flywheel_dora_threshold{kpi="lead_time",level="high"} 604800`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("exposition lacks %s:\n%s", want, grepLines(got, "flywheel_dora_threshold"))
+		}
+	}
+
+	// Options without bounds compute with the defaults, and serve them.
+	zero := fixtureOptions()
+	zero.Thresholds = kpi.Thresholds{}
+	d := NewSnapshotter(SnapshotterOptions{Events: store, KPI: zero, Now: func() time.Time { return fixtureAt }})
+	if err := d.Recompute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(exposition(t, NewExporter(d.Current, nil, nil, nil, Disabled{}))); !strings.Contains(got, `flywheel_dora_threshold{kpi="change_failure_rate",level="medium"} 0.15`+"\n") {
+		t.Errorf("default bounds not served:\n%s", grepLines(got, "flywheel_dora_threshold"))
+	}
+
+	_, data, _, err := store.LatestSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old map[string]any
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	delete(old, "thresholds")
+	data, err = json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := DecodeSnapshot(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(exposition(t, NewExporter(func() *Snapshot { return snap }, nil, nil, nil, Disabled{}))); strings.Contains(got, "flywheel_dora_threshold") {
+		t.Errorf("a snapshot without recorded bounds serves some:\n%s", grepLines(got, "flywheel_dora_threshold"))
+	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -512,7 +512,7 @@ var impactKinds = []struct {
 func innovationTuneUp() *dashboard.DashboardBuilder {
 	b := withFlywheelURL(withServiceVariables(newDashboard("flywheel-innovation", "Flywheel / Innovation vs tune-up",
 		"How merged work splits between innovation, tune-ups and fixes, and whether each tune-up initiative made delivery faster or safer.")))
-	merged := `flywheel_changes_merged_total{` + jobMatcher + `, service_name="$service_name"}`
+	merged := `flywheel_changes_merged{` + jobMatcher + `, service_name="$service_name"}`
 	b = b.
 		WithRow(row("Work split for $service_name")).
 		WithPanel(statPanel("Tune-up share", "Share of the pull requests merged in the window that are tune-ups (work that improves how the team delivers: refactoring, tooling, tests, dependencies): tune-up ÷ (fix + tune-up + innovation). Unclassified pull requests are left out.", "percentunit", 6).
@@ -524,7 +524,7 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 			Datasource(ds).Height(8).Span(6).
 			ReduceOptions(lastValue()).
 			PieType(piechart.PieChartTypeDonut).
-			WithTarget(iq(`sum by (class) (increase(`+merged+`[$__range]))`, "{{class}}"))).
+			WithTarget(iq(`sum by (class) (delta(`+merged+`[$__range]))`, "{{class}}"))).
 		WithPanel(tsPanel("Tune-up share over time", "Tune-up share over the window before each point, for the selected service and for each service of the team.", "percentunit", 12, 8).
 			WithTarget(q(`flywheel_tune_up_share{`+sel+`}`, "$service_name")).
 			WithTarget(q(`flywheel_tune_up_share{`+perService+`}`, "{{service_name}}"))).
@@ -532,7 +532,7 @@ func innovationTuneUp() *dashboard.DashboardBuilder {
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			Interval("1w").
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
-			WithTarget(q(`sum by (class) (increase(`+merged+`[$__interval]))`, "{{class}}"))).
+			WithTarget(q(`sum by (class) (delta(`+merged+`[$__interval]))`, "{{class}}"))).
 		WithRow(row("Tune-up impact"))
 	for _, k := range impactKinds {
 		m := `{` + jobMatcher + `, kpi=~"` + k.kpis + `"}`

@@ -23,11 +23,16 @@ const committedDir = "../dashboards"
 // exposition, alert rules, dashboards and e2e tests. Histograms are listed by their
 // base name; their _bucket/_sum/_count series are allowed below.
 var contractMetrics = []string{
-	"flywheel_deployments_total",
-	"flywheel_failed_deployments_total",
-	"flywheel_rework_deployments_total",
-	"flywheel_changes_merged_total",
-	"flywheel_incidents_total",
+	"flywheel_deployments",
+	"flywheel_failed_deployments",
+	"flywheel_rework_deployments",
+	"flywheel_changes_merged",
+	"flywheel_incidents",
+	"flywheel_deployments_in_window",
+	"flywheel_failed_deployments_in_window",
+	"flywheel_rework_deployments_in_window",
+	"flywheel_dora_threshold",
+	"flywheel_source_sync_interval_seconds",
 	"flywheel_deployment_frequency_per_day",
 	"flywheel_deployment_day_ratio",
 	"flywheel_lead_time_seconds",
@@ -300,7 +305,7 @@ func TestDashboardsCoverTheIssue(t *testing.T) {
 		"lead-time.json": {"flywheel_lead_time_stage_seconds"},
 		"incident-response.json": {"flywheel_incident_time_to_detect_seconds", "flywheel_incident_time_to_acknowledge_seconds",
 			"flywheel_incident_time_to_resolve_seconds", "flywheel_open_incidents"},
-		"innovation-tune-up.json": {"flywheel_tune_up_share", "flywheel_changes_merged_total", "flywheel_tune_up_impact_before",
+		"innovation-tune-up.json": {"flywheel_tune_up_share", "flywheel_changes_merged", "flywheel_tune_up_impact_before",
 			"flywheel_tune_up_impact_after", "flywheel_tune_up_impact_p_value"},
 		"collector-health.json": {"flywheel_source_sync_lag_seconds", "flywheel_source_sync_errors_total", "flywheel_api_requests_total",
 			"flywheel_api_rate_limit_remaining"},
@@ -344,7 +349,7 @@ func TestExprProblems(t *testing.T) {
 	t.Parallel()
 	// The checker must reject bad input, or the tests above prove nothing.
 	for _, expr := range []string{
-		`flywheel_deployments{service_name="x"}`,
+		`flywheel_deployments_total{service_name="x"}`, // a counter no longer served
 		`rate(flywheel_lead_time_seconds_bucket[5m])`,
 		`flywheel_rework_ratio{service_name="$service"}`,
 		`up`,
