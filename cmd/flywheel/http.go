@@ -108,19 +108,23 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	if o.telemetryPath != "/" {
+		var links []web.LandingLinks
+		if o.htmlReport != nil {
+			links = append(links, web.LandingLinks{Address: "/report", Text: "Report (HTML, for reading)"})
+		}
+		links = append(links,
+			web.LandingLinks{Address: o.telemetryPath, Text: "Metrics"},
+			web.LandingLinks{Address: "/api/v1/report", Text: "KPI report (JSON)"},
+			web.LandingLinks{Address: "/api/v1/explain?kpi=change_failure_ratio", Text: "The events behind a KPI (JSON)"},
+			web.LandingLinks{Address: "/-/healthy", Text: "Health"},
+			web.LandingLinks{Address: "/-/ready", Text: "Readiness"},
+		)
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Flywheel",
 			Description: "DORA and speed-of-innovation KPIs from GitHub and PagerDuty",
 			// the page links /debug/pprof/… only when it is served
 			Profiling: profiling,
-			Links: []web.LandingLinks{
-				{Address: "/report", Text: "Report (HTML, for reading)"},
-				{Address: o.telemetryPath, Text: "Metrics"},
-				{Address: "/api/v1/report", Text: "KPI report (JSON)"},
-				{Address: "/api/v1/explain?kpi=change_failure_ratio", Text: "The events behind a KPI (JSON)"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
+			Links:     links,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("landing page: %w", err)
