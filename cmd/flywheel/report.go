@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/config"
 	"github.com/flywheel-metrics/flywheel/metrics"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/flywheel-metrics/flywheel/metrics/report"
@@ -163,7 +164,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runReport(q reportQuery, format string) error {
-	opts, st, err := a.openForReading("/api/v1/report")
+	cfg, opts, st, err := a.openConfigForReading("/api/v1/report")
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func (a *app) runReport(q reportQuery, format string) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		return report.WriteHTML(a.stdout, page.report, page.history, page.explainer)
+		return report.WriteHTMLOptions(a.stdout, page.report, page.history, page.explainer, htmlOptions(cfg))
 	}
 	rep, err := buildReport(q, nil, st, opts, time.Now)
 	if cerr := st.Close(); cerr != nil && err == nil {
@@ -203,6 +204,11 @@ func terminalWidth(w any) int {
 		return 100 // a terminal that does not say its size
 	}
 	return 0
+}
+
+// htmlOptions are the HTML report's options from the configuration.
+func htmlOptions(cfg *config.Config) report.HTMLOptions {
+	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples}
 }
 
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach.

@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,21 +29,39 @@ import (
 // every headline number and every cell of the services table links to the list
 // of events behind it at the end of the page; nil omits the links and lists.
 func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer) error {
+	return WriteHTMLOptions(w, r, history, x, HTMLOptions{})
+}
+
+// HTMLOptions say how the HTML report presents a number.
+type HTMLOptions struct {
+	// MinSamples is the fewest values (deployments, changes, recoveries) a
+	// number needs for a DORA level, a colour and a p90; below it the page
+	// shows the number and its count marked "too few". 0 or 1: no minimum.
+	MinSamples int
+}
+
+// WriteHTMLOptions is WriteHTML with options.
+func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer, o HTMLOptions) error {
 	win := htmlPrimaryWindow(r)
 	page := htmlPage{
-		At:     r.At.UTC().Format("2006-01-02 15:04 MST"),
-		Window: win,
+		At:         r.At.UTC().Format("2006-01-02 15:04 MST"),
+		Window:     win,
+		MinSamples: max(o.MinSamples, 1),
 	}
+	min := page.MinSamples
 	wr := r.Windows[win]
 	page.Cap, page.ServiceCap = HTMLListCap, htmlServiceListCap(len(wr.Services))
 	lists := &htmlLists{x: x, at: r.At, window: win, capAll: page.Cap, capService: page.ServiceCap, ids: map[string]bool{}}
 	var err error
 	if wr.All != nil {
-		if page.Cards, err = htmlKeyCards(wr.All, lists); err != nil {
+		if page.Cards, err = htmlKeyCards(wr.All, lists, min); err != nil {
 			return err
 		}
 	}
-	if page.Services, err = htmlServiceRows(wr, lists); err != nil {
+	if page.Services, err = htmlServiceRows(wr, lists, min); err != nil {
+		return err
+	}
+	if page.Complete, err = htmlCompleteness(wr.All, lists); err != nil {
 		return err
 	}
 	page.Lists = lists.groups
@@ -102,7 +121,9 @@ type htmlPage struct {
 	SplitChart  template.HTML
 	SplitNote   string
 	Impacts     []htmlImpactBlock
+	Complete    []htmlCompleteRow
 	Lists       []htmlListGroup
+	MinSamples  int
 	// Cap and ServiceCap are the most rows of a headline list and of a
 	// services-table list.
 	Cap, ServiceCap int
@@ -110,7 +131,8 @@ type htmlPage struct {
 
 type htmlKeyCard struct {
 	Title, Value, Detail string
-	Level                kpi.Level // empty: no level (rework has none)
+	Level                kpi.Level // empty: no level (rework has none, or too few values)
+	TooFew               bool      // fewer values than the minimum: no level, no p90
 	Link                 *htmlLink
 }
 
@@ -121,9 +143,11 @@ type htmlServiceRow struct {
 
 // htmlCell is one number of the services table.
 type htmlCell struct {
-	Text  string
-	Level kpi.Level // empty: no level dot
-	Link  *htmlLink
+	Text   string
+	Count  string    // how many values it is computed from ("1 of 6", "40")
+	Level  kpi.Level // empty: no level
+	TooFew bool      // fewer values than the minimum: no level
+	Link   *htmlLink
 }
 
 type htmlImpactBlock struct {
@@ -133,21 +157,19 @@ type htmlImpactBlock struct {
 
 const htmlDash = "–"
 
-func htmlKeyCards(k *kpi.KPIs, lists *htmlLists) ([]htmlKeyCard, error) {
+func htmlKeyCards(k *kpi.KPIs, lists *htmlLists, min int) ([]htmlKeyCard, error) {
 	lv := k.DORALevel
 	if lv == nil {
 		lv = &kpi.DORALevels{}
 	}
+	deploys := htmlIntOr(k.Deployments)
 	cards := []htmlKeyCard{
-		{Title: "Deployment frequency", Value: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
-			Detail: htmlCountDetail(k.Deployments, "deployment")},
-		{Title: "Lead time for changes", Value: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime,
-			Detail: htmlQuantileDetail(k.LeadTimeSeconds, "change", "changes")},
-		{Title: "Change failure rate", Value: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate,
-			Detail: htmlCountDetail(k.FailedDeployments, "failed deployment")},
-		{Title: "Failed deployment recovery", Value: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime,
-			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery", "recoveries")},
-		{Title: "Rework rate", Value: htmlRatio(k.ReworkRatio), Detail: htmlCountDetail(k.ReworkDeployments, "rework deployment")},
+		{Title: "Deployment frequency", Value: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
+			Detail: htmlCountDetail(k.Deployments, "counting deployment")},
+		htmlQuantileCard("Lead time for changes", k.LeadTimeSeconds, lv.LeadTime, "change", "changes", min),
+		htmlRatioCard("Change failure rate", k.ChangeFailureRatio, lv.ChangeFailureRate, htmlIntOr(k.FailedDeployments), deploys, "failed", min),
+		htmlQuantileCard("Failed deployment recovery", k.FailedDeploymentRecoverySeconds, lv.RecoveryTime, "recovery", "recoveries", min),
+		htmlRatioCard("Rework rate", k.ReworkRatio, "", htmlIntOr(k.ReworkDeployments), deploys, "rework", min),
 	}
 	for i := range cards {
 		link, err := lists.link(htmlCardKeys[i], "", cards[i].Value)
@@ -159,30 +181,53 @@ func htmlKeyCards(k *kpi.KPIs, lists *htmlLists) ([]htmlKeyCard, error) {
 	return cards, nil
 }
 
+func htmlIntOr(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
+// htmlQuantileCard is a duration card: the median, its count and, from at
+// least min values, its level and p90.
+func htmlQuantileCard(title string, q *kpi.Quantiles, lv kpi.Level, one, many string, min int) htmlKeyCard {
+	c := htmlKeyCard{Title: title, Value: htmlQuantile(q, false), Level: lv}
+	switch {
+	case q == nil:
+		c.Detail = "no data"
+	case q.Count < min:
+		c.Level, c.TooFew = "", true
+		c.Detail = fmt.Sprintf("median of %s · too few for a level or a p90", htmlPlural(q.Count, one, many))
+	default:
+		c.Detail = fmt.Sprintf("median of %s · p90 %s", htmlPlural(q.Count, one, many), FormatDuration(q.P90))
+	}
+	return c
+}
+
+// htmlRatioCard is a ratio card: n of of deployments, with a level from at
+// least min deployments.
+func htmlRatioCard(title string, v *float64, lv kpi.Level, n, of int, what string, min int) htmlKeyCard {
+	c := htmlKeyCard{Title: title, Value: htmlRatio(v), Level: lv}
+	switch {
+	case v == nil:
+		c.Detail = "no data"
+	case of < min:
+		c.Level, c.TooFew = "", true
+		c.Detail = fmt.Sprintf("%d %s of %s · too few for a level", n, what, htmlPlural(of, "deployment", "deployments"))
+	default:
+		c.Detail = fmt.Sprintf("%d %s of %s", n, what, htmlPlural(of, "deployment", "deployments"))
+	}
+	return c
+}
+
 func htmlCountDetail(n *int, what string) string {
 	if n == nil {
 		return "no data"
 	}
-	if *n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", *n, what)
+	return htmlPlural(*n, what, what+"s")
 }
 
-// htmlQuantileDetail describes a quantile card's sample; one and many name the
-// sample's unit ("change", "changes").
-func htmlQuantileDetail(q *kpi.Quantiles, one, many string) string {
-	if q == nil {
-		return "no data"
-	}
-	unit := many
-	if q.Count == 1 {
-		unit = one
-	}
-	return fmt.Sprintf("median · p90 %s · %d %s", FormatDuration(q.P90), q.Count, unit)
-}
-
-func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, error) {
+func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists, min int) ([]htmlServiceRow, error) {
 	names := make([]string, 0, len(wr.Services))
 	for name := range wr.Services {
 		names = append(names, name)
@@ -202,13 +247,44 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, e
 		if k.Incidents != nil {
 			incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
 		}
+		deploys := htmlIntOr(k.Deployments)
+		quant := func(q *kpi.Quantiles, l kpi.Level) htmlCell {
+			c := htmlCell{Text: htmlQuantile(q, false), Level: l}
+			if q != nil {
+				c.Count = strconv.Itoa(q.Count)
+				if q.Count < min {
+					c.Level, c.TooFew = "", true
+				}
+			}
+			return c
+		}
+		ratio := func(v *float64, n, of int, l kpi.Level) htmlCell {
+			c := htmlCell{Text: htmlRatio(v), Level: l}
+			if v != nil {
+				c.Count = fmt.Sprintf("%d of %d", n, of)
+				if of < min {
+					c.Level, c.TooFew = "", true
+				}
+			}
+			return c
+		}
+		freq := htmlCell{Text: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency}
+		if k.Deployments != nil {
+			freq.Count = strconv.Itoa(deploys)
+		}
+		tuneUp := htmlCell{}
+		if c := k.ChangesByClass; c != nil {
+			tuneUp = ratio(k.TuneUpShare, c.TuneUp, c.Innovation+c.TuneUp+c.Fix, "")
+		} else {
+			tuneUp.Text = htmlRatio(k.TuneUpShare)
+		}
 		row := htmlServiceRow{Name: name, Cells: []htmlCell{
-			{Text: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency},
-			{Text: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime},
-			{Text: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate},
-			{Text: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime},
-			{Text: htmlRatio(k.ReworkRatio)},
-			{Text: htmlRatio(k.TuneUpShare)},
+			freq,
+			quant(k.LeadTimeSeconds, lv.LeadTime),
+			ratio(k.ChangeFailureRatio, htmlIntOr(k.FailedDeployments), deploys, lv.ChangeFailureRate),
+			quant(k.FailedDeploymentRecoverySeconds, lv.RecoveryTime),
+			ratio(k.ReworkRatio, htmlIntOr(k.ReworkDeployments), deploys, ""),
+			tuneUp,
 			{Text: incidents},
 		}}
 		for i, key := range htmlServiceKeys {
@@ -223,6 +299,81 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, e
 	return rows, nil
 }
 
+// htmlCompleteRow is one line of "How complete are these numbers".
+type htmlCompleteRow struct {
+	What, Value, Scope string
+	Link               *htmlLink
+}
+
+// htmlCompleteness counts what the numbers of the page could not use: for
+// the window, incidents without a detect or restore time and deployed pull
+// requests without a review by someone other than the author; over all
+// history, the data-quality counts. Each links to its list. Without an
+// explainer only the window's counts, from the report, are shown.
+func htmlCompleteness(all *kpi.KPIs, lists *htmlLists) ([]htmlCompleteRow, error) {
+	var rows []htmlCompleteRow
+	window := func(key, what string, fallbackN, fallbackOf int, ok bool) error {
+		link, e, err := lists.linkE(key, "", "")
+		if err != nil {
+			return err
+		}
+		n, of := fallbackN, fallbackOf
+		if e != nil {
+			counted, out := htmlCounted(e.Items)
+			n, of, ok = out, counted+out, true
+		}
+		if ok && of > 0 {
+			rows = append(rows, htmlCompleteRow{What: what, Value: fmt.Sprintf("%d of %d", n, of), Scope: "window", Link: link})
+		}
+		return nil
+	}
+	var inc kpi.Incidents
+	var ttd, ttr int
+	var lead, pickup int
+	if all != nil {
+		if all.Incidents != nil {
+			inc = *all.Incidents
+			if inc.TimeToDetect != nil {
+				ttd = inc.TimeToDetect.Count
+			}
+			if inc.TimeToRestore != nil {
+				ttr = inc.TimeToRestore.Count
+			}
+		}
+		if all.LeadTimeSeconds != nil {
+			lead = all.LeadTimeSeconds.Count
+		}
+		if s := all.LeadTimeStageSeconds; s != nil && s.Pickup != nil {
+			pickup = s.Pickup.Count
+		}
+	}
+	if err := window("incidents.time_to_detect_seconds", "incidents without a detect time (no known impact start)", inc.Count-ttd, inc.Count, all != nil); err != nil {
+		return nil, err
+	}
+	if err := window("incidents.time_to_restore_seconds", "incidents without a restore time (open, or no known impact start)", inc.Count-ttr, inc.Count, all != nil); err != nil {
+		return nil, err
+	}
+	if err := window("lead_time_stage_seconds.pickup", "deployed pull requests without a review by someone other than the author", max(lead-pickup, 0), lead, all != nil); err != nil {
+		return nil, err
+	}
+	for _, q := range []struct{ key, what string }{
+		{"unattributed_incidents", "incidents attributed to no deployment (they count in no change failure rate)"},
+		{"undeployed_changes", "merged pull requests that no counting deployment shipped (no lead time)"},
+		{"time_fallback_changes", "pull requests matched to their deployment by time, not by its commits"},
+		{"impact_start_unparsed", "incidents whose impact-start line did not parse (their detect time is missing)"},
+	} {
+		link, e, err := lists.linkE(q.key, "", "")
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			continue
+		}
+		rows = append(rows, htmlCompleteRow{What: q.what, Value: strconv.Itoa(len(e.Items)), Scope: "all history", Link: link})
+	}
+	return rows, nil
+}
+
 // htmlCardKeys are the explain keys of the key cards.
 var htmlCardKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
 	"failed_deployment_recovery_seconds", "rework_ratio"}
@@ -231,14 +382,17 @@ var htmlCardKeys = [...]string{"deployment_frequency_per_day", "lead_time_second
 var htmlServiceKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
 	"failed_deployment_recovery_seconds", "rework_ratio", "tune_up_share", "incidents.count"}
 
-// htmlRate, htmlRatio and htmlQuantile render optional values with the table
-// report's formatters, so both reports show the same numbers.
-func htmlRate(v *float64) string {
-	if v == nil {
+// htmlPerWeek renders a deployment frequency per week, the one unit of the
+// page: a reader compares cards, table and charts without converting.
+func htmlPerWeek(perDay *float64) string {
+	if perDay == nil {
 		return htmlDash
 	}
-	return FormatRate(*v)
+	return trim(*perDay*7) + "/week"
 }
+
+// htmlRatio and htmlQuantile render optional values with the table report's
+// formatters, so both reports show the same numbers.
 
 func htmlRatio(v *float64) string {
 	if v == nil {
@@ -294,6 +448,16 @@ func htmlNiceMax(v float64) float64 {
 	return 10 * p
 }
 
+// htmlTicks is how many steps divide an axis of htmlNiceMax's max into round
+// values: 1 → 0.2 each, 2 → 0.5, 5 → 1, 10 → 2.
+func htmlTicks(max float64) int {
+	lead := max / math.Pow(10, math.Floor(math.Log10(max)+1e-9))
+	if math.Abs(lead-2) < 1e-9 {
+		return 4
+	}
+	return 5
+}
+
 // durationAxis picks a unit for a duration axis and a round maximum in it.
 func htmlDurationAxis(maxSeconds float64) (unit string, div, max float64) {
 	switch {
@@ -313,6 +477,7 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		name string
 		v    [4]float64
 		n    int
+		lead float64 // median lead time, 0 when unknown
 	}
 	stagesOf := func(name string, k *kpi.KPIs) (bar, bool) {
 		if k == nil || k.LeadTimeStageSeconds == nil {
@@ -320,6 +485,9 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		}
 		s := k.LeadTimeStageSeconds
 		b := bar{name: name}
+		if k.LeadTimeSeconds != nil {
+			b.lead = k.LeadTimeSeconds.P50
+		}
 		for i, q := range []*kpi.Quantiles{s.Coding, s.Pickup, s.Review, s.Deploy} {
 			if q != nil {
 				b.v[i] = q.P50
@@ -347,10 +515,10 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 	}
 	maxTotal := 0.0
 	for _, b := range bars {
-		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3])
+		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3], b.lead)
 	}
 	unit, div, axisMax := htmlDurationAxis(maxTotal)
-	const left, right, top, barH, gap = 150.0, 30.0, 34.0, 22.0, 12.0
+	const left, right, top, barH, gap = 150.0, 330.0, 34.0, 22.0, 12.0
 	width := 1040.0
 	plotW := width - left - right
 	height := top + float64(len(bars))*(barH+gap) + 40
@@ -362,13 +530,16 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		s.text(x+17, 16.5, "start", "legend", name)
 		x += 90
 	}
-	// grid
-	for i := 0; i <= 4; i++ {
-		gx := left + plotW*float64(i)/4
+	s.f(`<line x1="%.1f" y1="4" x2="%.1f" y2="20" class="leadmark"/>`, x+4, x+4)
+	s.text(x+12, 16.5, "start", "legend", "median lead time")
+	// grid, at round values
+	ticks := htmlTicks(axisMax / div)
+	for i := 0; i <= ticks; i++ {
+		gx := left + plotW*float64(i)/float64(ticks)
 		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, gx, top-4, gx, height-34)
-		s.text(gx, height-18, "middle", "axis", htmlTrimFloat(axisMax/div*float64(i)/4))
+		s.text(gx, height-18, "middle", "axis", htmlTrimFloat(axisMax/div*float64(i)/float64(ticks)))
 	}
-	s.text(left+plotW/2, height-3, "middle", "axis", "median per stage, "+unit)
+	s.text(left+plotW/2, height-3, "middle", "axis", "median of each stage, "+unit)
 	for i, b := range bars {
 		y := top + float64(i)*(barH+gap)
 		s.text(left-10, y+barH/2+4, "end", "label", b.name)
@@ -386,8 +557,14 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 			}
 			x += w
 		}
-		total := b.v[0] + b.v[1] + b.v[2] + b.v[3]
-		s.text(x+6, y+barH/2+4, "start", "value", FormatDuration(total))
+		label := "sum of stage medians " + FormatDuration(b.v[0]+b.v[1]+b.v[2]+b.v[3])
+		if b.lead > 0 {
+			lx := left + plotW*b.lead/axisMax
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="leadmark"><title>%s median lead time: %s</title></line>`,
+				lx, y-3, lx, y+barH+3, template.HTMLEscapeString(b.name), FormatDuration(b.lead))
+			label = "lead time " + FormatDuration(b.lead) + " · " + label
+		}
+		s.text(max(x, left+plotW*b.lead/axisMax)+8, y+barH/2+4, "start", "value", label)
 	}
 	return s.html(width, height, "Lead-time stages by service")
 }
@@ -533,7 +710,7 @@ func htmlImpactView(im kpi.Impact) htmlImpactBlock {
 			case k.ratio:
 				return htmlRatio(x)
 			}
-			return FormatRate(*x)
+			return htmlPerWeek(x)
 		}
 		r := row{label: k.label, before: format(v.Before), after: format(v.After), change: htmlDash, p: ""}
 		if v.Before != nil {
@@ -645,7 +822,16 @@ th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); }
 td { white-space: nowrap; }
 td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: none; }
-.dot { display:inline-block; width:9px; height:9px; border-radius:50%; margin-left:6px; vertical-align: 1px; }
+.lv { display:inline-block; min-width: 4.6em; text-align:center; font-size: 10.5px; font-weight:700; color:#fff; border-radius: 999px;
+  padding: 0 6px; margin-left: 6px; text-transform: uppercase; letter-spacing:.03em; vertical-align: 1px; }
+.lv.few, .badge.few { background:#fff; color:var(--muted); border:1px dashed #9ca3af; }
+.cnt { display:block; font-size: 11.5px; color:var(--muted); }
+td.wrap { white-space: normal; }
+td.muted { color:var(--muted); font-size: 13px; }
+dl.gloss { background:var(--card); border:1px solid var(--line); border-radius: 10px; padding: 12px 18px; margin: 8px 0 0;
+  display:grid; grid-template-columns: 15em 1fr; gap: 6px 16px; font-size: 14px; }
+dl.gloss dt { font-weight: 600; } dl.gloss dd { margin: 0; }
+svg .leadmark { stroke:#111827; stroke-width:3; }
 .impact h3 { margin: 0 0 2px; font-size: 17px; }
 .impact + .impact { margin-top: 14px; }
 svg { display:block; max-width:100%; height:auto; font-family: inherit; }
@@ -682,6 +868,7 @@ code { white-space: nowrap; font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo
 .ev td.id { font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .ev tr.out td { color:var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
+@media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } dl.gloss { grid-template-columns: 1fr; } dl.gloss dd { margin-bottom: 6px; } }
 @media print { body { background:#fff; } .card, .panel, details.ev { break-inside: avoid; } a.n { text-decoration: none; } }
 </style>
 </head>
@@ -697,7 +884,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <div class="cards">
 {{- range .Cards}}
 <div class="card"><h3>{{.Title}}</h3><div class="v">{{num .Value .Link}}</div><div class="d">{{.Detail}}</div>
-{{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{end}}</div>
+{{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}}<span class="badge few">too few</span>{{end}}</div>
 {{- end}}
 </div>
 {{- else}}
@@ -708,13 +895,13 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- if .Services}}
 <section>
 <h2>Services</h2>
-<p class="sub">The four DORA keys and rework per service over the last {{.Window}}; the dot is the key's DORA level (green elite, blue high, orange medium, red low).</p>
+<p class="sub">The four DORA keys and rework per service over the last {{.Window}}. Under each value, in grey, the count it is computed from; beside it the key's DORA level{{if gt .MinSamples 1}}, given only from {{.MinSamples}} values on: with fewer, one event moves a value by a whole level, so it is marked <i>too few</i> instead{{end}}.</p>
 <div class="panel"><table>
-<thead><tr><th>Service</th><th class="num">Deploy frequency</th><th class="num">Lead time p50</th><th class="num">Change failure</th><th class="num">Recovery p50</th><th class="num">Rework</th><th class="num">Tune-up share</th><th class="num">Incidents</th></tr></thead>
+<thead><tr><th>Service</th><th class="num" title="counting deployments per week; count: deployments">Deploy frequency</th><th class="num" title="median lead time; count: deployed pull requests">Lead time p50</th><th class="num" title="failed of counting deployments">Change failure</th><th class="num" title="median failed deployment recovery; count: recoveries">Recovery p50</th><th class="num" title="rework of counting deployments">Rework</th><th class="num" title="tune-up of classified merged pull requests">Tune-up share</th><th class="num">Incidents</th></tr></thead>
 <tbody>
 {{- range .Services}}
 <tr><td>{{.Name}}</td>
-{{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}}<span class="dot {{levelClass .Level}}" title="{{.Level}}"></span>{{end}}</td>{{end}}</tr>
+{{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
 </section>
@@ -723,7 +910,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- if .StagesChart}}
 <section>
 <h2>Where lead time goes</h2>
-<p class="sub">Median time from first commit to pull request (coding), to first review (pickup), to merge (review) and to production (deploy).</p>
+<p class="sub">The median of each stage: first commit to pull request opened (<i>coding</i>), opened to first review by someone other than the author (<i>pickup</i>), first review to merge (<i>review</i>), merge to the counting deployment that shipped it (<i>deploy</i>). The medians of the stages do not add up to the median lead time, because each stage's median comes from a different pull request, and a pull request without a review has a lead time but no pickup or review stage; so the bar is the sum of the stage medians, and the black mark on it is the median lead time, the number of the card and the table.</p>
 <div class="panel" id="stages">{{.StagesChart}}</div>
 </section>
 {{- end}}
@@ -744,6 +931,37 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- end}}
 </section>
 {{- end}}
+
+{{- if .Complete}}
+<section id="complete">
+<h2>How complete are these numbers</h2>
+<p class="sub">What the numbers above could not use. Each count opens the list of the events it counts.</p>
+<div class="panel"><table>
+<tbody>
+{{- range .Complete}}
+<tr><td class="num">{{num .Value .Link}}</td><td class="wrap">{{.What}}</td><td class="muted">{{if eq .Scope "window"}}last {{$.Window}}{{else}}{{.Scope}}{{end}}</td></tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+<section id="glossary">
+<h2>Words on this page</h2>
+<dl class="gloss">
+<dt>Counting deployment</dt><dd>A successful deployment to production. Only these count for deployment frequency, lead time and change failure rate; failed attempts and other environments are stored but not counted.</dd>
+<dt>Deployment frequency</dt><dd>Counting deployments per week, everywhere on this page. For a group of services it is their sum, the group's throughput.</dd>
+<dt>Lead time</dt><dd>From a pull request's first commit to the counting deployment that shipped it.</dd>
+<dt>Pickup</dt><dd>How long an opened pull request waits for its first review by someone other than its author.</dd>
+<dt>Change failure rate</dt><dd>The share of counting deployments that failed: an incident was attributed to them, or they were rolled back.</dd>
+<dt>Failed deployment recovery</dt><dd>From a failed deployment until the last of its incidents was resolved, or, without an incident, until its rollback.</dd>
+<dt>Detect, acknowledge, resolve, restore</dt><dd>Incident times. <i>Detect</i>: from the impact start to the incident being triggered (opened). <i>Acknowledge</i>: from triggered to someone taking it. <i>Resolve</i>: from triggered to resolved (closed). <i>Restore</i>: from the impact start to resolved, the whole time users were affected; it is longer than resolve by the detect time.</dd>
+<dt>Rework rate</dt><dd>The share of counting deployments that were rework: a rollback, a deployment that shipped a fix, or one finished while an incident of its service was open.</dd>
+<dt>Tune-up share</dt><dd>Tune-ups (work on the delivery system itself) among merged pull requests classed innovation, tune-up or fix.</dd>
+<dt>Impact window</dt><dd>The stretch of time, before a tune-up initiative started and after it ended, over which its before and after are compared.</dd>
+<dt>Too few</dt><dd>{{if gt .MinSamples 1}}A value from fewer than {{.MinSamples}} events (the configuration's <code>report.min_samples</code>): shown, but given no level, colour or p90.{{else}}Not used: every value gets its level (<code>report.min_samples</code> is 1).{{end}}</dd>
+<dt>p50, p90</dt><dd>The median, and the value that 90% of the events stay under.</dd>
+</dl>
+</section>
 
 {{- if .Lists}}
 <section id="events">

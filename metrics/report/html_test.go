@@ -117,7 +117,7 @@ func TestWriteHTMLContent(t *testing.T) {
 	out := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt))
 	for _, want := range []string{
 		"As of 2026-06-30 00:00 UTC", "window: last 30d",
-		"Deployment frequency", "3.2/day", // 96 / 30
+		"Deployment frequency", "22.4/week", // 96 / 30 × 7
 		"Lead time for changes", "1d 14h",
 		"Change failure rate", "8.3%",
 		"Rework rate", "12.5%",
@@ -308,5 +308,56 @@ func BenchmarkWriteHTML(b *testing.B) {
 		if err := WriteHTML(&buf, r, h, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWriteHTMLMinSamples: below the minimum a value keeps its number and its
+// count but loses its level and its p90, and says "too few".
+func TestWriteHTMLMinSamples(t *testing.T) {
+	t.Parallel()
+	few := &kpi.KPIs{
+		Deployments: hip(6), DeploymentFrequencyPerDay: hfp(6.0 / 30),
+		FailedDeployments: hip(1), ChangeFailureRatio: hfp(1.0 / 6),
+		LeadTimeSeconds:                 hq(2*hDay, 9*hDay, 4),
+		FailedDeploymentRecoverySeconds: hq(3*hHour, 3*hHour, 1),
+		DORALevel: &kpi.DORALevels{DeploymentFrequency: kpi.High, LeadTime: kpi.High,
+			ChangeFailureRate: kpi.Low, RecoveryTime: kpi.Elite},
+	}
+	r := kpi.Report{At: htmlAt, Windows: map[string]kpi.WindowReport{"30d": {All: few, Services: map[string]*kpi.KPIs{"checkout": few}}}}
+	render := func(min int) string {
+		var b bytes.Buffer
+		if err := WriteHTMLOptions(&b, r, nil, nil, HTMLOptions{MinSamples: min}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	page := render(5)
+	for _, want := range []string{
+		"1.4/week", `class="badge lvl-high">high</span>`, // frequency keeps its level
+		"16.7%", "1 failed of 6 deployments", // 6 deployments reach 5
+		`class="badge lvl-low">low</span>`,
+		"median of 4 changes · too few for a level or a p90",
+		"median of 1 recovery · too few for a level or a p90",
+		`<span class="lv few">too few</span><span class="cnt">4</span>`,
+		`<span class="lv lvl-low">low</span><span class="cnt">1 of 6</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("min 5: page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"p90 9d", "p90 3h", `"badge lvl-elite"`, `"lv lvl-elite"`, `lv lvl-high">high</span><span class="cnt">4`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("min 5: page has %q", bad)
+		}
+	}
+	// with no minimum every value has its level and p90
+	page = render(0)
+	for _, want := range []string{"median of 4 changes · p90 9d", `class="badge lvl-elite">elite</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("no minimum: page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "too few</span>") {
+		t.Error("no minimum: a value is marked too few")
 	}
 }
