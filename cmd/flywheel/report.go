@@ -211,8 +211,29 @@ func htmlOptions(cfg *config.Config) report.HTMLOptions {
 	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples}
 }
 
-// htmlHistoryWeeks is how far back the HTML report's charts over time reach.
-const htmlHistoryWeeks = 12
+// htmlHistoryWeeks is how far back the HTML report's charts over time reach
+// at least; htmlHistoryMaxWeeks at most, however old an initiative.
+const (
+	htmlHistoryWeeks    = 12
+	htmlHistoryMaxWeeks = 104
+)
+
+// htmlBucketWindow is the window of each bar of the charts over time.
+const htmlBucketWindow = "7d"
+
+// htmlHistorySpan is how many weeks the charts over time cover: at least
+// htmlHistoryWeeks, and back to an impact window before the earliest
+// initiative, so that each one's before and after are on the chart.
+func htmlHistorySpan(at time.Time, impacts []kpi.Impact, impactWindow time.Duration) int {
+	weeks := htmlHistoryWeeks
+	week := 7 * flywheel.Day
+	for _, im := range impacts {
+		if from := im.Start.Add(-impactWindow); from.Before(at) {
+			weeks = max(weeks, int((at.Sub(from)+week-1)/week)+1)
+		}
+	}
+	return min(weeks, htmlHistoryMaxWeeks)
+}
 
 // htmlReport is what the HTML report draws: the report, weekly reports before
 // it for the charts over time, and the explainer that lists the events behind
@@ -241,6 +262,15 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
+	// The charts over time count each week on its own: with a 7d window
+	// sampled weekly no change is counted in two bars.
+	if !slices.ContainsFunc(opts.Windows, func(c flywheel.Window) bool { return c.Name == htmlBucketWindow }) {
+		w, err := flywheel.ParseWindow(htmlBucketWindow)
+		if err != nil {
+			return htmlReport{}, err
+		}
+		opts.Windows = append(slices.Clone(opts.Windows), w)
+	}
 	in := kpi.NewExplainInput(opts)
 	if err := st.Scan(in); err != nil {
 		return htmlReport{}, err
@@ -253,7 +283,7 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
-	history, err := reportHistory(in, at, q)
+	history, err := reportHistory(in, at, q, htmlHistorySpan(at, res.Report.TuneUpImpact, opts.ImpactWindow))
 	if err != nil {
 		return htmlReport{}, err
 	}
@@ -264,11 +294,11 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	return htmlReport{report: rep, history: history, explainer: x}, nil
 }
 
-// reportHistory computes weekly reports before at, oldest first, for the HTML
-// report's charts over time.
-func reportHistory(in *kpi.Input, at time.Time, q reportQuery) ([]kpi.Report, error) {
+// reportHistory computes weekly reports for the weeks before at, oldest
+// first, for the HTML report's charts over time.
+func reportHistory(in *kpi.Input, at time.Time, q reportQuery, weeks int) ([]kpi.Report, error) {
 	week := 7 * flywheel.Day
-	snaps, err := metrics.ComputeSnapshots(in, at.Add(-htmlHistoryWeeks*week), at, week)
+	snaps, err := metrics.ComputeSnapshots(in, at.Add(-time.Duration(weeks)*week), at, week)
 	if err != nil {
 		return nil, err
 	}

@@ -157,6 +157,10 @@ type htmlImpactBlock struct {
 
 const htmlDash = "–"
 
+// htmlBucketWindow is the window of the history reports whose values the
+// charts over time draw as non-overlapping weekly columns.
+const htmlBucketWindow = "7d"
+
 func htmlKeyCards(k *kpi.KPIs, lists *htmlLists, min int) ([]htmlKeyCard, error) {
 	lv := k.DORALevel
 	if lv == nil {
@@ -434,14 +438,15 @@ func (s *htmlSVG) html(w, h float64, label string) template.HTML {
 		w, h, w, h, template.HTMLEscapeString(label), s.b.String()))
 }
 
-// niceMax rounds v up to 1, 2 or 5 × 10^n for a readable axis.
+// niceMax rounds v up to 1, 2, 3, 4, 5, 6 or 8 × 10^n for a readable axis
+// that wastes little room.
 func htmlNiceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v {
+	for _, m := range []float64{1, 2, 3, 4, 5, 6, 8, 10} {
+		if m*p >= v*(1-1e-9) {
 			return m * p
 		}
 	}
@@ -449,11 +454,14 @@ func htmlNiceMax(v float64) float64 {
 }
 
 // htmlTicks is how many steps divide an axis of htmlNiceMax's max into round
-// values: 1 → 0.2 each, 2 → 0.5, 5 → 1, 10 → 2.
+// values: 1 → 0.2 each, 2 → 0.5, 3 → 1, 4 → 1, 5 → 1, 6 → 2, 8 → 2, 10 → 2.
 func htmlTicks(max float64) int {
-	lead := max / math.Pow(10, math.Floor(math.Log10(max)+1e-9))
-	if math.Abs(lead-2) < 1e-9 {
+	lead := math.Round(max / math.Pow(10, math.Floor(math.Log10(max)+1e-9)))
+	switch lead {
+	case 2, 4, 8:
 		return 4
+	case 3, 6:
+		return 3
 	}
 	return 5
 }
@@ -598,6 +606,12 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 			pts = append(pts, p)
 		}
 	}
+	// weeks on their own when the history has them, else the page's window
+	if len(history) > 0 {
+		if _, ok := history[0].Windows[htmlBucketWindow]; ok {
+			win = htmlBucketWindow
+		}
+	}
 	for _, h := range history {
 		add(h)
 	}
@@ -606,14 +620,17 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 	}
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].at.Before(pts[j].at) })
 	note := fmt.Sprintf("Merged pull requests per class over the %s window ending at each date.", win)
+	if win == htmlBucketWindow {
+		note = "Merged pull requests per class in each week, the column ending at its date: no pull request is counted in two columns. Dashed lines mark when each tune-up initiative started and ended."
+	}
 	if len(pts) == 0 {
 		return "", "No merged pull requests in the " + win + " window."
 	}
 	if len(history) == 0 {
 		note += " Only the report date is shown: no earlier reports were given."
 	}
-	const left, right, top, bottom = 50.0, 20.0, 30.0, 40.0
-	width, height := 1040.0, 300.0
+	const left, right, top, bottom = 50.0, 20.0, 44.0, 40.0
+	width, height := 1040.0, 314.0
 	plotW, plotH := width-left-right, height-top-bottom
 	var s htmlSVG
 	x := left
@@ -652,6 +669,25 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 		}
 		if i%labelEvery == 0 || i == len(pts)-1 {
 			s.text(cx, height-bottom+16, "middle", "axis", p.at.UTC().Format("Jan 2"))
+		}
+	}
+	// initiatives: a dashed line at start and end, named above the plot
+	if win == htmlBucketWindow && len(pts) > 1 {
+		week := pts[1].at.Sub(pts[0].at).Hours()
+		xOf := func(t time.Time) float64 {
+			return left + slot*(t.Sub(pts[0].at).Hours()/week+1)
+		}
+		for i, im := range r.TuneUpImpact {
+			x0, x1 := xOf(im.Start), xOf(im.End)
+			if x1 < left || x0 > left+plotW {
+				continue
+			}
+			x0, x1 = max(x0, left), min(x1, left+plotW)
+			ty := top - 4 - float64(i%2)*12 // alternate heights, so that near names do not overlap
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initline"/>`, x0, top, x0, top+plotH)
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initline"/>`, x1, top, x1, top+plotH)
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initspan"/>`, x0, ty, x1, ty)
+			s.text(x0+3, ty-3, "start", "legend", im.Initiative)
 		}
 	}
 	if len(line) > 1 {
@@ -832,6 +868,8 @@ dl.gloss { background:var(--card); border:1px solid var(--line); border-radius: 
   display:grid; grid-template-columns: 15em 1fr; gap: 6px 16px; font-size: 14px; }
 dl.gloss dt { font-weight: 600; } dl.gloss dd { margin: 0; }
 svg .leadmark { stroke:#111827; stroke-width:3; }
+svg .initline { stroke:#111827; stroke-width:1.5; stroke-dasharray: 5 3; }
+svg .initspan { stroke:#111827; stroke-width:2; }
 .impact h3 { margin: 0 0 2px; font-size: 17px; }
 .impact + .impact { margin-top: 14px; }
 svg { display:block; max-width:100%; height:auto; font-family: inherit; }
@@ -868,7 +906,7 @@ code { white-space: nowrap; font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo
 .ev td.id { font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .ev tr.out td { color:var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
-@media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } dl.gloss { grid-template-columns: 1fr; } dl.gloss dd { margin-bottom: 6px; } }
+@media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } .lv { display:block; min-width:0; margin: 2px 0 0 auto; width: max-content; } dl.gloss { grid-template-columns: 1fr; } dl.gloss dd { margin-bottom: 6px; } }
 @media print { body { background:#fff; } .card, .panel, details.ev { break-inside: avoid; } a.n { text-decoration: none; } }
 </style>
 </head>

@@ -101,9 +101,14 @@ type htmlListKPI struct {
 	// allHistory: a data-quality count, over all stored history rather
 	// than the window, so its command names no window.
 	allHistory bool
-	// value is the list's number when the page shows none of its own.
+	// value is the list's number when the page shows none of its own: a
+	// count of "How complete are these numbers", whose lists are grouped
+	// under that title.
 	value func(items []kpi.Item) string
 }
+
+// htmlCompleteGroup names the group of the lists of "How complete are these numbers".
+const htmlCompleteGroup = "How complete are these numbers"
 
 func htmlDep(it kpi.Item) *kpi.DeploymentItem {
 	d, _ := it.(*kpi.DeploymentItem)
@@ -516,8 +521,11 @@ func (l *htmlLists) linkE(key, service, value string) (*htmlLink, *kpi.Explanati
 	if service != "" {
 		group = service
 	}
-	if value == "" && spec.value != nil {
-		value = spec.value(e.Items)
+	if spec.value != nil {
+		group = htmlCompleteGroup
+		if value == "" {
+			value = spec.value(e.Items)
+		}
 	}
 	empty := "No events in the window."
 	if spec.allHistory {

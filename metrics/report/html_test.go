@@ -146,6 +146,19 @@ func TestWriteHTMLContent(t *testing.T) {
 	if n := strings.Count(out, "<circle "); n != 13 {
 		t.Errorf("split chart has %d share points, want 13", n)
 	}
+	// Weekly columns, not overlapping 30-day windows, with the initiative's
+	// start and end marked on them.
+	if !strings.Contains(out, "in each week") || strings.Count(out, `class="initline"`) != 2 ||
+		!strings.Contains(out, `class="legend">ci-speedup</text>`) {
+		t.Error("the split chart does not draw weeks with the initiative marked")
+	}
+	// Axis ticks at round values: the longest bar, 5.1 days, gets a 6-day
+	// axis ticked every 2 days.
+	for _, tick := range []string{`class="axis">2</text>`, `class="axis">4</text>`, `class="axis">6</text>`} {
+		if !strings.Contains(out, tick) {
+			t.Errorf("stage axis lacks the tick %s", tick)
+		}
+	}
 	if again := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt)); again != out {
 		t.Error("rendering is not deterministic")
 	}
@@ -359,5 +372,18 @@ func TestWriteHTMLMinSamples(t *testing.T) {
 	}
 	if strings.Contains(page, "too few</span>") {
 		t.Error("no minimum: a value is marked too few")
+	}
+}
+
+func TestHTMLAxis(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		v, max float64
+		ticks  int
+	}{{0.7, 0.8, 4}, {1, 1, 5}, {1.2, 2, 4}, {2.5, 3, 3}, {5.12, 6, 3}, {7, 8, 4}, {9, 10, 5}, {45, 50, 5}, {0.03, 0.03, 3}} {
+		max := htmlNiceMax(c.v)
+		if math.Abs(max-c.max) > 1e-9 || htmlTicks(max) != c.ticks {
+			t.Errorf("%v: axis to %v in %d steps, want %v in %d", c.v, max, htmlTicks(max), c.max, c.ticks)
+		}
 	}
 }
