@@ -415,11 +415,14 @@ func htmlQuantile(q *kpi.Quantiles, p90 bool) string {
 	return FormatDuration(q.P50)
 }
 
-// Palette: colour-blind-safe (Tableau 10) hues, one per series kind.
+// Palette: colour-blind-safe hues, one per series kind, of clearly different
+// lightness so that a grayscale print still tells them apart.
 var (
-	htmlStageColors = [4]string{"#4e79a7", "#f28e2b", "#76b7b2", "#edc948"}
+	htmlStageColors = [4]string{"#1f4e79", "#d9531e", "#76b7b2", "#f6e8a6"}
+	// htmlStageDarkText: the stages light enough to need dark labels
+	htmlStageDarkText = [4]bool{false, false, true, true}
 	htmlStageNames  = [4]string{"coding", "pickup", "review", "deploy"}
-	htmlClassColors = map[string]string{"innovation": "#4e79a7", "tune_up": "#59a14f", "fix": "#e15759", "unclassified": "#bab0ac"}
+	htmlClassColors = map[string]string{"innovation": "#1f4e79", "tune_up": "#8cc665", "fix": "#e15759", "unclassified": "#e5e5e5"}
 	htmlClassOrder  = []string{"innovation", "tune_up", "fix", "unclassified"}
 	htmlClassLabels = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
 )
@@ -561,7 +564,11 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 				x, y, w, barH, htmlStageColors[j], template.HTMLEscapeString(b.name), htmlStageNames[j], FormatDuration(v))
 			// Label a segment only where its text fits (about 7 px a character).
 			if label := FormatDuration(v); w > float64(len(label))*7+10 {
-				s.text(x+w/2, y+barH/2+4, "middle", "inbar", label)
+				cls := "inbar"
+				if htmlStageDarkText[j] {
+					cls += " dark"
+				}
+				s.text(x+w/2, y+barH/2+4, "middle", cls, label)
 			}
 			x += w
 		}
@@ -667,7 +674,7 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 			share := float64(p.counts["tune_up"]) / float64(denom)
 			line = append(line, [2]float64{cx, top + plotH*(1-share)})
 		}
-		if i%labelEvery == 0 || i == len(pts)-1 {
+		if (len(pts)-1-i)%labelEvery == 0 { // counted from the last, so labels never crowd
 			s.text(cx, height-bottom+16, "middle", "axis", p.at.UTC().Format("Jan 2"))
 		}
 	}
@@ -878,8 +885,8 @@ svg .axis { fill:var(--muted); font-size: 11.5px; }
 svg .legend { fill:var(--ink); font-size: 12.5px; }
 svg .label { fill:var(--ink); font-size: 13px; }
 svg .value { fill:var(--ink); font-size: 12.5px; font-variant-numeric: tabular-nums; }
-svg .inbar { fill:#fff; font-size: 11.5px; font-weight:600; }
-svg .before { fill:#b8c2cc; } svg .after { fill:#4e79a7; }
+svg .inbar { fill:#fff; font-size: 11.5px; font-weight:600; } svg .inbar.dark { fill:#1f2937; }
+svg .before { fill:#b8c2cc; } svg .after { fill:#1f4e79; }
 svg .change { fill:var(--muted); font-size: 15px; font-weight: 700; }
 svg .change.better { fill:var(--elite); } svg .change.worse { fill:var(--low); }
 svg .pvalue { fill:var(--muted); font-size: 12.5px; } svg .pvalue.sig { fill:var(--ink); font-weight:700; }
@@ -907,7 +914,10 @@ code { white-space: nowrap; font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo
 .ev tr.out td { color:var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 @media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } .lv { display:block; min-width:0; margin: 2px 0 0 auto; width: max-content; } dl.gloss { grid-template-columns: 1fr; } dl.gloss dd { margin-bottom: 6px; } }
-@media print { body { background:#fff; } .card, .panel, details.ev { break-inside: avoid; } a.n { text-decoration: none; } }
+@media print { body { background:#fff; } main { padding: 0; }
+  .cards { grid-template-columns: repeat(3, 1fr); } .card, .panel:not(.tp), details.ev { break-inside: avoid; } tr { break-inside: avoid; }
+  .panel { overflow: visible; padding: 8px 10px; } table { font-size: 12px; } th, td { padding: 5px 4px; } th { font-size: 10.5px; }
+  .lv { display:block; min-width:0; margin: 2px 0 0 auto; width: max-content; } a.n { text-decoration: none; } }
 </style>
 </head>
 <body>
@@ -934,7 +944,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <section>
 <h2>Services</h2>
 <p class="sub">The four DORA keys and rework per service over the last {{.Window}}. Under each value, in grey, the count it is computed from; beside it the key's DORA level{{if gt .MinSamples 1}}, given only from {{.MinSamples}} values on: with fewer, one event moves a value by a whole level, so it is marked <i>too few</i> instead{{end}}.</p>
-<div class="panel"><table>
+<div class="panel tp"><table>
 <thead><tr><th>Service</th><th class="num" title="counting deployments per week; count: deployments">Deploy frequency</th><th class="num" title="median lead time; count: deployed pull requests">Lead time p50</th><th class="num" title="failed of counting deployments">Change failure</th><th class="num" title="median failed deployment recovery; count: recoveries">Recovery p50</th><th class="num" title="rework of counting deployments">Rework</th><th class="num" title="tune-up of classified merged pull requests">Tune-up share</th><th class="num">Incidents</th></tr></thead>
 <tbody>
 {{- range .Services}}
@@ -974,7 +984,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <section id="complete">
 <h2>How complete are these numbers</h2>
 <p class="sub">What the numbers above could not use. Each count opens the list of the events it counts.</p>
-<div class="panel"><table>
+<div class="panel tp"><table>
 <tbody>
 {{- range .Complete}}
 <tr><td class="num">{{num .Value .Link}}</td><td class="wrap">{{.What}}</td><td class="muted">{{if eq .Scope "window"}}last {{$.Window}}{{else}}{{.Scope}}{{end}}</td></tr>

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"errors"
 	"flag"
@@ -275,8 +276,8 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	// The charts drew if their colours are on screen in quantity.
 	for name, c := range map[string][3]uint8{
-		"coding stage": {0x4e, 0x79, 0xa7}, "pickup stage": {0xf2, 0x8e, 0x2b},
-		"tune-up class": {0x59, 0xa1, 0x4f}, "fix class": {0xe1, 0x57, 0x59},
+		"coding stage": {0x1f, 0x4e, 0x79}, "pickup stage": {0xd9, 0x53, 0x1e},
+		"tune-up class": {0x8c, 0xc6, 0x65}, "fix class": {0xe1, 0x57, 0x59},
 	} {
 		if n := countPixels(img, c); n < 500 {
 			t.Errorf("%s colour covers %d pixels; the chart did not draw", name, n)
@@ -384,6 +385,32 @@ func TestHTMLAxis(t *testing.T) {
 		max := htmlNiceMax(c.v)
 		if math.Abs(max-c.max) > 1e-9 || htmlTicks(max) != c.ticks {
 			t.Errorf("%v: axis to %v in %d steps, want %v in %d", c.v, max, htmlTicks(max), c.max, c.ticks)
+		}
+	}
+}
+
+// TestHTMLPaletteGrayscale: the series of a chart stay apart in a grayscale
+// print: their lightness differs by at least 40 of 255.
+func TestHTMLPaletteGrayscale(t *testing.T) {
+	t.Parallel()
+	gray := func(hex string) float64 {
+		var r, g, b int
+		if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+			t.Fatalf("%s: %v", hex, err)
+		}
+		return 0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)
+	}
+	classes := make([]string, 0, len(htmlClassOrder))
+	for _, c := range htmlClassOrder {
+		classes = append(classes, htmlClassColors[c])
+	}
+	for name, set := range map[string][]string{"stages": htmlStageColors[:], "classes": classes} {
+		for i := range set {
+			for j := i + 1; j < len(set); j++ {
+				if d := math.Abs(gray(set[i]) - gray(set[j])); d < 40 {
+					t.Errorf("%s: %s and %s differ by %.0f in gray", name, set[i], set[j], d)
+				}
+			}
 		}
 	}
 }
