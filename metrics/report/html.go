@@ -421,10 +421,10 @@ var (
 	htmlStageColors = [4]string{"#1f4e79", "#d9531e", "#76b7b2", "#f6e8a6"}
 	// htmlStageDarkText: the stages light enough to need dark labels
 	htmlStageDarkText = [4]bool{false, false, true, true}
-	htmlStageNames  = [4]string{"coding", "pickup", "review", "deploy"}
-	htmlClassColors = map[string]string{"innovation": "#1f4e79", "tune_up": "#8cc665", "fix": "#e15759", "unclassified": "#e5e5e5"}
-	htmlClassOrder  = []string{"innovation", "tune_up", "fix", "unclassified"}
-	htmlClassLabels = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
+	htmlStageNames    = [4]string{"coding", "pickup", "review", "deploy"}
+	htmlClassColors   = map[string]string{"innovation": "#1f4e79", "tune_up": "#8cc665", "fix": "#e15759", "unclassified": "#e5e5e5"}
+	htmlClassOrder    = []string{"innovation", "tune_up", "fix", "unclassified"}
+	htmlClassLabels   = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
 )
 
 // htmlSVG accumulates one chart; text is always escaped.

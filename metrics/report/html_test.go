@@ -2,10 +2,10 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
