@@ -176,7 +176,7 @@ func (a *app) runReport(q reportQuery, format string) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		return report.WriteHTMLOptions(a.stdout, page.report, page.history, page.explainer, htmlOptions(cfg))
+		return report.WriteHTMLOptions(a.stdout, page.report, page.history, page.explainer, htmlOptions(cfg, page))
 	}
 	rep, err := buildReport(q, nil, st, opts, time.Now)
 	if cerr := st.Close(); cerr != nil && err == nil {
@@ -207,8 +207,8 @@ func terminalWidth(w any) int {
 }
 
 // htmlOptions are the HTML report's options from the configuration.
-func htmlOptions(cfg *config.Config) report.HTMLOptions {
-	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples}
+func htmlOptions(cfg *config.Config, page htmlReport) report.HTMLOptions {
+	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples, Previous: page.previous}
 }
 
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach
@@ -242,6 +242,9 @@ type htmlReport struct {
 	report    kpi.Report
 	history   []kpi.Report
 	explainer *kpi.Explainer
+	// previous is the report as of the start of the page's window, for the
+	// headline numbers' changes; nil when that window is not a duration.
+	previous *kpi.Report
 }
 
 // buildHTMLReport computes the HTML report's report, history and lists from
@@ -291,7 +294,14 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
-	return htmlReport{report: rep, history: history, explainer: x}, nil
+	page := htmlReport{report: rep, history: history, explainer: x}
+	if w, err := flywheel.ParseWindow(report.HTMLPrimaryWindow(rep)); err == nil {
+		prev, err := filterReport(in.Compute(at.Add(-w.Duration)).Report, w.Name, q.Service)
+		if err == nil {
+			page.previous = &prev
+		}
+	}
+	return page, nil
 }
 
 // reportHistory computes weekly reports for the weeks before at, oldest

@@ -176,6 +176,9 @@ func TestBuildHTMLReport(t *testing.T) {
 	if len(page.history) != htmlHistoryWeeks {
 		t.Errorf("%d history points, want %d", len(page.history), htmlHistoryWeeks)
 	}
+	if page.previous == nil || !page.previous.At.Equal(stored.Add(-30*flywheel.Day)) {
+		t.Errorf("previous period: %+v, want the report as of 30 days before", page.previous)
+	}
 	for _, h := range page.history {
 		if _, ok := h.Windows[htmlBucketWindow]; !ok {
 			t.Fatalf("history at %v lacks the %s window of the weekly columns", h.At, htmlBucketWindow)

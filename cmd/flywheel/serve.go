@@ -344,7 +344,7 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 			if err != nil {
 				return err
 			}
-			return report.WriteHTMLOptions(out, page.report, page.history, page.explainer, htmlOptions(cfg))
+			return report.WriteHTMLOptions(out, page.report, page.history, page.explainer, htmlOptions(cfg, page))
 		},
 		explain: func(ctx context.Context, q explainQuery) (*kpi.Explanation, error) {
 			// scans every event and computes, as a report at another time does

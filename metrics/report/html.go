@@ -38,11 +38,15 @@ type HTMLOptions struct {
 	// number needs for a DORA level, a colour and a p90; below it the page
 	// shows the number and its count marked "too few". 0 or 1: no minimum.
 	MinSamples int
+	// Previous is the report as of the start of the page's window (see
+	// HTMLPrimaryWindow): each headline number shows its change against
+	// that previous period of the same length. Nil: no changes shown.
+	Previous *kpi.Report
 }
 
 // WriteHTMLOptions is WriteHTML with options.
 func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer, o HTMLOptions) error {
-	win := htmlPrimaryWindow(r)
+	win := HTMLPrimaryWindow(r)
 	page := htmlPage{
 		At:         r.At.UTC().Format("2006-01-02 15:04 MST"),
 		Window:     win,
@@ -56,6 +60,11 @@ func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explain
 	if wr.All != nil {
 		if page.Cards, err = htmlKeyCards(wr.All, lists, min); err != nil {
 			return err
+		}
+		if o.Previous != nil {
+			if pw, ok := o.Previous.Windows[win]; ok && pw.All != nil {
+				htmlCardChanges(page.Cards, wr.All, pw.All, win, min)
+			}
 		}
 	}
 	if page.Services, err = htmlServiceRows(wr, lists, min); err != nil {
@@ -80,8 +89,9 @@ func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explain
 	return nil
 }
 
-// primaryWindow picks the window the page is about.
-func htmlPrimaryWindow(r kpi.Report) string {
+// HTMLPrimaryWindow picks the window the page is about: 30d when r has it,
+// else the longest.
+func HTMLPrimaryWindow(r kpi.Report) string {
 	if _, ok := r.Windows["30d"]; ok {
 		return "30d"
 	}
@@ -131,6 +141,7 @@ type htmlPage struct {
 
 type htmlKeyCard struct {
 	Title, Value, Detail string
+	Change               string    // against the previous period, or ""
 	Level                kpi.Level // empty: no level (rework has none, or too few values)
 	TooFew               bool      // fewer values than the minimum: no level, no p90
 	Link                 *htmlLink
@@ -183,6 +194,83 @@ func htmlKeyCards(k *kpi.KPIs, lists *htmlLists, min int) ([]htmlKeyCard, error)
 		cards[i].Link = link
 	}
 	return cards, nil
+}
+
+// htmlCardChanges sets each card's change against the previous period: a
+// relative change for frequency and durations, percentage points for ratios,
+// with the word better or worse so that it reads without colour. A value of
+// fewer than min events on either side gets no change: it would be noise.
+func htmlCardChanges(cards []htmlKeyCard, now, prev *kpi.KPIs, win string, min int) {
+	type side struct {
+		v  *float64
+		n  int
+		ok bool
+	}
+	q := func(x *kpi.Quantiles) side {
+		if x == nil {
+			return side{}
+		}
+		return side{&x.P50, x.Count, true}
+	}
+	ratio := func(v *float64, n *int) side { return side{v, htmlIntOr(n), v != nil} }
+	freq := func(k *kpi.KPIs) side {
+		return side{k.DeploymentFrequencyPerDay, min, k.DeploymentFrequencyPerDay != nil} // a count over time: never too few
+	}
+	pairs := [][2]side{
+		{freq(now), freq(prev)},
+		{q(now.LeadTimeSeconds), q(prev.LeadTimeSeconds)},
+		{ratio(now.ChangeFailureRatio, now.Deployments), ratio(prev.ChangeFailureRatio, prev.Deployments)},
+		{q(now.FailedDeploymentRecoverySeconds), q(prev.FailedDeploymentRecoverySeconds)},
+		{ratio(now.ReworkRatio, now.Deployments), ratio(prev.ReworkRatio, prev.Deployments)},
+	}
+	higherBetter := [...]bool{true, false, false, false, false}
+	isRatio := [...]bool{false, false, true, false, true}
+	for i := range cards {
+		a, b := pairs[i][0], pairs[i][1]
+		before := "previous " + win
+		switch {
+		case !a.ok || !b.ok:
+			if a.ok {
+				cards[i].Change = "no data in the " + before
+			}
+			continue
+		case a.n < min || b.n < min:
+			cards[i].Change = "too few events to compare with the " + before
+			continue
+		}
+		var delta string
+		var d float64
+		switch {
+		case isRatio[i]:
+			d = (*a.v - *b.v) * 100
+			delta = "+" + trim(d) + " pt"
+			if d < 0 {
+				delta = "-" + trim(-d) + " pt"
+			}
+		case *b.v == 0:
+			d = *a.v
+			delta = "up from 0"
+		default:
+			d = *a.v / *b.v - 1
+			delta = fmt.Sprintf("%+.0f%%", d*100)
+		}
+		was := FormatRatio(*b.v)
+		switch {
+		case i == 0:
+			was = trim(*b.v*7) + "/week"
+		case !isRatio[i]:
+			was = FormatDuration(*b.v)
+		}
+		word := ""
+		if math.Abs(d) >= 0.005 {
+			if (d > 0) == higherBetter[i] {
+				word = ", better"
+			} else {
+				word = ", worse"
+			}
+		}
+		cards[i].Change = fmt.Sprintf("%s vs the %s (%s)%s", delta, before, was, word)
+	}
 }
 
 func htmlIntOr(n *int) int {
@@ -702,6 +790,8 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 		for i, pt := range line {
 			pts[i] = fmt.Sprintf("%.1f,%.1f", pt[0], pt[1])
 		}
+		// a white halo keeps the line visible over the dark columns
+		s.f(`<polyline points="%s" class="sharehalo"/>`, strings.Join(pts, " "))
 		s.f(`<polyline points="%s" class="shareline"/>`, strings.Join(pts, " "))
 	}
 	for _, pt := range line {
@@ -853,6 +943,7 @@ h2 { font-size: 19px; margin: 36px 0 4px; }
 .card h3 { margin:0; font-size: 13px; font-weight:600; color:var(--muted); text-transform: uppercase; letter-spacing: .03em; }
 .card .v { font-size: 27px; font-weight: 700; margin: 6px 0 2px; white-space: nowrap; }
 .card .d { font-size: 12.5px; color:var(--muted); }
+.card .chg { color:var(--ink); margin-top: 3px; }
 .badge { display:inline-block; font-size: 11.5px; font-weight:700; color:#fff; border-radius: 999px; padding: 1px 9px;
   text-transform: uppercase; letter-spacing:.04em; margin-top: 8px; }
 .lvl-elite { background:var(--elite); } .lvl-high { background:var(--high); }
@@ -891,7 +982,8 @@ svg .change { fill:var(--muted); font-size: 15px; font-weight: 700; }
 svg .change.better { fill:var(--elite); } svg .change.worse { fill:var(--low); }
 svg .pvalue { fill:var(--muted); font-size: 12.5px; } svg .pvalue.sig { fill:var(--ink); font-weight:700; }
 svg .shareline { fill:none; stroke:#1f2937; stroke-width:2; }
-svg .sharedot { fill:#1f2937; }
+svg .sharedot { fill:#1f2937; stroke:#fff; stroke-width:1.5; }
+svg .sharehalo { fill:none; stroke:#fff; stroke-width:5; }
 a.n { color:inherit; text-decoration: underline dotted 1px; text-underline-offset: 3px; }
 a.n:hover { color:var(--high); text-decoration-style: solid; }
 a:focus-visible, summary:focus-visible { outline: 2px solid var(--high); outline-offset: 2px; border-radius: 3px; }
@@ -932,6 +1024,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <div class="cards">
 {{- range .Cards}}
 <div class="card"><h3>{{.Title}}</h3><div class="v">{{num .Value .Link}}</div><div class="d">{{.Detail}}</div>
+{{- if .Change}}<div class="d chg">{{.Change}}</div>{{end}}
 {{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}}<span class="badge few">too few</span>{{end}}</div>
 {{- end}}
 </div>

@@ -180,7 +180,7 @@ func TestWriteHTMLSparse(t *testing.T) {
 			t.Errorf("%s: draws a chart without data", name)
 		}
 	}
-	if htmlPrimaryWindow(kpi.Report{Windows: map[string]kpi.WindowReport{"7d": {}, "90d": {}, "12h": {}}}) != "90d" {
+	if HTMLPrimaryWindow(kpi.Report{Windows: map[string]kpi.WindowReport{"7d": {}, "90d": {}, "12h": {}}}) != "90d" {
 		t.Error("without 30d the longest window is primary")
 	}
 }
@@ -412,5 +412,42 @@ func TestHTMLPaletteGrayscale(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWriteHTMLChanges: each headline number shows its change against the
+// previous period of the same length, in words as well as signs.
+func TestWriteHTMLChanges(t *testing.T) {
+	t.Parallel()
+	now := &kpi.KPIs{Deployments: hip(20), DeploymentFrequencyPerDay: hfp(2),
+		LeadTimeSeconds: hq(1.6*hDay, 3*hDay, 40), FailedDeployments: hip(2), ChangeFailureRatio: hfp(0.10),
+		FailedDeploymentRecoverySeconds: hq(2*hHour, 3*hHour, 2), ReworkDeployments: hip(2), ReworkRatio: hfp(0.10)}
+	prev := &kpi.KPIs{Deployments: hip(20), DeploymentFrequencyPerDay: hfp(1),
+		LeadTimeSeconds: hq(2*hDay, 4*hDay, 30), FailedDeployments: hip(1), ChangeFailureRatio: hfp(0.05),
+		FailedDeploymentRecoverySeconds: hq(1*hHour, 1*hHour, 1)}
+	r := kpi.Report{At: htmlAt, Windows: map[string]kpi.WindowReport{"30d": {All: now}}}
+	p := kpi.Report{At: htmlAt.Add(-30 * 24 * time.Hour), Windows: map[string]kpi.WindowReport{"30d": {All: prev}}}
+	var b bytes.Buffer
+	if err := WriteHTMLOptions(&b, r, nil, nil, HTMLOptions{MinSamples: 5, Previous: &p}); err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ReplaceAll(b.String(), "&#43;", "+")
+	for _, want := range []string{
+		"+100% vs the previous 30d (7/week), better",
+		"-20% vs the previous 30d (2d), better",
+		"+5 pt vs the previous 30d (5%), worse",
+		"too few events to compare with the previous 30d", // 2 and 1 recoveries
+		"no data in the previous 30d",                      // rework
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q in %q", want, regexp.MustCompile(`class="d chg">[^<]*`).FindAllString(page, -1))
+		}
+	}
+	b.Reset()
+	if err := WriteHTML(&b, r, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "previous 30d") {
+		t.Error("without a previous report the page still shows changes")
 	}
 }
