@@ -437,7 +437,7 @@ func TestWriteHTMLChanges(t *testing.T) {
 		"-20% vs the previous 30d (2d), better",
 		"+5 pt vs the previous 30d (5%), worse",
 		"too few events to compare with the previous 30d", // 2 and 1 recoveries
-		"no data in the previous 30d",                      // rework
+		"no data in the previous 30d",                     // rework
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q in %q", want, regexp.MustCompile(`class="d chg">[^<]*`).FindAllString(page, -1))
