@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -73,6 +74,8 @@ func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explain
 	if page.Complete, err = htmlCompleteness(wr.All, lists); err != nil {
 		return err
 	}
+	page.IncidentRows = htmlIncidentRows(wr, min)
+	page.Trend = htmlTrendRows(history, min)
 	page.Lists = lists.groups
 	page.StagesChart = htmlStagesChart(wr)
 	page.SplitChart, page.SplitNote = htmlSplitChart(r, history, win)
@@ -124,16 +127,18 @@ func htmlWindowDays(name string) float64 {
 }
 
 type htmlPage struct {
-	At, Window  string
-	Cards       []htmlKeyCard
-	Services    []htmlServiceRow
-	StagesChart template.HTML
-	SplitChart  template.HTML
-	SplitNote   string
-	Impacts     []htmlImpactBlock
-	Complete    []htmlCompleteRow
-	Lists       []htmlListGroup
-	MinSamples  int
+	At, Window   string
+	Cards        []htmlKeyCard
+	Services     []htmlServiceRow
+	StagesChart  template.HTML
+	SplitChart   template.HTML
+	SplitNote    string
+	Impacts      []htmlImpactBlock
+	Complete     []htmlCompleteRow
+	IncidentRows []htmlIncidentRow
+	Trend        []htmlTrendRow
+	Lists        []htmlListGroup
+	MinSamples   int
 	// Cap and ServiceCap are the most rows of a headline list and of a
 	// services-table list.
 	Cap, ServiceCap int
@@ -339,46 +344,7 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists, min int) ([]htmlServ
 		if k.Incidents != nil {
 			incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
 		}
-		deploys := htmlIntOr(k.Deployments)
-		quant := func(q *kpi.Quantiles, l kpi.Level) htmlCell {
-			c := htmlCell{Text: htmlQuantile(q, false), Level: l}
-			if q != nil {
-				c.Count = strconv.Itoa(q.Count)
-				if q.Count < min {
-					c.Level, c.TooFew = "", true
-				}
-			}
-			return c
-		}
-		ratio := func(v *float64, n, of int, l kpi.Level) htmlCell {
-			c := htmlCell{Text: htmlRatio(v), Level: l}
-			if v != nil {
-				c.Count = fmt.Sprintf("%d of %d", n, of)
-				if of < min {
-					c.Level, c.TooFew = "", true
-				}
-			}
-			return c
-		}
-		freq := htmlCell{Text: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency}
-		if k.Deployments != nil {
-			freq.Count = strconv.Itoa(deploys)
-		}
-		tuneUp := htmlCell{}
-		if c := k.ChangesByClass; c != nil {
-			tuneUp = ratio(k.TuneUpShare, c.TuneUp, c.Innovation+c.TuneUp+c.Fix, "")
-		} else {
-			tuneUp.Text = htmlRatio(k.TuneUpShare)
-		}
-		row := htmlServiceRow{Name: name, Cells: []htmlCell{
-			freq,
-			quant(k.LeadTimeSeconds, lv.LeadTime),
-			ratio(k.ChangeFailureRatio, htmlIntOr(k.FailedDeployments), deploys, lv.ChangeFailureRate),
-			quant(k.FailedDeploymentRecoverySeconds, lv.RecoveryTime),
-			ratio(k.ReworkRatio, htmlIntOr(k.ReworkDeployments), deploys, ""),
-			tuneUp,
-			{Text: incidents},
-		}}
+		row := htmlServiceRow{Name: name, Cells: append(htmlKPICells(k, min), htmlCell{Text: incidents})}
 		for i, key := range htmlServiceKeys {
 			link, err := lists.link(key, name, row.Cells[i].Text)
 			if err != nil {
@@ -389,6 +355,119 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists, min int) ([]htmlServ
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// htmlKPICells are the cells of a group's KPIs, in the order of
+// htmlServiceKeys but for incidents: each value with its count, and its level
+// only from min values on.
+func htmlKPICells(k *kpi.KPIs, min int) []htmlCell {
+	lv := k.DORALevel
+	if lv == nil {
+		lv = &kpi.DORALevels{}
+	}
+	deploys := htmlIntOr(k.Deployments)
+	ratio := func(v *float64, n, of int, l kpi.Level) htmlCell {
+		c := htmlCell{Text: htmlRatio(v), Level: l}
+		if v != nil {
+			c.Count = fmt.Sprintf("%d of %d", n, of)
+			if of < min {
+				c.Level, c.TooFew = "", true
+			}
+		}
+		return c
+	}
+	freq := htmlCell{Text: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency}
+	if k.Deployments != nil {
+		freq.Count = strconv.Itoa(deploys)
+	}
+	tuneUp := htmlCell{Text: htmlRatio(k.TuneUpShare)}
+	if c := k.ChangesByClass; c != nil {
+		tuneUp = ratio(k.TuneUpShare, c.TuneUp, c.Innovation+c.TuneUp+c.Fix, "")
+	}
+	return []htmlCell{
+		freq,
+		htmlQuantCell(k.LeadTimeSeconds, lv.LeadTime, min),
+		ratio(k.ChangeFailureRatio, htmlIntOr(k.FailedDeployments), deploys, lv.ChangeFailureRate),
+		htmlQuantCell(k.FailedDeploymentRecoverySeconds, lv.RecoveryTime, min),
+		ratio(k.ReworkRatio, htmlIntOr(k.ReworkDeployments), deploys, ""),
+		tuneUp,
+	}
+}
+
+// htmlQuantCell is a median with its count; its level and, with p90, the
+// p90 only from min values on.
+func htmlQuantCell(q *kpi.Quantiles, l kpi.Level, min int) htmlCell {
+	c := htmlCell{Text: htmlQuantile(q, false), Level: l}
+	if q != nil {
+		c.Count = strconv.Itoa(q.Count)
+		if q.Count < min {
+			c.Level, c.TooFew = "", true
+		}
+	}
+	return c
+}
+
+// htmlIncidentRow is one line of the incident-response table.
+type htmlIncidentRow struct {
+	Name, Incidents string
+	Cells           []htmlCell // detect, acknowledge, resolve, restore
+}
+
+// htmlIncidentRows are the incident times of all services, each urgency
+// and each service; the p90 only from min incidents on.
+func htmlIncidentRows(wr kpi.WindowReport, min int) []htmlIncidentRow {
+	row := func(name string, x *kpi.Incidents) htmlIncidentRow {
+		r := htmlIncidentRow{Name: name, Incidents: fmt.Sprintf("%d (%d open)", x.Count, x.Open)}
+		for _, q := range []*kpi.Quantiles{x.TimeToDetect, x.TimeToAcknowledge, x.TimeToResolve, x.TimeToRestore} {
+			c := htmlQuantCell(q, "", min)
+			if q != nil {
+				c.Count = "n " + c.Count
+				if !c.TooFew {
+					c.Count += " · p90 " + FormatDuration(q.P90)
+				}
+			}
+			r.Cells = append(r.Cells, c)
+		}
+		return r
+	}
+	var rows []htmlIncidentRow
+	if wr.All == nil || wr.All.Incidents == nil || wr.All.Incidents.Count == 0 {
+		return nil
+	}
+	rows = append(rows, row("All services", wr.All.Incidents))
+	for _, u := range slices.Sorted(maps.Keys(wr.All.Incidents.ByUrgency)) {
+		if x := wr.All.Incidents.ByUrgency[u]; x != nil && x.Count > 0 {
+			rows = append(rows, row("urgency "+u, x))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(wr.Services)) {
+		if k := wr.Services[name]; k != nil && k.Incidents != nil && k.Incidents.Count > 0 {
+			rows = append(rows, row(name, k.Incidents))
+		}
+	}
+	return rows
+}
+
+// htmlTrendRow is one week of the DORA trend.
+type htmlTrendRow struct {
+	Week  string
+	Cells []htmlCell
+}
+
+// htmlTrendRows are the four keys and rework of all services in each week
+// of history, newest first, from the reports' weekly window.
+func htmlTrendRows(history []kpi.Report, min int) []htmlTrendRow {
+	var rows []htmlTrendRow
+	for i := len(history) - 1; i >= 0; i-- {
+		wr, ok := history[i].Windows[htmlBucketWindow]
+		if !ok || wr.All == nil {
+			continue
+		}
+		cells := htmlKPICells(wr.All, min)[:5]
+		start := history[i].At.Add(-7 * 24 * time.Hour)
+		rows = append(rows, htmlTrendRow{Week: start.UTC().Format("Jan 2") + " – " + history[i].At.UTC().Format("Jan 2"), Cells: cells})
+	}
+	return rows
 }
 
 // htmlCompleteRow is one line of "How complete are these numbers".
@@ -1043,6 +1122,36 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- range .Services}}
 <tr><td>{{.Name}}</td>
 {{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .Trend}}
+<section id="trend">
+<h2>DORA keys week by week</h2>
+<p class="sub">All services, each week on its own (the 7 days ending on the second date), newest first. A week holds few events, so more of its values are marked <i>too few</i>.</p>
+<div class="panel tp"><table>
+<thead><tr><th>Week</th><th class="num">Deploy frequency</th><th class="num">Lead time p50</th><th class="num">Change failure</th><th class="num">Recovery p50</th><th class="num">Rework</th></tr></thead>
+<tbody>
+{{- range .Trend}}
+<tr><td class="g">{{.Week}}</td>
+{{- range .Cells}}<td class="num">{{.Text}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .IncidentRows}}
+<section id="incident-response">
+<h2>Incident response</h2>
+<p class="sub">Median times of the incidents triggered in the last {{.Window}}, by urgency and by service, each with its count{{if gt .MinSamples 1}} and, from {{.MinSamples}} incidents on, its p90{{end}}. <i>Detect</i>: impact start to triggered; <i>acknowledge</i>: triggered to acknowledged; <i>resolve</i>: triggered to resolved; <i>restore</i>: impact start to resolved.</p>
+<div class="panel tp"><table>
+<thead><tr><th>Group</th><th class="num">Incidents</th><th class="num">Detect p50</th><th class="num">Acknowledge p50</th><th class="num">Resolve p50</th><th class="num">Restore p50</th></tr></thead>
+<tbody>
+{{- range .IncidentRows}}
+<tr><td class="g">{{.Name}}</td><td class="num">{{.Incidents}}</td>
+{{- range .Cells}}<td class="num">{{.Text}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
 </section>

@@ -451,3 +451,53 @@ func TestWriteHTMLChanges(t *testing.T) {
 		t.Error("without a previous report the page still shows changes")
 	}
 }
+
+// TestWriteHTMLIncidentsAndTrend: incident times by urgency and service, a p90
+// only from the minimum on; the DORA keys of each week of history.
+func TestWriteHTMLIncidentsAndTrend(t *testing.T) {
+	t.Parallel()
+	r := htmlSampleReport(htmlAt, 30)
+	wr := r.Windows["30d"]
+	all := *wr.All
+	inc := *all.Incidents
+	inc.Count, inc.TimeToRestore = 9, hq(5*hHour, 11*hHour, 6)
+	inc.ByUrgency = map[string]*kpi.Incidents{"high": {Count: 2, TimeToResolve: hq(hHour, 2*hHour, 2)}}
+	all.Incidents = &inc
+	wr.All = &all
+	r.Windows["30d"] = wr
+	var b bytes.Buffer
+	if err := WriteHTMLOptions(&b, r, htmlSampleHistory(htmlAt), nil, HTMLOptions{MinSamples: 5}); err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ReplaceAll(b.String(), "&#43;", "+")
+	i := strings.Index(page, `<section id="incident-response">`)
+	if i < 0 {
+		t.Fatal("no incident-response section")
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	for _, want := range []string{
+		`<td class="g">All services</td><td class="num">9 (1 open)</td>`,
+		"5h<span class=\"cnt\">n 6 · p90 11h</span>", // restore: 6 incidents reach 5
+		`<td class="g">urgency high</td>`, "1h<span class=\"cnt\">n 2</span>", // 2 incidents: no p90
+		`<td class="g">checkout</td>`,
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("incident response lacks %q", want)
+		}
+	}
+	if strings.Contains(sec, "p90 2h") {
+		t.Error("a p90 of 2 incidents is shown")
+	}
+	i = strings.Index(page, `<section id="trend">`)
+	if i < 0 {
+		t.Fatal("no trend section")
+	}
+	sec = page[i : i+strings.Index(page[i:], "</section>")]
+	// 12 weeks of history, newest first; each 7d window of 20 deployments
+	if n := strings.Count(sec, `<tr><td class="g">`); n != 12 {
+		t.Errorf("trend has %d weeks, want 12", n)
+	}
+	if !strings.Contains(sec, `<td class="g">Jun 16 – Jun 23</td><td class="num">4.7/week`) {
+		t.Errorf("trend does not start with the newest week:\n%.600s", sec)
+	}
+}
