@@ -75,7 +75,7 @@ func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explain
 		return err
 	}
 	page.IncidentRows = htmlIncidentRows(wr, min)
-	page.Trend = htmlTrendRows(history, min)
+	page.Trend = htmlTrendRows(r, history, min)
 	page.Lists = lists.groups
 	page.StagesChart = htmlStagesChart(wr)
 	page.SplitChart, page.SplitNote = htmlSplitChart(r, history, win)
@@ -448,17 +448,25 @@ func htmlIncidentRows(wr kpi.WindowReport, min int) []htmlIncidentRow {
 	return rows
 }
 
+// htmlTrendWeeks is how many weeks the DORA trend lists.
+const htmlTrendWeeks = 12
+
 // htmlTrendRow is one week of the DORA trend.
 type htmlTrendRow struct {
 	Week  string
 	Cells []htmlCell
 }
 
-// htmlTrendRows are the four keys and rework of all services in each week
-// of history, newest first, from the reports' weekly window.
-func htmlTrendRows(history []kpi.Report, min int) []htmlTrendRow {
+// htmlTrendRows are the four keys and rework of all services in each of the
+// last htmlTrendWeeks weeks, newest first, from the weekly window of r and
+// of the history before it.
+func htmlTrendRows(r kpi.Report, history []kpi.Report, min int) []htmlTrendRow {
 	var rows []htmlTrendRow
-	for i := len(history) - 1; i >= 0; i-- {
+	// the report's own week first, unless the history ends with it
+	if len(history) == 0 || !history[len(history)-1].At.Equal(r.At) {
+		history = append(slices.Clone(history), r)
+	}
+	for i := len(history) - 1; i >= 0 && len(rows) < htmlTrendWeeks; i-- {
 		wr, ok := history[i].Windows[htmlBucketWindow]
 		if !ok || wr.All == nil {
 			continue

@@ -477,7 +477,7 @@ func TestWriteHTMLIncidentsAndTrend(t *testing.T) {
 	sec := page[i : i+strings.Index(page[i:], "</section>")]
 	for _, want := range []string{
 		`<td class="g">All services</td><td class="num">9 (1 open)</td>`,
-		"5h<span class=\"cnt\">n 6 · p90 11h</span>", // restore: 6 incidents reach 5
+		"5h<span class=\"cnt\">n 6 · p90 11h</span>",                          // restore: 6 incidents reach 5
 		`<td class="g">urgency high</td>`, "1h<span class=\"cnt\">n 2</span>", // 2 incidents: no p90
 		`<td class="g">checkout</td>`,
 	} {
@@ -493,11 +493,11 @@ func TestWriteHTMLIncidentsAndTrend(t *testing.T) {
 		t.Fatal("no trend section")
 	}
 	sec = page[i : i+strings.Index(page[i:], "</section>")]
-	// 12 weeks of history, newest first; each 7d window of 20 deployments
+	// the report's week and 11 of history, newest first; each 7d window of 20 deployments
 	if n := strings.Count(sec, `<tr><td class="g">`); n != 12 {
 		t.Errorf("trend has %d weeks, want 12", n)
 	}
-	if !strings.Contains(sec, `<td class="g">Jun 16 – Jun 23</td><td class="num">4.7/week`) {
+	if !strings.Contains(sec, `<tr><td class="g">Jun 23 – Jun 30</td><td class="num">4.7/week <span class="lv lvl-high">high</span><span class="cnt">20</span>`) || strings.Contains(sec, "Mar 31 – Apr 7") {
 		t.Errorf("trend does not start with the newest week:\n%.600s", sec)
 	}
 }
