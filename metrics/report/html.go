@@ -704,7 +704,7 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3], b.lead)
 	}
 	unit, div, axisMax := htmlDurationAxis(maxTotal)
-	const left, right, top, barH, gap = 150.0, 330.0, 34.0, 22.0, 12.0
+	const left, right, top, barH, gap = 150.0, 330.0, 34.0, 22.0, 26.0
 	width := 1040.0
 	plotW := width - left - right
 	height := top + float64(len(bars))*(barH+gap) + 40
@@ -747,6 +747,15 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 			}
 			x += w
 		}
+		// every stage named under its bar, so a segment too short for its
+		// label still has one
+		var parts []string
+		for j, v := range b.v {
+			if v > 0 {
+				parts = append(parts, htmlStageNames[j]+" "+FormatDuration(v))
+			}
+		}
+		s.text(left, y+barH+12, "start", "axis", strings.Join(parts, " · "))
 		label := "sum of stage medians " + FormatDuration(b.v[0]+b.v[1]+b.v[2]+b.v[3])
 		if b.lead > 0 {
 			lx := left + plotW*b.lead/axisMax
