@@ -21,9 +21,19 @@ type Config struct {
 	DORAThresholds        *DORAThresholds  `yaml:"dora_thresholds"`
 	Storage               Storage          `yaml:"storage"`
 	Services              []ServiceOptions `yaml:"services"` // optional service → team mapping for services without a repo entry
+	Report                Report           `yaml:"report"`
 	// IncidentTimeZone is the IANA zone ("Europe/Berlin") in which an
 	// impact-start line written without a zone is read; default UTC.
 	IncidentTimeZone string `yaml:"incident_time_zone"`
+}
+
+// Report is the report section: how the reports present a number.
+type Report struct {
+	// MinSamples is the fewest values (deployments, changes, recoveries,
+	// incidents) a number needs before the HTML report gives it a DORA level
+	// and colour or a p90: below it the number is shown, marked "too few".
+	// Default DefaultMinSamples; 1 turns the minimum off.
+	MinSamples int `yaml:"min_samples"`
 }
 
 // Secret names where a token is read from: a file or an environment variable.

@@ -43,6 +43,7 @@ func TestBadConfigs(t *testing.T) {
 			`impact_window: invalid duration "-3d": ` + parseWant,
 			`history: invalid duration "forever": ` + parseWant,
 			`incident_time_zone: unknown time zone "Mars/Olympus_Mons" (want an IANA name such as Europe/Berlin, or UTC)`,
+			"report.min_samples: must be at least 1 (1 turns the minimum off), got -2",
 			`github.base_url: invalid URL "api.github.com": want an absolute http or https URL`,
 			"github: set token_file or token_env, not both",
 			`github.schedule: invalid schedule "every 15 minutes": expected exactly 5 fields, found 3: [every 15 minutes]`,
@@ -129,6 +130,7 @@ func TestDefaults(t *testing.T) {
 		ChangeFailure:         config.ChangeFailure{AttributionWindow: "72h"},
 		IncidentTimeZone:      "UTC",
 		Storage:               config.Storage{Path: "flywheel.db"},
+		Report:                config.Report{MinSamples: 5},
 	}
 	for name, load := range map[string]func() (*config.Config, error){
 		"Default":      func() (*config.Config, error) { return config.Default(), nil },

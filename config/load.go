@@ -18,13 +18,16 @@ import (
 
 // The defaults docs/configuration.md lists.
 const (
-	DefaultGitHubBaseURL         = "https://api.github.com/"
-	DefaultPagerDutyBaseURL      = "https://api.pagerduty.com"
-	DefaultGitHubSchedule        = "@every 15m"
-	DefaultPagerDutySchedule     = "@every 10m"
-	DefaultImpactWindow          = "30d"
-	DefaultHistory               = "365d"
-	DefaultIncidentTimeZone      = "UTC"
+	DefaultGitHubBaseURL     = "https://api.github.com/"
+	DefaultPagerDutyBaseURL  = "https://api.pagerduty.com"
+	DefaultGitHubSchedule    = "@every 15m"
+	DefaultPagerDutySchedule = "@every 10m"
+	DefaultImpactWindow      = "30d"
+	DefaultHistory           = "365d"
+	DefaultIncidentTimeZone  = "UTC"
+	// DefaultMinSamples is report.min_samples when unset: a rate or a median
+	// of fewer values moves by a whole level with one event.
+	DefaultMinSamples            = 5
 	DefaultProductionEnvironment = "^prod(uction)?$"
 	DefaultAttributionWindow     = "72h"
 	DefaultStoragePath           = "flywheel.db"
@@ -126,6 +129,9 @@ func (c *Config) applyDefaults() {
 	if c.API.MaxBodyBytes == 0 {
 		c.API.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.Report.MinSamples == 0 {
+		c.Report.MinSamples = DefaultMinSamples
+	}
 	if g := c.GitHub; g != nil {
 		setDefault(&g.BaseURL, DefaultGitHubBaseURL)
 		setDefault(&g.Schedule, DefaultGitHubSchedule)
@@ -192,6 +198,9 @@ func (c *Config) validate(p *problems) {
 	checkDuration(p, "history", c.History)
 	if _, err := time.LoadLocation(c.IncidentTimeZone); err != nil {
 		p.add("incident_time_zone", "unknown time zone %q (want an IANA name such as Europe/Berlin, or UTC)", c.IncidentTimeZone)
+	}
+	if c.Report.MinSamples < 0 {
+		p.add("report.min_samples", "must be at least 1 (1 turns the minimum off), got %d", c.Report.MinSamples)
 	}
 	if c.API.MaxBodyBytes < 0 {
 		p.add("api.max_body_bytes", "must be positive, got %d", c.API.MaxBodyBytes)

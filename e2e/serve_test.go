@@ -140,6 +140,19 @@ func TestServeEndToEnd(t *testing.T) {
 	// go of the store (checked after shutdown below).
 	apiReport := body
 
+	// The HTML report is served at /report and /api/v1/report?format=html:
+	// the page `flywheel report --format html` writes (compared after shutdown).
+	code, htmlReport := get(t, nil, base+"/report?at=2026-10-10T00:00:00Z&window=30d")
+	if code != http.StatusOK || !strings.HasPrefix(htmlReport, "<!DOCTYPE html>") || !strings.Contains(htmlReport, "delivery report") {
+		t.Errorf("/report: status %d: %.300s", code, htmlReport)
+	}
+	if code, body := get(t, nil, base+"/api/v1/report?format=html&at=2026-10-10T00:00:00Z&window=30d"); code != http.StatusOK || body != htmlReport {
+		t.Errorf("/api/v1/report?format=html: status %d, differs from /report", code)
+	}
+	if code, body := get(t, nil, base+"/report?service=chekout"); code != http.StatusBadRequest || !strings.Contains(body, `unknown service "chekout"`) {
+		t.Errorf("/report?service=chekout: status %d %q, want 400", code, body)
+	}
+
 	// Every explain link of the Grafana dashboards answers, for the
 	// all-services aggregate and for a service, as a browser would follow it.
 	for _, link := range dashboardExplainLinks(t) {
@@ -225,6 +238,10 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if r.Stdout != apiReport {
 		t.Errorf("report --format json differs from GET /api/v1/report:\nCLI:\n%s\nAPI:\n%s", r.Stdout, apiReport)
+	}
+	r = runFlywheel(t, nil, "--storage.path", db, "report", "--at", "2026-10-10T00:00:00Z", "--window", "30d", "--format", "html")
+	if r.Code != 0 || r.Stdout != htmlReport {
+		t.Errorf("report --format html (exit %d) differs from GET /report", r.Code)
 	}
 	r = runFlywheel(t, nil, "--storage.path", db, "explain", "change_failure_ratio", "--at", "2026-10-10T00:00:00Z", "--window", "30d",
 		"--service", "checkout", "--format", "json")
@@ -470,7 +487,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	waitForURL(t, nil, base+"/-/healthy", http.StatusOK, 20*time.Second)
 	// no source configured: ready after the first computation
 	waitForURL(t, nil, base+"/-/ready", http.StatusOK, 20*time.Second)
-	for _, path := range []string{"/metrics", "/api/v1/report", "/api/v1/explain?kpi=change_failure_ratio", "/api/v1/backup", "/"} {
+	for _, path := range []string{"/metrics", "/api/v1/report", "/report", "/api/v1/report?format=html", "/api/v1/explain?kpi=change_failure_ratio", "/api/v1/backup", "/"} {
 		if code, _ := get(t, nil, base+path); code != http.StatusUnauthorized {
 			t.Errorf("%s without credentials: status %d, want 401", path, code)
 		}

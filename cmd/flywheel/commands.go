@@ -95,16 +95,22 @@ func (a *app) openStoreReadOnly(cfg *config.Config, servedAt string) (*storage.S
 // store read-only (see openStoreReadOnly): what report and explain start
 // with.
 func (a *app) openForReading(servedAt string) (kpi.Options, *storage.Store, error) {
+	_, opts, st, err := a.openConfigForReading(servedAt)
+	return opts, st, err
+}
+
+// openConfigForReading is openForReading that also returns the configuration.
+func (a *app) openConfigForReading(servedAt string) (*config.Config, kpi.Options, *storage.Store, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return kpi.Options{}, nil, err
+		return nil, kpi.Options{}, nil, err
 	}
 	opts, err := cfg.KPIOptions()
 	if err != nil {
-		return kpi.Options{}, nil, err
+		return nil, kpi.Options{}, nil, err
 	}
 	st, err := a.openStoreReadOnly(cfg, servedAt)
-	return opts, st, err
+	return cfg, opts, st, err
 }
 
 // fail prints err the way a user reads it: a config error one problem per line,

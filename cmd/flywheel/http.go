@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -40,6 +41,9 @@ type handlerOptions struct {
 	ready func() bool
 	// report answers GET /api/v1/report.
 	report func(ctx context.Context, q reportQuery) (kpi.Report, error)
+	// htmlReport writes the HTML report for q (GET /report and
+	// /api/v1/report?format=html); nil answers those with 404.
+	htmlReport func(ctx context.Context, q reportQuery, w io.Writer) error
 	// explain answers GET /api/v1/explain.
 	explain func(ctx context.Context, q explainQuery) (*kpi.Explanation, error)
 	// ingest is nil when no api token is configured: POST /api/v1/events is off.
@@ -88,6 +92,7 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/api/v1/report", o.serveReport)
+	mux.HandleFunc("/report", o.serveHTMLReport)
 	mux.HandleFunc("/api/v1/explain", o.serveExplain)
 	mux.HandleFunc("/api/v1/events", o.serveEvents)
 	mux.HandleFunc("/api/v1/backup", o.serveBackup)
@@ -103,18 +108,23 @@ func newHandler(o handlerOptions) (http.Handler, error) {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	if o.telemetryPath != "/" {
+		var links []web.LandingLinks
+		if o.htmlReport != nil {
+			links = append(links, web.LandingLinks{Address: "/report", Text: "Report (HTML, for reading)"})
+		}
+		links = append(links,
+			web.LandingLinks{Address: o.telemetryPath, Text: "Metrics"},
+			web.LandingLinks{Address: "/api/v1/report", Text: "KPI report (JSON)"},
+			web.LandingLinks{Address: "/api/v1/explain?kpi=change_failure_ratio", Text: "The events behind a KPI (JSON)"},
+			web.LandingLinks{Address: "/-/healthy", Text: "Health"},
+			web.LandingLinks{Address: "/-/ready", Text: "Readiness"},
+		)
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Flywheel",
 			Description: "DORA and speed-of-innovation KPIs from GitHub and PagerDuty",
 			// the page links /debug/pprof/… only when it is served
 			Profiling: profiling,
-			Links: []web.LandingLinks{
-				{Address: o.telemetryPath, Text: "Metrics"},
-				{Address: "/api/v1/report", Text: "KPI report (JSON)"},
-				{Address: "/api/v1/explain?kpi=change_failure_ratio", Text: "The events behind a KPI (JSON)"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
+			Links:     links,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("landing page: %w", err)
@@ -157,28 +167,71 @@ type reportQuery struct {
 }
 
 func (o handlerOptions) serveReport(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Query(); len(p["format"]) == 1 && p.Get("format") == "html" {
+		// the same page as GET /report
+		p.Del("format")
+		r = r.Clone(r.Context())
+		r.URL.RawQuery = p.Encode()
+		o.serveHTMLReport(w, r)
+		return
+	}
 	p, at, ok := readQuery(w, r, "at", "window", "service", "format")
 	if !ok {
 		return
 	}
 	q := reportQuery{At: at, Window: p.Get("window"), Service: p.Get("service")}
 	rep, err := o.report(r.Context(), q)
-	var bad badQueryError
-	switch {
-	case errors.As(err, &bad):
-		httpError(w, http.StatusBadRequest, "%v", err)
-		return
-	case errors.Is(err, errNoSnapshot):
-		httpError(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	case err != nil:
-		o.log.Error("report failed", "err", err)
-		httpError(w, http.StatusInternalServerError, "report: %v", err)
+	if !o.reportError(w, err) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err := writeReportJSON(w, rep); err != nil {
 		o.log.Debug("write report response", "err", err)
+	}
+}
+
+// reportError answers a failed report request (400 for a bad query, 503
+// before the first snapshot, else 500) and returns false; nil returns true.
+func (o handlerOptions) reportError(w http.ResponseWriter, err error) bool {
+	var bad badQueryError
+	switch {
+	case errors.As(err, &bad):
+		httpError(w, http.StatusBadRequest, "%v", err)
+	case errors.Is(err, errNoSnapshot):
+		httpError(w, http.StatusServiceUnavailable, "%v", err)
+	case err != nil:
+		o.log.Error("report failed", "err", err)
+		httpError(w, http.StatusInternalServerError, "report: %v", err)
+	default:
+		return true
+	}
+	return false
+}
+
+// serveHTMLReport answers GET /report?at=&window=&service= (and
+// /api/v1/report?format=html): the page of `flywheel report --format html`.
+// The page is written whole to memory first, so that an error found half-way
+// is an error status, not a cut page.
+func (o handlerOptions) serveHTMLReport(w http.ResponseWriter, r *http.Request) {
+	if o.htmlReport == nil {
+		http.NotFound(w, r)
+		return
+	}
+	p, at, ok := readQuery(w, r, "at", "window", "service")
+	if !ok {
+		return
+	}
+	var buf bytes.Buffer
+	q := reportQuery{At: at, Window: p.Get("window"), Service: p.Get("service")}
+	if !o.reportError(w, o.htmlReport(r.Context(), q, &buf)) {
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// the page loads nothing and runs no script; say so to the browser too
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		o.log.Debug("write html report response", "err", err)
 	}
 }
 
@@ -373,7 +426,7 @@ func checkParams(p url.Values, valid ...string) error {
 		}
 	}
 	if f := p.Get("format"); p.Has("format") && f != "json" {
-		return fmt.Errorf("unknown format %q; valid: json (the table, Markdown, HTML and CSV forms are the command line's: flywheel report or explain --format)", f)
+		return fmt.Errorf("unknown format %q; valid: json (GET /report answers the HTML report; the table, Markdown and CSV forms are the command line's: flywheel report or explain --format)", f)
 	}
 	return nil
 }

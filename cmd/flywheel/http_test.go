@@ -236,6 +236,60 @@ func TestReportEndpoint(t *testing.T) {
 	}
 }
 
+func TestHTMLReportEndpoint(t *testing.T) {
+	t.Parallel()
+	var got []reportQuery
+	h := testHandler(t, handlerOptions{htmlReport: func(_ context.Context, q reportQuery, w io.Writer) error {
+		got = append(got, q)
+		switch q.Service {
+		case "nope":
+			return badQueryError{`unknown service "nope"`}
+		case "boom":
+			return errors.New("disk on fire")
+		}
+		_, err := io.WriteString(w, "<!DOCTYPE html><p>page</p>")
+		return err
+	}})
+	for _, target := range []string{"/report?at=2026-06-30&window=30d&service=checkout", "/api/v1/report?window=30d&format=html&at=2026-06-30&service=checkout"} {
+		rec := do(h, "GET", target, "", "")
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || rec.Body.String() != "<!DOCTYPE html><p>page</p>" {
+			t.Errorf("%s: status %d %q %q", target, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("%s: Content-Security-Policy %q", target, csp)
+		}
+	}
+	want := reportQuery{At: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC), Window: "30d", Service: "checkout"}
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("queries = %+v, want twice %+v", got, want)
+	}
+	for target, want := range map[string]struct {
+		code int
+		body string
+	}{
+		"/report?service=nope":                   {400, `unknown service "nope"`},
+		"/report?service=boom":                   {500, "disk on fire"},
+		"/report?servce=a":                       {400, `unknown parameter "servce"; valid: at, window, service`},
+		"/report?at=yesterday":                   {400, `parameter at: "yesterday"`},
+		"/api/v1/report?format=html&x=1":         {400, `unknown parameter "x"`},
+		"/api/v1/report?format=html&format=html": {400, "parameter format given 2 times"},
+	} {
+		if rec := do(h, "GET", target, "", ""); rec.Code != want.code || !strings.Contains(rec.Body.String(), want.body) {
+			t.Errorf("%s: status %d %q, want %d containing %q", target, rec.Code, rec.Body, want.code, want.body)
+		}
+	}
+	if rec := do(h, "POST", "/report", "", ""); rec.Code != 405 {
+		t.Errorf("POST /report: %d, want 405", rec.Code)
+	}
+	if rec := do(h, "GET", "/", "", ""); !strings.Contains(rec.Body.String(), `href="/report"`) {
+		t.Errorf("landing page does not link /report:\n%s", rec.Body)
+	}
+	// without an HTML report (never in serve) the path is not found
+	if rec := do(testHandler(t, handlerOptions{}), "GET", "/report", "", ""); rec.Code != 404 {
+		t.Errorf("/report without htmlReport: %d, want 404", rec.Code)
+	}
+}
+
 func TestFilterReport(t *testing.T) {
 	t.Parallel()
 	rep := kpi.Report{Windows: map[string]kpi.WindowReport{

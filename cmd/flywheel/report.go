@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flywheel-metrics/flywheel"
+	"github.com/flywheel-metrics/flywheel/config"
 	"github.com/flywheel-metrics/flywheel/metrics"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
 	"github.com/flywheel-metrics/flywheel/metrics/report"
@@ -163,7 +164,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runReport(q reportQuery, format string) error {
-	opts, st, err := a.openForReading("/api/v1/report")
+	cfg, opts, st, err := a.openConfigForReading("/api/v1/report")
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func (a *app) runReport(q reportQuery, format string) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		return report.WriteHTML(a.stdout, page.report, page.history, page.explainer)
+		return report.WriteHTMLOptions(a.stdout, page.report, page.history, page.explainer, htmlOptions(cfg, page))
 	}
 	rep, err := buildReport(q, nil, st, opts, time.Now)
 	if cerr := st.Close(); cerr != nil && err == nil {
@@ -205,8 +206,34 @@ func terminalWidth(w any) int {
 	return 0
 }
 
-// htmlHistoryWeeks is how far back the HTML report's charts over time reach.
-const htmlHistoryWeeks = 12
+// htmlOptions are the HTML report's options from the configuration.
+func htmlOptions(cfg *config.Config, page htmlReport) report.HTMLOptions {
+	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples, Previous: page.previous}
+}
+
+// htmlHistoryWeeks is how far back the HTML report's charts over time reach
+// at least; htmlHistoryMaxWeeks at most, however old an initiative.
+const (
+	htmlHistoryWeeks    = 12
+	htmlHistoryMaxWeeks = 104
+)
+
+// htmlBucketWindow is the window of each bar of the charts over time.
+const htmlBucketWindow = "7d"
+
+// htmlHistorySpan is how many weeks the charts over time cover: at least
+// htmlHistoryWeeks, and back to an impact window before the earliest
+// initiative, so that each one's before and after are on the chart.
+func htmlHistorySpan(at time.Time, impacts []kpi.Impact, impactWindow time.Duration) int {
+	weeks := htmlHistoryWeeks
+	week := 7 * flywheel.Day
+	for _, im := range impacts {
+		if from := im.Start.Add(-impactWindow); from.Before(at) {
+			weeks = max(weeks, int((at.Sub(from)+week-1)/week)+1)
+		}
+	}
+	return min(weeks, htmlHistoryMaxWeeks)
+}
 
 // htmlReport is what the HTML report draws: the report, weekly reports before
 // it for the charts over time, and the explainer that lists the events behind
@@ -215,6 +242,9 @@ type htmlReport struct {
 	report    kpi.Report
 	history   []kpi.Report
 	explainer *kpi.Explainer
+	// previous is the report as of the start of the page's window, for the
+	// headline numbers' changes; nil when that window is not a duration.
+	previous *kpi.Report
 }
 
 // buildHTMLReport computes the HTML report's report, history and lists from
@@ -235,6 +265,15 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
+	// The charts over time count each week on its own: with a 7d window
+	// sampled weekly no change is counted in two bars.
+	if !slices.ContainsFunc(opts.Windows, func(c flywheel.Window) bool { return c.Name == htmlBucketWindow }) {
+		w, err := flywheel.ParseWindow(htmlBucketWindow)
+		if err != nil {
+			return htmlReport{}, err
+		}
+		opts.Windows = append(slices.Clone(opts.Windows), w)
+	}
 	in := kpi.NewExplainInput(opts)
 	if err := st.Scan(in); err != nil {
 		return htmlReport{}, err
@@ -247,7 +286,7 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
-	history, err := reportHistory(in, at, q)
+	history, err := reportHistory(in, at, q, htmlHistorySpan(at, res.Report.TuneUpImpact, opts.ImpactWindow))
 	if err != nil {
 		return htmlReport{}, err
 	}
@@ -255,14 +294,21 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 	if err != nil {
 		return htmlReport{}, err
 	}
-	return htmlReport{report: rep, history: history, explainer: x}, nil
+	page := htmlReport{report: rep, history: history, explainer: x}
+	if w, err := flywheel.ParseWindow(report.HTMLPrimaryWindow(rep)); err == nil {
+		prev, err := filterReport(in.Compute(at.Add(-w.Duration)).Report, w.Name, q.Service)
+		if err == nil {
+			page.previous = &prev
+		}
+	}
+	return page, nil
 }
 
-// reportHistory computes weekly reports before at, oldest first, for the HTML
-// report's charts over time.
-func reportHistory(in *kpi.Input, at time.Time, q reportQuery) ([]kpi.Report, error) {
+// reportHistory computes weekly reports for the weeks before at, oldest
+// first, for the HTML report's charts over time.
+func reportHistory(in *kpi.Input, at time.Time, q reportQuery, weeks int) ([]kpi.Report, error) {
 	week := 7 * flywheel.Day
-	snaps, err := metrics.ComputeSnapshots(in, at.Add(-htmlHistoryWeeks*week), at, week)
+	snaps, err := metrics.ComputeSnapshots(in, at.Add(-time.Duration(weeks)*week), at, week)
 	if err != nil {
 		return nil, err
 	}

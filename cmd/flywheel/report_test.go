@@ -176,6 +176,14 @@ func TestBuildHTMLReport(t *testing.T) {
 	if len(page.history) != htmlHistoryWeeks {
 		t.Errorf("%d history points, want %d", len(page.history), htmlHistoryWeeks)
 	}
+	if page.previous == nil || !page.previous.At.Equal(stored.Add(-30*flywheel.Day)) {
+		t.Errorf("previous period: %+v, want the report as of 30 days before", page.previous)
+	}
+	for _, h := range page.history {
+		if _, ok := h.Windows[htmlBucketWindow]; !ok {
+			t.Fatalf("history at %v lacks the %s window of the weekly columns", h.At, htmlBucketWindow)
+		}
+	}
 
 	page, err = buildHTMLReport(reportQuery{Window: "14d"}, st, opts, now)
 	if err != nil {
@@ -263,5 +271,31 @@ func TestBuildReportRefusesWhatIsNotThere(t *testing.T) {
 	}
 	if k := r.Windows["30d"].Services["search"]; k == nil || k.Deployments == nil || *k.Deployments != 1 {
 		t.Errorf("search as of now: %+v, want its 1 deployment", r.Windows["30d"])
+	}
+}
+
+// TestHTMLHistorySpan: the charts over time reach an impact window before the
+// earliest initiative, at least 12 weeks and at most 104.
+func TestHTMLHistorySpan(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	month := 30 * flywheel.Day
+	for _, c := range []struct {
+		starts []time.Time
+		want   int
+	}{
+		{nil, 12},
+		{[]time.Time{at.Add(-2 * 7 * flywheel.Day)}, 12},
+		// July 1: 159 days + 30 = 189 days, 27 weeks, and one more for the column ending at its end
+		{[]time.Time{time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), at.Add(-month)}, 28},
+		{[]time.Time{at.AddDate(-5, 0, 0)}, 104},
+	} {
+		var im []kpi.Impact
+		for _, s := range c.starts {
+			im = append(im, kpi.Impact{Start: s, End: s.Add(flywheel.Day)})
+		}
+		if got := htmlHistorySpan(at, im, month); got != c.want {
+			t.Errorf("starts %v: %d weeks, want %d", c.starts, got, c.want)
+		}
 	}
 }

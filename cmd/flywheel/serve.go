@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 	"github.com/flywheel-metrics/flywheel/config"
 	"github.com/flywheel-metrics/flywheel/metrics"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/metrics/report"
 	"github.com/flywheel-metrics/flywheel/storage"
 )
 
@@ -68,7 +70,7 @@ func addWebFlags(c *kingpin.CmdClause, defaultAddress string) *webOptions {
 }
 
 func (a *app) serveCommand(k *kingpin.Application) command {
-	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /api/v1/report, /api/v1/explain, /api/v1/events, /api/v1/backup, /-/healthy and /-/ready until SIGINT or SIGTERM.")
+	c := k.Command("serve", "Run the scheduled collectors, recompute KPIs after each sync and serve /metrics, /report (HTML), /api/v1/report, /api/v1/explain, /api/v1/events, /api/v1/backup, /-/healthy and /-/ready until SIGINT or SIGTERM.")
 	w := addWebFlags(c, defaultListenAddress)
 	return command{name: c.FullCommand(), run: func() int {
 		return a.exitCode(a.runServe(w))
@@ -328,6 +330,21 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 				return kpi.Report{}, ctx.Err()
 			}
 			return buildReport(q, snap.Current(), st, kopts, time.Now)
+		},
+		htmlReport: func(ctx context.Context, q reportQuery, out io.Writer) error {
+			// scans every event and computes the report, its history and
+			// lists, as a report at another time does
+			select {
+			case reportSlots <- struct{}{}:
+				defer func() { <-reportSlots }()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			page, err := buildHTMLReport(q, st, kopts, time.Now)
+			if err != nil {
+				return err
+			}
+			return report.WriteHTMLOptions(out, page.report, page.history, page.explainer, htmlOptions(cfg, page))
 		},
 		explain: func(ctx context.Context, q explainQuery) (*kpi.Explanation, error) {
 			// scans every event and computes, as a report at another time does

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,23 +30,52 @@ import (
 // every headline number and every cell of the services table links to the list
 // of events behind it at the end of the page; nil omits the links and lists.
 func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer) error {
-	win := htmlPrimaryWindow(r)
+	return WriteHTMLOptions(w, r, history, x, HTMLOptions{})
+}
+
+// HTMLOptions say how the HTML report presents a number.
+type HTMLOptions struct {
+	// MinSamples is the fewest values (deployments, changes, recoveries) a
+	// number needs for a DORA level, a colour and a p90; below it the page
+	// shows the number and its count marked "too few". 0 or 1: no minimum.
+	MinSamples int
+	// Previous is the report as of the start of the page's window (see
+	// HTMLPrimaryWindow): each headline number shows its change against
+	// that previous period of the same length. Nil: no changes shown.
+	Previous *kpi.Report
+}
+
+// WriteHTMLOptions is WriteHTML with options.
+func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer, o HTMLOptions) error {
+	win := HTMLPrimaryWindow(r)
 	page := htmlPage{
-		At:     r.At.UTC().Format("2006-01-02 15:04 MST"),
-		Window: win,
+		At:         r.At.UTC().Format("2006-01-02 15:04 MST"),
+		Window:     win,
+		MinSamples: max(o.MinSamples, 1),
 	}
+	min := page.MinSamples
 	wr := r.Windows[win]
 	page.Cap, page.ServiceCap = HTMLListCap, htmlServiceListCap(len(wr.Services))
 	lists := &htmlLists{x: x, at: r.At, window: win, capAll: page.Cap, capService: page.ServiceCap, ids: map[string]bool{}}
 	var err error
 	if wr.All != nil {
-		if page.Cards, err = htmlKeyCards(wr.All, lists); err != nil {
+		if page.Cards, err = htmlKeyCards(wr.All, lists, min); err != nil {
 			return err
 		}
+		if o.Previous != nil {
+			if pw, ok := o.Previous.Windows[win]; ok && pw.All != nil {
+				htmlCardChanges(page.Cards, wr.All, pw.All, win, min)
+			}
+		}
 	}
-	if page.Services, err = htmlServiceRows(wr, lists); err != nil {
+	if page.Services, err = htmlServiceRows(wr, lists, min); err != nil {
 		return err
 	}
+	if page.Complete, err = htmlCompleteness(wr.All, lists); err != nil {
+		return err
+	}
+	page.IncidentRows = htmlIncidentRows(wr, min)
+	page.Trend = htmlTrendRows(r, history, min)
 	page.Lists = lists.groups
 	page.StagesChart = htmlStagesChart(wr)
 	page.SplitChart, page.SplitNote = htmlSplitChart(r, history, win)
@@ -61,8 +92,9 @@ func WriteHTML(w io.Writer, r kpi.Report, history []kpi.Report, x Explainer) err
 	return nil
 }
 
-// primaryWindow picks the window the page is about.
-func htmlPrimaryWindow(r kpi.Report) string {
+// HTMLPrimaryWindow picks the window the page is about: 30d when r has it,
+// else the longest.
+func HTMLPrimaryWindow(r kpi.Report) string {
 	if _, ok := r.Windows["30d"]; ok {
 		return "30d"
 	}
@@ -95,14 +127,18 @@ func htmlWindowDays(name string) float64 {
 }
 
 type htmlPage struct {
-	At, Window  string
-	Cards       []htmlKeyCard
-	Services    []htmlServiceRow
-	StagesChart template.HTML
-	SplitChart  template.HTML
-	SplitNote   string
-	Impacts     []htmlImpactBlock
-	Lists       []htmlListGroup
+	At, Window   string
+	Cards        []htmlKeyCard
+	Services     []htmlServiceRow
+	StagesChart  template.HTML
+	SplitChart   template.HTML
+	SplitNote    string
+	Impacts      []htmlImpactBlock
+	Complete     []htmlCompleteRow
+	IncidentRows []htmlIncidentRow
+	Trend        []htmlTrendRow
+	Lists        []htmlListGroup
+	MinSamples   int
 	// Cap and ServiceCap are the most rows of a headline list and of a
 	// services-table list.
 	Cap, ServiceCap int
@@ -110,7 +146,9 @@ type htmlPage struct {
 
 type htmlKeyCard struct {
 	Title, Value, Detail string
-	Level                kpi.Level // empty: no level (rework has none)
+	Change               string    // against the previous period, or ""
+	Level                kpi.Level // empty: no level (rework has none, or too few values)
+	TooFew               bool      // fewer values than the minimum: no level, no p90
 	Link                 *htmlLink
 }
 
@@ -121,9 +159,11 @@ type htmlServiceRow struct {
 
 // htmlCell is one number of the services table.
 type htmlCell struct {
-	Text  string
-	Level kpi.Level // empty: no level dot
-	Link  *htmlLink
+	Text   string
+	Count  string    // how many values it is computed from ("1 of 6", "40")
+	Level  kpi.Level // empty: no level
+	TooFew bool      // fewer values than the minimum: no level
+	Link   *htmlLink
 }
 
 type htmlImpactBlock struct {
@@ -133,21 +173,23 @@ type htmlImpactBlock struct {
 
 const htmlDash = "–"
 
-func htmlKeyCards(k *kpi.KPIs, lists *htmlLists) ([]htmlKeyCard, error) {
+// htmlBucketWindow is the window of the history reports whose values the
+// charts over time draw as non-overlapping weekly columns.
+const htmlBucketWindow = "7d"
+
+func htmlKeyCards(k *kpi.KPIs, lists *htmlLists, min int) ([]htmlKeyCard, error) {
 	lv := k.DORALevel
 	if lv == nil {
 		lv = &kpi.DORALevels{}
 	}
+	deploys := htmlIntOr(k.Deployments)
 	cards := []htmlKeyCard{
-		{Title: "Deployment frequency", Value: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
-			Detail: htmlCountDetail(k.Deployments, "deployment")},
-		{Title: "Lead time for changes", Value: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime,
-			Detail: htmlQuantileDetail(k.LeadTimeSeconds, "change", "changes")},
-		{Title: "Change failure rate", Value: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate,
-			Detail: htmlCountDetail(k.FailedDeployments, "failed deployment")},
-		{Title: "Failed deployment recovery", Value: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime,
-			Detail: htmlQuantileDetail(k.FailedDeploymentRecoverySeconds, "recovery", "recoveries")},
-		{Title: "Rework rate", Value: htmlRatio(k.ReworkRatio), Detail: htmlCountDetail(k.ReworkDeployments, "rework deployment")},
+		{Title: "Deployment frequency", Value: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency,
+			Detail: htmlCountDetail(k.Deployments, "counting deployment")},
+		htmlQuantileCard("Lead time for changes", k.LeadTimeSeconds, lv.LeadTime, "change", "changes", min),
+		htmlRatioCard("Change failure rate", k.ChangeFailureRatio, lv.ChangeFailureRate, htmlIntOr(k.FailedDeployments), deploys, "failed", min),
+		htmlQuantileCard("Failed deployment recovery", k.FailedDeploymentRecoverySeconds, lv.RecoveryTime, "recovery", "recoveries", min),
+		htmlRatioCard("Rework rate", k.ReworkRatio, "", htmlIntOr(k.ReworkDeployments), deploys, "rework", min),
 	}
 	for i := range cards {
 		link, err := lists.link(htmlCardKeys[i], "", cards[i].Value)
@@ -159,30 +201,130 @@ func htmlKeyCards(k *kpi.KPIs, lists *htmlLists) ([]htmlKeyCard, error) {
 	return cards, nil
 }
 
+// htmlCardChanges sets each card's change against the previous period: a
+// relative change for frequency and durations, percentage points for ratios,
+// with the word better or worse so that it reads without colour. A value of
+// fewer than min events on either side gets no change: it would be noise.
+func htmlCardChanges(cards []htmlKeyCard, now, prev *kpi.KPIs, win string, min int) {
+	type side struct {
+		v  *float64
+		n  int
+		ok bool
+	}
+	q := func(x *kpi.Quantiles) side {
+		if x == nil {
+			return side{}
+		}
+		return side{&x.P50, x.Count, true}
+	}
+	ratio := func(v *float64, n *int) side { return side{v, htmlIntOr(n), v != nil} }
+	freq := func(k *kpi.KPIs) side {
+		return side{k.DeploymentFrequencyPerDay, min, k.DeploymentFrequencyPerDay != nil} // a count over time: never too few
+	}
+	pairs := [][2]side{
+		{freq(now), freq(prev)},
+		{q(now.LeadTimeSeconds), q(prev.LeadTimeSeconds)},
+		{ratio(now.ChangeFailureRatio, now.Deployments), ratio(prev.ChangeFailureRatio, prev.Deployments)},
+		{q(now.FailedDeploymentRecoverySeconds), q(prev.FailedDeploymentRecoverySeconds)},
+		{ratio(now.ReworkRatio, now.Deployments), ratio(prev.ReworkRatio, prev.Deployments)},
+	}
+	higherBetter := [...]bool{true, false, false, false, false}
+	isRatio := [...]bool{false, false, true, false, true}
+	for i := range cards {
+		a, b := pairs[i][0], pairs[i][1]
+		before := "previous " + win
+		switch {
+		case !a.ok || !b.ok:
+			if a.ok {
+				cards[i].Change = "no data in the " + before
+			}
+			continue
+		case a.n < min || b.n < min:
+			cards[i].Change = "too few events to compare with the " + before
+			continue
+		}
+		var delta string
+		var d float64
+		switch {
+		case isRatio[i]:
+			d = (*a.v - *b.v) * 100
+			delta = "+" + trim(d) + " pt"
+			if d < 0 {
+				delta = "-" + trim(-d) + " pt"
+			}
+		case *b.v == 0:
+			d = *a.v
+			delta = "up from 0"
+		default:
+			d = *a.v / *b.v - 1
+			delta = fmt.Sprintf("%+.0f%%", d*100)
+		}
+		was := FormatRatio(*b.v)
+		switch {
+		case i == 0:
+			was = trim(*b.v*7) + "/week"
+		case !isRatio[i]:
+			was = FormatDuration(*b.v)
+		}
+		word := ""
+		if math.Abs(d) >= 0.005 {
+			if (d > 0) == higherBetter[i] {
+				word = ", better"
+			} else {
+				word = ", worse"
+			}
+		}
+		cards[i].Change = fmt.Sprintf("%s vs the %s (%s)%s", delta, before, was, word)
+	}
+}
+
+func htmlIntOr(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
+// htmlQuantileCard is a duration card: the median, its count and, from at
+// least min values, its level and p90.
+func htmlQuantileCard(title string, q *kpi.Quantiles, lv kpi.Level, one, many string, min int) htmlKeyCard {
+	c := htmlKeyCard{Title: title, Value: htmlQuantile(q, false), Level: lv}
+	switch {
+	case q == nil:
+		c.Detail = "no data"
+	case q.Count < min:
+		c.Level, c.TooFew = "", true
+		c.Detail = fmt.Sprintf("median of %s · too few for a level or a p90", htmlPlural(q.Count, one, many))
+	default:
+		c.Detail = fmt.Sprintf("median of %s · p90 %s", htmlPlural(q.Count, one, many), FormatDuration(q.P90))
+	}
+	return c
+}
+
+// htmlRatioCard is a ratio card: n of of deployments, with a level from at
+// least min deployments.
+func htmlRatioCard(title string, v *float64, lv kpi.Level, n, of int, what string, min int) htmlKeyCard {
+	c := htmlKeyCard{Title: title, Value: htmlRatio(v), Level: lv}
+	switch {
+	case v == nil:
+		c.Detail = "no data"
+	case of < min:
+		c.Level, c.TooFew = "", true
+		c.Detail = fmt.Sprintf("%d %s of %s · too few for a level", n, what, htmlPlural(of, "deployment", "deployments"))
+	default:
+		c.Detail = fmt.Sprintf("%d %s of %s", n, what, htmlPlural(of, "deployment", "deployments"))
+	}
+	return c
+}
+
 func htmlCountDetail(n *int, what string) string {
 	if n == nil {
 		return "no data"
 	}
-	if *n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", *n, what)
+	return htmlPlural(*n, what, what+"s")
 }
 
-// htmlQuantileDetail describes a quantile card's sample; one and many name the
-// sample's unit ("change", "changes").
-func htmlQuantileDetail(q *kpi.Quantiles, one, many string) string {
-	if q == nil {
-		return "no data"
-	}
-	unit := many
-	if q.Count == 1 {
-		unit = one
-	}
-	return fmt.Sprintf("median · p90 %s · %d %s", FormatDuration(q.P90), q.Count, unit)
-}
-
-func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, error) {
+func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists, min int) ([]htmlServiceRow, error) {
 	names := make([]string, 0, len(wr.Services))
 	for name := range wr.Services {
 		names = append(names, name)
@@ -202,15 +344,7 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, e
 		if k.Incidents != nil {
 			incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
 		}
-		row := htmlServiceRow{Name: name, Cells: []htmlCell{
-			{Text: htmlRate(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency},
-			{Text: htmlQuantile(k.LeadTimeSeconds, false), Level: lv.LeadTime},
-			{Text: htmlRatio(k.ChangeFailureRatio), Level: lv.ChangeFailureRate},
-			{Text: htmlQuantile(k.FailedDeploymentRecoverySeconds, false), Level: lv.RecoveryTime},
-			{Text: htmlRatio(k.ReworkRatio)},
-			{Text: htmlRatio(k.TuneUpShare)},
-			{Text: incidents},
-		}}
+		row := htmlServiceRow{Name: name, Cells: append(htmlKPICells(k, min), htmlCell{Text: incidents})}
 		for i, key := range htmlServiceKeys {
 			link, err := lists.link(key, name, row.Cells[i].Text)
 			if err != nil {
@@ -223,6 +357,202 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists) ([]htmlServiceRow, e
 	return rows, nil
 }
 
+// htmlKPICells are the cells of a group's KPIs, in the order of
+// htmlServiceKeys but for incidents: each value with its count, and its level
+// only from min values on.
+func htmlKPICells(k *kpi.KPIs, min int) []htmlCell {
+	lv := k.DORALevel
+	if lv == nil {
+		lv = &kpi.DORALevels{}
+	}
+	deploys := htmlIntOr(k.Deployments)
+	ratio := func(v *float64, n, of int, l kpi.Level) htmlCell {
+		c := htmlCell{Text: htmlRatio(v), Level: l}
+		if v != nil {
+			c.Count = fmt.Sprintf("%d of %d", n, of)
+			if of < min {
+				c.Level, c.TooFew = "", true
+			}
+		}
+		return c
+	}
+	freq := htmlCell{Text: htmlPerWeek(k.DeploymentFrequencyPerDay), Level: lv.DeploymentFrequency}
+	if k.Deployments != nil {
+		freq.Count = strconv.Itoa(deploys)
+	}
+	tuneUp := htmlCell{Text: htmlRatio(k.TuneUpShare)}
+	if c := k.ChangesByClass; c != nil {
+		tuneUp = ratio(k.TuneUpShare, c.TuneUp, c.Innovation+c.TuneUp+c.Fix, "")
+	}
+	return []htmlCell{
+		freq,
+		htmlQuantCell(k.LeadTimeSeconds, lv.LeadTime, min),
+		ratio(k.ChangeFailureRatio, htmlIntOr(k.FailedDeployments), deploys, lv.ChangeFailureRate),
+		htmlQuantCell(k.FailedDeploymentRecoverySeconds, lv.RecoveryTime, min),
+		ratio(k.ReworkRatio, htmlIntOr(k.ReworkDeployments), deploys, ""),
+		tuneUp,
+	}
+}
+
+// htmlQuantCell is a median with its count; its level and, with p90, the
+// p90 only from min values on.
+func htmlQuantCell(q *kpi.Quantiles, l kpi.Level, min int) htmlCell {
+	c := htmlCell{Text: htmlQuantile(q, false), Level: l}
+	if q != nil {
+		c.Count = strconv.Itoa(q.Count)
+		if q.Count < min {
+			c.Level, c.TooFew = "", true
+		}
+	}
+	return c
+}
+
+// htmlIncidentRow is one line of the incident-response table.
+type htmlIncidentRow struct {
+	Name, Incidents string
+	Cells           []htmlCell // detect, acknowledge, resolve, restore
+}
+
+// htmlIncidentRows are the incident times of all services, each urgency
+// and each service; the p90 only from min incidents on.
+func htmlIncidentRows(wr kpi.WindowReport, min int) []htmlIncidentRow {
+	row := func(name string, x *kpi.Incidents) htmlIncidentRow {
+		r := htmlIncidentRow{Name: name, Incidents: fmt.Sprintf("%d (%d open)", x.Count, x.Open)}
+		for _, q := range []*kpi.Quantiles{x.TimeToDetect, x.TimeToAcknowledge, x.TimeToResolve, x.TimeToRestore} {
+			c := htmlQuantCell(q, "", min)
+			if q != nil {
+				c.Count = "n " + c.Count
+				if !c.TooFew {
+					c.Count += " · p90 " + FormatDuration(q.P90)
+				}
+			}
+			r.Cells = append(r.Cells, c)
+		}
+		return r
+	}
+	var rows []htmlIncidentRow
+	if wr.All == nil || wr.All.Incidents == nil || wr.All.Incidents.Count == 0 {
+		return nil
+	}
+	rows = append(rows, row("All services", wr.All.Incidents))
+	for _, u := range slices.Sorted(maps.Keys(wr.All.Incidents.ByUrgency)) {
+		if x := wr.All.Incidents.ByUrgency[u]; x != nil && x.Count > 0 {
+			rows = append(rows, row("urgency "+u, x))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(wr.Services)) {
+		if k := wr.Services[name]; k != nil && k.Incidents != nil && k.Incidents.Count > 0 {
+			rows = append(rows, row(name, k.Incidents))
+		}
+	}
+	return rows
+}
+
+// htmlTrendWeeks is how many weeks the DORA trend lists.
+const htmlTrendWeeks = 12
+
+// htmlTrendRow is one week of the DORA trend.
+type htmlTrendRow struct {
+	Week  string
+	Cells []htmlCell
+}
+
+// htmlTrendRows are the four keys and rework of all services in each of the
+// last htmlTrendWeeks weeks, newest first, from the weekly window of r and
+// of the history before it.
+func htmlTrendRows(r kpi.Report, history []kpi.Report, min int) []htmlTrendRow {
+	var rows []htmlTrendRow
+	// the report's own week first, unless the history ends with it
+	if len(history) == 0 || !history[len(history)-1].At.Equal(r.At) {
+		history = append(slices.Clone(history), r)
+	}
+	for i := len(history) - 1; i >= 0 && len(rows) < htmlTrendWeeks; i-- {
+		wr, ok := history[i].Windows[htmlBucketWindow]
+		if !ok || wr.All == nil {
+			continue
+		}
+		cells := htmlKPICells(wr.All, min)[:5]
+		start := history[i].At.Add(-7 * 24 * time.Hour)
+		rows = append(rows, htmlTrendRow{Week: start.UTC().Format("Jan 2") + " – " + history[i].At.UTC().Format("Jan 2"), Cells: cells})
+	}
+	return rows
+}
+
+// htmlCompleteRow is one line of "How complete are these numbers".
+type htmlCompleteRow struct {
+	What, Value, Scope string
+	Link               *htmlLink
+}
+
+// htmlCompleteness counts what the numbers of the page could not use: for
+// the window, incidents without a detect or restore time and deployed pull
+// requests without a review by someone other than the author; over all
+// history, the data-quality counts. Each links to its list. Without an
+// explainer only the window's counts, from the report, are shown.
+func htmlCompleteness(all *kpi.KPIs, lists *htmlLists) ([]htmlCompleteRow, error) {
+	var rows []htmlCompleteRow
+	window := func(key, what string, fallbackN, fallbackOf int, ok bool) error {
+		link, e, err := lists.linkE(key, "", "")
+		if err != nil {
+			return err
+		}
+		n, of := fallbackN, fallbackOf
+		if e != nil {
+			counted, out := htmlCounted(e.Items)
+			n, of, ok = out, counted+out, true
+		}
+		if ok && of > 0 {
+			rows = append(rows, htmlCompleteRow{What: what, Value: fmt.Sprintf("%d of %d", n, of), Scope: "window", Link: link})
+		}
+		return nil
+	}
+	var inc kpi.Incidents
+	var ttd, ttr int
+	var lead, pickup int
+	if all != nil {
+		if all.Incidents != nil {
+			inc = *all.Incidents
+			if inc.TimeToDetect != nil {
+				ttd = inc.TimeToDetect.Count
+			}
+			if inc.TimeToRestore != nil {
+				ttr = inc.TimeToRestore.Count
+			}
+		}
+		if all.LeadTimeSeconds != nil {
+			lead = all.LeadTimeSeconds.Count
+		}
+		if s := all.LeadTimeStageSeconds; s != nil && s.Pickup != nil {
+			pickup = s.Pickup.Count
+		}
+	}
+	if err := window("incidents.time_to_detect_seconds", "incidents without a detect time (no known impact start)", inc.Count-ttd, inc.Count, all != nil); err != nil {
+		return nil, err
+	}
+	if err := window("incidents.time_to_restore_seconds", "incidents without a restore time (open, or no known impact start)", inc.Count-ttr, inc.Count, all != nil); err != nil {
+		return nil, err
+	}
+	if err := window("lead_time_stage_seconds.pickup", "deployed pull requests without a review by someone other than the author", max(lead-pickup, 0), lead, all != nil); err != nil {
+		return nil, err
+	}
+	for _, q := range []struct{ key, what string }{
+		{"unattributed_incidents", "incidents attributed to no deployment (they count in no change failure rate)"},
+		{"undeployed_changes", "merged pull requests that no counting deployment shipped (no lead time)"},
+		{"time_fallback_changes", "pull requests matched to their deployment by time, not by its commits"},
+		{"impact_start_unparsed", "incidents whose impact-start line did not parse (their detect time is missing)"},
+	} {
+		link, e, err := lists.linkE(q.key, "", "")
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			continue
+		}
+		rows = append(rows, htmlCompleteRow{What: q.what, Value: strconv.Itoa(len(e.Items)), Scope: "all history", Link: link})
+	}
+	return rows, nil
+}
+
 // htmlCardKeys are the explain keys of the key cards.
 var htmlCardKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
 	"failed_deployment_recovery_seconds", "rework_ratio"}
@@ -231,14 +561,17 @@ var htmlCardKeys = [...]string{"deployment_frequency_per_day", "lead_time_second
 var htmlServiceKeys = [...]string{"deployment_frequency_per_day", "lead_time_seconds", "change_failure_ratio",
 	"failed_deployment_recovery_seconds", "rework_ratio", "tune_up_share", "incidents.count"}
 
-// htmlRate, htmlRatio and htmlQuantile render optional values with the table
-// report's formatters, so both reports show the same numbers.
-func htmlRate(v *float64) string {
-	if v == nil {
+// htmlPerWeek renders a deployment frequency per week, the one unit of the
+// page: a reader compares cards, table and charts without converting.
+func htmlPerWeek(perDay *float64) string {
+	if perDay == nil {
 		return htmlDash
 	}
-	return FormatRate(*v)
+	return trim(*perDay*7) + "/week"
 }
+
+// htmlRatio and htmlQuantile render optional values with the table report's
+// formatters, so both reports show the same numbers.
 
 func htmlRatio(v *float64) string {
 	if v == nil {
@@ -257,13 +590,16 @@ func htmlQuantile(q *kpi.Quantiles, p90 bool) string {
 	return FormatDuration(q.P50)
 }
 
-// Palette: colour-blind-safe (Tableau 10) hues, one per series kind.
+// Palette: colour-blind-safe hues, one per series kind, of clearly different
+// lightness so that a grayscale print still tells them apart.
 var (
-	htmlStageColors = [4]string{"#4e79a7", "#f28e2b", "#76b7b2", "#edc948"}
-	htmlStageNames  = [4]string{"coding", "pickup", "review", "deploy"}
-	htmlClassColors = map[string]string{"innovation": "#4e79a7", "tune_up": "#59a14f", "fix": "#e15759", "unclassified": "#bab0ac"}
-	htmlClassOrder  = []string{"innovation", "tune_up", "fix", "unclassified"}
-	htmlClassLabels = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
+	htmlStageColors = [4]string{"#1f4e79", "#d9531e", "#76b7b2", "#f6e8a6"}
+	// htmlStageDarkText: the stages light enough to need dark labels
+	htmlStageDarkText = [4]bool{false, false, true, true}
+	htmlStageNames    = [4]string{"coding", "pickup", "review", "deploy"}
+	htmlClassColors   = map[string]string{"innovation": "#1f4e79", "tune_up": "#8cc665", "fix": "#e15759", "unclassified": "#e5e5e5"}
+	htmlClassOrder    = []string{"innovation", "tune_up", "fix", "unclassified"}
+	htmlClassLabels   = map[string]string{"innovation": "Innovation", "tune_up": "Tune-up", "fix": "Fix", "unclassified": "Unclassified"}
 )
 
 // htmlSVG accumulates one chart; text is always escaped.
@@ -280,18 +616,32 @@ func (s *htmlSVG) html(w, h float64, label string) template.HTML {
 		w, h, w, h, template.HTMLEscapeString(label), s.b.String()))
 }
 
-// niceMax rounds v up to 1, 2 or 5 × 10^n for a readable axis.
+// niceMax rounds v up to 1, 2, 3, 4, 5, 6 or 8 × 10^n for a readable axis
+// that wastes little room.
 func htmlNiceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= v {
+	for _, m := range []float64{1, 2, 3, 4, 5, 6, 8, 10} {
+		if m*p >= v*(1-1e-9) {
 			return m * p
 		}
 	}
 	return 10 * p
+}
+
+// htmlTicks is how many steps divide an axis of htmlNiceMax's max into round
+// values: 1 → 0.2 each, 2 → 0.5, 3 → 1, 4 → 1, 5 → 1, 6 → 2, 8 → 2, 10 → 2.
+func htmlTicks(max float64) int {
+	lead := math.Round(max / math.Pow(10, math.Floor(math.Log10(max)+1e-9)))
+	switch lead {
+	case 2, 4, 8:
+		return 4
+	case 3, 6:
+		return 3
+	}
+	return 5
 }
 
 // durationAxis picks a unit for a duration axis and a round maximum in it.
@@ -313,6 +663,7 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		name string
 		v    [4]float64
 		n    int
+		lead float64 // median lead time, 0 when unknown
 	}
 	stagesOf := func(name string, k *kpi.KPIs) (bar, bool) {
 		if k == nil || k.LeadTimeStageSeconds == nil {
@@ -320,6 +671,9 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		}
 		s := k.LeadTimeStageSeconds
 		b := bar{name: name}
+		if k.LeadTimeSeconds != nil {
+			b.lead = k.LeadTimeSeconds.P50
+		}
 		for i, q := range []*kpi.Quantiles{s.Coding, s.Pickup, s.Review, s.Deploy} {
 			if q != nil {
 				b.v[i] = q.P50
@@ -347,10 +701,10 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 	}
 	maxTotal := 0.0
 	for _, b := range bars {
-		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3])
+		maxTotal = max(maxTotal, b.v[0]+b.v[1]+b.v[2]+b.v[3], b.lead)
 	}
 	unit, div, axisMax := htmlDurationAxis(maxTotal)
-	const left, right, top, barH, gap = 150.0, 30.0, 34.0, 22.0, 12.0
+	const left, right, top, barH, gap = 150.0, 330.0, 34.0, 22.0, 26.0
 	width := 1040.0
 	plotW := width - left - right
 	height := top + float64(len(bars))*(barH+gap) + 40
@@ -362,13 +716,16 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 		s.text(x+17, 16.5, "start", "legend", name)
 		x += 90
 	}
-	// grid
-	for i := 0; i <= 4; i++ {
-		gx := left + plotW*float64(i)/4
+	s.f(`<line x1="%.1f" y1="4" x2="%.1f" y2="20" class="leadmark"/>`, x+4, x+4)
+	s.text(x+12, 16.5, "start", "legend", "median lead time")
+	// grid, at round values
+	ticks := htmlTicks(axisMax / div)
+	for i := 0; i <= ticks; i++ {
+		gx := left + plotW*float64(i)/float64(ticks)
 		s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, gx, top-4, gx, height-34)
-		s.text(gx, height-18, "middle", "axis", htmlTrimFloat(axisMax/div*float64(i)/4))
+		s.text(gx, height-18, "middle", "axis", htmlTrimFloat(axisMax/div*float64(i)/float64(ticks)))
 	}
-	s.text(left+plotW/2, height-3, "middle", "axis", "median per stage, "+unit)
+	s.text(left+plotW/2, height-3, "middle", "axis", "median of each stage, "+unit)
 	for i, b := range bars {
 		y := top + float64(i)*(barH+gap)
 		s.text(left-10, y+barH/2+4, "end", "label", b.name)
@@ -382,12 +739,31 @@ func htmlStagesChart(wr kpi.WindowReport) template.HTML {
 				x, y, w, barH, htmlStageColors[j], template.HTMLEscapeString(b.name), htmlStageNames[j], FormatDuration(v))
 			// Label a segment only where its text fits (about 7 px a character).
 			if label := FormatDuration(v); w > float64(len(label))*7+10 {
-				s.text(x+w/2, y+barH/2+4, "middle", "inbar", label)
+				cls := "inbar"
+				if htmlStageDarkText[j] {
+					cls += " dark"
+				}
+				s.text(x+w/2, y+barH/2+4, "middle", cls, label)
 			}
 			x += w
 		}
-		total := b.v[0] + b.v[1] + b.v[2] + b.v[3]
-		s.text(x+6, y+barH/2+4, "start", "value", FormatDuration(total))
+		// every stage named under its bar, so a segment too short for its
+		// label still has one
+		var parts []string
+		for j, v := range b.v {
+			if v > 0 {
+				parts = append(parts, htmlStageNames[j]+" "+FormatDuration(v))
+			}
+		}
+		s.text(left, y+barH+12, "start", "axis", strings.Join(parts, " · "))
+		label := "sum of stage medians " + FormatDuration(b.v[0]+b.v[1]+b.v[2]+b.v[3])
+		if b.lead > 0 {
+			lx := left + plotW*b.lead/axisMax
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="leadmark"><title>%s median lead time: %s</title></line>`,
+				lx, y-3, lx, y+barH+3, template.HTMLEscapeString(b.name), FormatDuration(b.lead))
+			label = "lead time " + FormatDuration(b.lead) + " · " + label
+		}
+		s.text(max(x, left+plotW*b.lead/axisMax)+8, y+barH/2+4, "start", "value", label)
 	}
 	return s.html(width, height, "Lead-time stages by service")
 }
@@ -421,6 +797,12 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 			pts = append(pts, p)
 		}
 	}
+	// weeks on their own when the history has them, else the page's window
+	if len(history) > 0 {
+		if _, ok := history[0].Windows[htmlBucketWindow]; ok {
+			win = htmlBucketWindow
+		}
+	}
 	for _, h := range history {
 		add(h)
 	}
@@ -429,14 +811,17 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 	}
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].at.Before(pts[j].at) })
 	note := fmt.Sprintf("Merged pull requests per class over the %s window ending at each date.", win)
+	if win == htmlBucketWindow {
+		note = "Merged pull requests per class in each week, the column ending at its date: no pull request is counted in two columns. Dashed lines mark when each tune-up initiative started and ended."
+	}
 	if len(pts) == 0 {
 		return "", "No merged pull requests in the " + win + " window."
 	}
 	if len(history) == 0 {
 		note += " Only the report date is shown: no earlier reports were given."
 	}
-	const left, right, top, bottom = 50.0, 20.0, 30.0, 40.0
-	width, height := 1040.0, 300.0
+	const left, right, top, bottom = 50.0, 20.0, 44.0, 40.0
+	width, height := 1040.0, 314.0
 	plotW, plotH := width-left-right, height-top-bottom
 	var s htmlSVG
 	x := left
@@ -473,8 +858,27 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 			share := float64(p.counts["tune_up"]) / float64(denom)
 			line = append(line, [2]float64{cx, top + plotH*(1-share)})
 		}
-		if i%labelEvery == 0 || i == len(pts)-1 {
+		if (len(pts)-1-i)%labelEvery == 0 { // counted from the last, so labels never crowd
 			s.text(cx, height-bottom+16, "middle", "axis", p.at.UTC().Format("Jan 2"))
+		}
+	}
+	// initiatives: a dashed line at start and end, named above the plot
+	if win == htmlBucketWindow && len(pts) > 1 {
+		week := pts[1].at.Sub(pts[0].at).Hours()
+		xOf := func(t time.Time) float64 {
+			return left + slot*(t.Sub(pts[0].at).Hours()/week+1)
+		}
+		for i, im := range r.TuneUpImpact {
+			x0, x1 := xOf(im.Start), xOf(im.End)
+			if x1 < left || x0 > left+plotW {
+				continue
+			}
+			x0, x1 = max(x0, left), min(x1, left+plotW)
+			ty := top - 4 - float64(i%2)*12 // alternate heights, so that near names do not overlap
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initline"/>`, x0, top, x0, top+plotH)
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initline"/>`, x1, top, x1, top+plotH)
+			s.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="initspan"/>`, x0, ty, x1, ty)
+			s.text(x0+3, ty-3, "start", "legend", im.Initiative)
 		}
 	}
 	if len(line) > 1 {
@@ -482,6 +886,8 @@ func htmlSplitChart(r kpi.Report, history []kpi.Report, win string) (template.HT
 		for i, pt := range line {
 			pts[i] = fmt.Sprintf("%.1f,%.1f", pt[0], pt[1])
 		}
+		// a white halo keeps the line visible over the dark columns
+		s.f(`<polyline points="%s" class="sharehalo"/>`, strings.Join(pts, " "))
 		s.f(`<polyline points="%s" class="shareline"/>`, strings.Join(pts, " "))
 	}
 	for _, pt := range line {
@@ -533,7 +939,7 @@ func htmlImpactView(im kpi.Impact) htmlImpactBlock {
 			case k.ratio:
 				return htmlRatio(x)
 			}
-			return FormatRate(*x)
+			return htmlPerWeek(x)
 		}
 		r := row{label: k.label, before: format(v.Before), after: format(v.After), change: htmlDash, p: ""}
 		if v.Before != nil {
@@ -633,6 +1039,7 @@ h2 { font-size: 19px; margin: 36px 0 4px; }
 .card h3 { margin:0; font-size: 13px; font-weight:600; color:var(--muted); text-transform: uppercase; letter-spacing: .03em; }
 .card .v { font-size: 27px; font-weight: 700; margin: 6px 0 2px; white-space: nowrap; }
 .card .d { font-size: 12.5px; color:var(--muted); }
+.card .chg { color:var(--ink); margin-top: 3px; }
 .badge { display:inline-block; font-size: 11.5px; font-weight:700; color:#fff; border-radius: 999px; padding: 1px 9px;
   text-transform: uppercase; letter-spacing:.04em; margin-top: 8px; }
 .lvl-elite { background:var(--elite); } .lvl-high { background:var(--high); }
@@ -645,7 +1052,18 @@ th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); }
 td { white-space: nowrap; }
 td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: none; }
-.dot { display:inline-block; width:9px; height:9px; border-radius:50%; margin-left:6px; vertical-align: 1px; }
+.lv { display:inline-block; min-width: 4.6em; text-align:center; font-size: 10.5px; font-weight:700; color:#fff; border-radius: 999px;
+  padding: 0 6px; margin-left: 6px; text-transform: uppercase; letter-spacing:.03em; vertical-align: 1px; }
+.lv.few, .badge.few { background:#fff; color:var(--muted); border:1px dashed #9ca3af; }
+.cnt { display:block; font-size: 11.5px; color:var(--muted); }
+td.wrap { white-space: normal; }
+td.muted { color:var(--muted); font-size: 13px; }
+dl.gloss { background:var(--card); border:1px solid var(--line); border-radius: 10px; padding: 12px 18px; margin: 8px 0 0;
+  display:grid; grid-template-columns: 15em 1fr; gap: 6px 16px; font-size: 14px; }
+dl.gloss dt { font-weight: 600; } dl.gloss dd { margin: 0; }
+svg .leadmark { stroke:#111827; stroke-width:3; }
+svg .initline { stroke:#111827; stroke-width:1.5; stroke-dasharray: 5 3; }
+svg .initspan { stroke:#111827; stroke-width:2; }
 .impact h3 { margin: 0 0 2px; font-size: 17px; }
 .impact + .impact { margin-top: 14px; }
 svg { display:block; max-width:100%; height:auto; font-family: inherit; }
@@ -654,13 +1072,14 @@ svg .axis { fill:var(--muted); font-size: 11.5px; }
 svg .legend { fill:var(--ink); font-size: 12.5px; }
 svg .label { fill:var(--ink); font-size: 13px; }
 svg .value { fill:var(--ink); font-size: 12.5px; font-variant-numeric: tabular-nums; }
-svg .inbar { fill:#fff; font-size: 11.5px; font-weight:600; }
-svg .before { fill:#b8c2cc; } svg .after { fill:#4e79a7; }
+svg .inbar { fill:#fff; font-size: 11.5px; font-weight:600; } svg .inbar.dark { fill:#1f2937; }
+svg .before { fill:#b8c2cc; } svg .after { fill:#1f4e79; }
 svg .change { fill:var(--muted); font-size: 15px; font-weight: 700; }
 svg .change.better { fill:var(--elite); } svg .change.worse { fill:var(--low); }
 svg .pvalue { fill:var(--muted); font-size: 12.5px; } svg .pvalue.sig { fill:var(--ink); font-weight:700; }
 svg .shareline { fill:none; stroke:#1f2937; stroke-width:2; }
-svg .sharedot { fill:#1f2937; }
+svg .sharedot { fill:#1f2937; stroke:#fff; stroke-width:1.5; }
+svg .sharehalo { fill:none; stroke:#fff; stroke-width:5; }
 a.n { color:inherit; text-decoration: underline dotted 1px; text-underline-offset: 3px; }
 a.n:hover { color:var(--high); text-decoration-style: solid; }
 a:focus-visible, summary:focus-visible { outline: 2px solid var(--high); outline-offset: 2px; border-radius: 3px; }
@@ -682,7 +1101,11 @@ code { white-space: nowrap; font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo
 .ev td.id { font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 .ev tr.out td { color:var(--muted); font-style: italic; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
-@media print { body { background:#fff; } .card, .panel, details.ev { break-inside: avoid; } a.n { text-decoration: none; } }
+@media (max-width: 900px) { .cards { grid-template-columns: repeat(2, 1fr); } .lv { display:block; min-width:0; margin: 2px 0 0 auto; width: max-content; } dl.gloss { grid-template-columns: 1fr; } dl.gloss dd { margin-bottom: 6px; } }
+@media print { body { background:#fff; } main { padding: 0; }
+  .cards { grid-template-columns: repeat(3, 1fr); } .card, .panel:not(.tp), details.ev { break-inside: avoid; } tr { break-inside: avoid; }
+  .panel { overflow: visible; padding: 8px 10px; } table { font-size: 12px; } th, td { padding: 5px 4px; } th { font-size: 10.5px; }
+  .lv { display:block; min-width:0; margin: 2px 0 0 auto; width: max-content; } a.n { text-decoration: none; } }
 </style>
 </head>
 <body>
@@ -697,7 +1120,8 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 <div class="cards">
 {{- range .Cards}}
 <div class="card"><h3>{{.Title}}</h3><div class="v">{{num .Value .Link}}</div><div class="d">{{.Detail}}</div>
-{{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{end}}</div>
+{{- if .Change}}<div class="d chg">{{.Change}}</div>{{end}}
+{{- if .Level}}<span class="badge {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}}<span class="badge few">too few</span>{{end}}</div>
 {{- end}}
 </div>
 {{- else}}
@@ -708,13 +1132,43 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- if .Services}}
 <section>
 <h2>Services</h2>
-<p class="sub">The four DORA keys and rework per service over the last {{.Window}}; the dot is the key's DORA level (green elite, blue high, orange medium, red low).</p>
-<div class="panel"><table>
-<thead><tr><th>Service</th><th class="num">Deploy frequency</th><th class="num">Lead time p50</th><th class="num">Change failure</th><th class="num">Recovery p50</th><th class="num">Rework</th><th class="num">Tune-up share</th><th class="num">Incidents</th></tr></thead>
+<p class="sub">The four DORA keys and rework per service over the last {{.Window}}. Under each value, in grey, the count it is computed from; beside it the key's DORA level{{if gt .MinSamples 1}}, given only from {{.MinSamples}} values on: with fewer, one event moves a value by a whole level, so it is marked <i>too few</i> instead{{end}}.</p>
+<div class="panel tp"><table>
+<thead><tr><th>Service</th><th class="num" title="counting deployments per week; count: deployments">Deploy frequency</th><th class="num" title="median lead time; count: deployed pull requests">Lead time p50</th><th class="num" title="failed of counting deployments">Change failure</th><th class="num" title="median failed deployment recovery; count: recoveries">Recovery p50</th><th class="num" title="rework of counting deployments">Rework</th><th class="num" title="tune-up of classified merged pull requests">Tune-up share</th><th class="num">Incidents</th></tr></thead>
 <tbody>
 {{- range .Services}}
 <tr><td>{{.Name}}</td>
-{{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}}<span class="dot {{levelClass .Level}}" title="{{.Level}}"></span>{{end}}</td>{{end}}</tr>
+{{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .Trend}}
+<section id="trend">
+<h2>DORA keys week by week</h2>
+<p class="sub">All services, each week on its own (the 7 days ending on the second date), newest first. A week holds few events, so more of its values are marked <i>too few</i>.</p>
+<div class="panel tp"><table>
+<thead><tr><th>Week</th><th class="num">Deploy frequency</th><th class="num">Lead time p50</th><th class="num">Change failure</th><th class="num">Recovery p50</th><th class="num">Rework</th></tr></thead>
+<tbody>
+{{- range .Trend}}
+<tr><td class="g">{{.Week}}</td>
+{{- range .Cells}}<td class="num">{{.Text}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .IncidentRows}}
+<section id="incident-response">
+<h2>Incident response</h2>
+<p class="sub">Median times of the incidents triggered in the last {{.Window}}, by urgency and by service, each with its count{{if gt .MinSamples 1}} and, from {{.MinSamples}} incidents on, its p90{{end}}. <i>Detect</i>: impact start to triggered; <i>acknowledge</i>: triggered to acknowledged; <i>resolve</i>: triggered to resolved; <i>restore</i>: impact start to resolved.</p>
+<div class="panel tp"><table>
+<thead><tr><th>Group</th><th class="num">Incidents</th><th class="num">Detect p50</th><th class="num">Acknowledge p50</th><th class="num">Resolve p50</th><th class="num">Restore p50</th></tr></thead>
+<tbody>
+{{- range .IncidentRows}}
+<tr><td class="g">{{.Name}}</td><td class="num">{{.Incidents}}</td>
+{{- range .Cells}}<td class="num">{{.Text}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
 </section>
@@ -723,7 +1177,7 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- if .StagesChart}}
 <section>
 <h2>Where lead time goes</h2>
-<p class="sub">Median time from first commit to pull request (coding), to first review (pickup), to merge (review) and to production (deploy).</p>
+<p class="sub">The median of each stage: first commit to pull request opened (<i>coding</i>), opened to first review by someone other than the author (<i>pickup</i>), first review to merge (<i>review</i>), merge to the counting deployment that shipped it (<i>deploy</i>). The medians of the stages do not add up to the median lead time, because each stage's median comes from a different pull request, and a pull request without a review has a lead time but no pickup or review stage; so the bar is the sum of the stage medians, and the black mark on it is the median lead time, the number of the card and the table.</p>
 <div class="panel" id="stages">{{.StagesChart}}</div>
 </section>
 {{- end}}
@@ -744,6 +1198,37 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- end}}
 </section>
 {{- end}}
+
+{{- if .Complete}}
+<section id="complete">
+<h2>How complete are these numbers</h2>
+<p class="sub">What the numbers above could not use. Each count opens the list of the events it counts.</p>
+<div class="panel tp"><table>
+<tbody>
+{{- range .Complete}}
+<tr><td class="num">{{num .Value .Link}}</td><td class="wrap">{{.What}}</td><td class="muted">{{if eq .Scope "window"}}last {{$.Window}}{{else}}{{.Scope}}{{end}}</td></tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+<section id="glossary">
+<h2>Words on this page</h2>
+<dl class="gloss">
+<dt>Counting deployment</dt><dd>A successful deployment to production. Only these count for deployment frequency, lead time and change failure rate; failed attempts and other environments are stored but not counted.</dd>
+<dt>Deployment frequency</dt><dd>Counting deployments per week, everywhere on this page. For a group of services it is their sum, the group's throughput.</dd>
+<dt>Lead time</dt><dd>From a pull request's first commit to the counting deployment that shipped it.</dd>
+<dt>Pickup</dt><dd>How long an opened pull request waits for its first review by someone other than its author.</dd>
+<dt>Change failure rate</dt><dd>The share of counting deployments that failed: an incident was attributed to them, or they were rolled back.</dd>
+<dt>Failed deployment recovery</dt><dd>From a failed deployment until the last of its incidents was resolved, or, without an incident, until its rollback.</dd>
+<dt>Detect, acknowledge, resolve, restore</dt><dd>Incident times. <i>Detect</i>: from the impact start to the incident being triggered (opened). <i>Acknowledge</i>: from triggered to someone taking it. <i>Resolve</i>: from triggered to resolved (closed). <i>Restore</i>: from the impact start to resolved, the whole time users were affected; it is longer than resolve by the detect time.</dd>
+<dt>Rework rate</dt><dd>The share of counting deployments that were rework: a rollback, a deployment that shipped a fix, or one finished while an incident of its service was open.</dd>
+<dt>Tune-up share</dt><dd>Tune-ups (work on the delivery system itself) among merged pull requests classed innovation, tune-up or fix.</dd>
+<dt>Impact window</dt><dd>The stretch of time, before a tune-up initiative started and after it ended, over which its before and after are compared.</dd>
+<dt>Too few</dt><dd>{{if gt .MinSamples 1}}A value from fewer than {{.MinSamples}} events (the configuration's <code>report.min_samples</code>): shown, but given no level, colour or p90.{{else}}Not used: every value gets its level (<code>report.min_samples</code> is 1).{{end}}</dd>
+<dt>p50, p90</dt><dd>The median, and the value that 90% of the events stay under.</dd>
+</dl>
+</section>
 
 {{- if .Lists}}
 <section id="events">

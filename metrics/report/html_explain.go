@@ -98,7 +98,17 @@ type htmlListKPI struct {
 	firstName string
 	cols      []htmlCol
 	header    func(e *kpi.Explanation, items []kpi.Item) string
+	// allHistory: a data-quality count, over all stored history rather
+	// than the window, so its command names no window.
+	allHistory bool
+	// value is the list's number when the page shows none of its own: a
+	// count of "How complete are these numbers", whose lists are grouped
+	// under that title.
+	value func(items []kpi.Item) string
 }
+
+// htmlCompleteGroup names the group of the lists of "How complete are these numbers".
+const htmlCompleteGroup = "How complete are these numbers"
 
 func htmlDep(it kpi.Item) *kpi.DeploymentItem {
 	d, _ := it.(*kpi.DeploymentItem)
@@ -267,8 +277,87 @@ var (
 	htmlColIncident = htmlCol{Name: "Incident", Class: "id", cell: func(it kpi.Item) string { return htmlInc(it).ID }}
 )
 
+// htmlIncidentCols are the columns of an incident list.
+var htmlIncidentCols = []htmlCol{
+	{Name: "Triggered", cell: func(it kpi.Item) string { return htmlTime(htmlInc(it).TriggeredAt) }},
+	htmlColIncident,
+	{Name: "Urgency", cell: func(it kpi.Item) string { return htmlInc(it).Urgency }},
+	{Name: "Attributed to", Class: "w", cell: func(it kpi.Item) string { return htmlAttribution(htmlInc(it)) }},
+	{Name: "Detect", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToDetectSeconds) }},
+	{Name: "Acknowledge", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToAcknowledgeSeconds) }},
+	{Name: "Resolve", Class: "num", cell: func(it kpi.Item) string {
+		x := htmlInc(it)
+		if x.ResolvedAt == nil {
+			return "open"
+		}
+		return htmlSecs(x.TimeToResolveSeconds)
+	}},
+	{Name: "Restore", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToRestoreSeconds) }}}
+
+// htmlChangeCols are the columns of a list of merged pull requests.
+var htmlChangeCols = []htmlCol{
+	{Name: "Merged", cell: func(it kpi.Item) string { return htmlTime(htmlChg(it).MergedAt) }},
+	htmlColChange, htmlColTitle,
+	{Name: "Deployed by", Class: "id w", cell: func(it kpi.Item) string { return htmlDeployedBy(htmlChg(it)) }}}
+
+// htmlLeftOutOf is "n of m": the items left out of m.
+func htmlLeftOutOf(items []kpi.Item) string {
+	n, out := htmlCounted(items)
+	return fmt.Sprintf("%d of %d", out, n+out)
+}
+
+// htmlLeftOutFirst puts the items left out of a number first.
+func htmlLeftOutFirst(it kpi.Item) bool { return !htmlCountedItem(it) }
+
+// htmlQualityList is the list of a data-quality count: every event it counts.
+func htmlQualityList(key, label, short, what, whats string, cols []htmlCol) htmlListKPI {
+	return htmlListKPI{key: key, label: label, short: short, cols: cols, allHistory: true,
+		value: func(items []kpi.Item) string { return strconv.Itoa(len(items)) },
+		header: func(_ *kpi.Explanation, items []kpi.Item) string {
+			return htmlPlural(len(items), what, whats) + " in all stored history"
+		}}
+}
+
 // htmlListKPIs are the KPIs the page links, by key.
 var htmlListKPIs = map[string]htmlListKPI{
+	"incidents.time_to_detect_seconds": {
+		key: "incidents.time_to_detect_seconds", label: "Incidents without a detect time", short: "ttd",
+		first: htmlLeftOutFirst, firstName: "those without one", value: htmlLeftOutOf,
+		cols: htmlIncidentCols,
+		header: func(_ *kpi.Explanation, items []kpi.Item) string {
+			n, out := htmlCounted(items)
+			return fmt.Sprintf("%d of %s have a detect time (the impact start is known)", n, htmlPlural(n+out, "incident", "incidents"))
+		},
+	},
+	"incidents.time_to_restore_seconds": {
+		key: "incidents.time_to_restore_seconds", label: "Incidents without a restore time", short: "ttrestore",
+		first: htmlLeftOutFirst, firstName: "those without one", value: htmlLeftOutOf,
+		cols: htmlIncidentCols,
+		header: func(_ *kpi.Explanation, items []kpi.Item) string {
+			n, out := htmlCounted(items)
+			return fmt.Sprintf("%d of %s have a restore time", n, htmlPlural(n+out, "incident", "incidents"))
+		},
+	},
+	"lead_time_stage_seconds.pickup": {
+		key: "lead_time_stage_seconds.pickup", label: "Deployed pull requests without a review by someone else", short: "pickup",
+		first: htmlLeftOutFirst, firstName: "those without one", value: htmlLeftOutOf,
+		cols: []htmlCol{
+			{Name: "Deployed", cell: func(it kpi.Item) string { return htmlTimeP(htmlChg(it).DeployedAt) }},
+			htmlColChange, htmlColTitle,
+			{Name: "First review", cell: func(it kpi.Item) string { return htmlTimeP(htmlChg(it).FirstReviewAt) }}},
+		header: func(_ *kpi.Explanation, items []kpi.Item) string {
+			n, out := htmlCounted(items)
+			return fmt.Sprintf("%d of %s were reviewed by someone other than the author", n, htmlPlural(n+out, "deployed pull request", "deployed pull requests"))
+		},
+	},
+	"unattributed_incidents": htmlQualityList("unattributed_incidents", "Incidents attributed to no deployment", "unattributed",
+		"incident", "incidents", htmlIncidentCols),
+	"impact_start_unparsed": htmlQualityList("impact_start_unparsed", "Incidents whose impact start did not parse", "unparsed",
+		"incident", "incidents", htmlIncidentCols),
+	"undeployed_changes": htmlQualityList("undeployed_changes", "Merged pull requests no deployment shipped", "undeployed",
+		"pull request", "pull requests", htmlChangeCols),
+	"time_fallback_changes": htmlQualityList("time_fallback_changes", "Pull requests matched to a deployment by time", "fallback",
+		"pull request", "pull requests", htmlChangeCols),
 	"deployment_frequency_per_day": {
 		key: "deployment_frequency_per_day", label: "Deployment frequency", short: "freq",
 		cols: []htmlCol{htmlColFinished, htmlColDeploy,
@@ -361,21 +450,7 @@ var htmlListKPIs = map[string]htmlListKPI{
 	"incidents.count": {
 		key: "incidents.count", label: "Incidents", short: "incidents",
 		first: func(it kpi.Item) bool { return htmlInc(it).ResolvedAt == nil }, firstName: "open incidents",
-		cols: []htmlCol{
-			{Name: "Triggered", cell: func(it kpi.Item) string { return htmlTime(htmlInc(it).TriggeredAt) }},
-			htmlColIncident,
-			{Name: "Urgency", cell: func(it kpi.Item) string { return htmlInc(it).Urgency }},
-			{Name: "Attributed to", Class: "w", cell: func(it kpi.Item) string { return htmlAttribution(htmlInc(it)) }},
-			{Name: "Detect", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToDetectSeconds) }},
-			{Name: "Acknowledge", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToAcknowledgeSeconds) }},
-			{Name: "Resolve", Class: "num", cell: func(it kpi.Item) string {
-				x := htmlInc(it)
-				if x.ResolvedAt == nil {
-					return "open"
-				}
-				return htmlSecs(x.TimeToResolveSeconds)
-			}},
-			{Name: "Restore", Class: "num", cell: func(it kpi.Item) string { return htmlSecs(htmlInc(it).TimeToRestoreSeconds) }}},
+		cols: htmlIncidentCols,
 		header: func(_ *kpi.Explanation, items []kpi.Item) string {
 			open := 0
 			for _, it := range items {
@@ -421,8 +496,14 @@ func (l *htmlLists) anchor(short, service string) string {
 // the number's link; nil when the page has no explainer, or when the number is
 // absent and no event lies behind it.
 func (l *htmlLists) link(key, service, value string) (*htmlLink, error) {
+	link, _, err := l.linkE(key, service, value)
+	return link, err
+}
+
+// linkE is link that also returns the explanation; nil without an explainer.
+func (l *htmlLists) linkE(key, service, value string) (*htmlLink, *kpi.Explanation, error) {
 	if l == nil || l.x == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	spec := htmlListKPIs[key]
 	e, err := l.x.Explain(kpi.ExplainQuery{KPI: key, Window: l.window, Service: service})
@@ -431,23 +512,33 @@ func (l *htmlLists) link(key, service, value string) (*htmlLink, error) {
 		if service != "" {
 			group = "service " + service
 		}
-		return nil, fmt.Errorf("report: list the events behind %s of %s in %s: %w", key, group, l.window, err)
+		return nil, nil, fmt.Errorf("report: list the events behind %s of %s in %s: %w", key, group, l.window, err)
 	}
 	if value == htmlDash && len(e.Items) == 0 {
-		return nil, nil
+		return nil, e, nil
 	}
 	group := "All services"
 	if service != "" {
 		group = service
+	}
+	if spec.value != nil {
+		group = htmlCompleteGroup
+		if value == "" {
+			value = spec.value(e.Items)
+		}
+	}
+	empty := "No events in the window."
+	if spec.allHistory {
+		empty = "None in all stored history."
 	}
 	list := htmlList{
 		ID:      l.anchor(spec.short, service),
 		Title:   spec.label,
 		Value:   value,
 		Header:  spec.header(e, e.Items),
-		Command: htmlExplainCommand(key, l.window, service, l.at),
+		Command: htmlExplainCommand(key, l.window, service, l.at, spec.allHistory),
 		Cols:    spec.cols,
-		Empty:   "No events in the window.",
+		Empty:   empty,
 	}
 	items := e.Items
 	if spec.first != nil {
@@ -502,7 +593,7 @@ func (l *htmlLists) link(key, service, value string) (*htmlLink, error) {
 	g := &l.groups[len(l.groups)-1]
 	g.Lists = append(g.Lists, list)
 	title := fmt.Sprintf("%s of %s: the events behind it", spec.label, group)
-	return &htmlLink{Href: "#" + list.ID, Title: title}, nil
+	return &htmlLink{Href: "#" + list.ID, Title: title}, e, nil
 }
 
 func htmlItemService(it kpi.Item) string { return it.Head().Service }
@@ -518,8 +609,11 @@ func htmlShellWord(s string) string {
 }
 
 // htmlExplainCommand is the command that prints a list whole.
-func htmlExplainCommand(key, window, service string, at time.Time) string {
-	cmd := "flywheel explain " + key + " --window " + htmlShellWord(window)
+func htmlExplainCommand(key, window, service string, at time.Time, allHistory bool) string {
+	cmd := "flywheel explain " + key
+	if !allHistory {
+		cmd += " --window " + htmlShellWord(window)
+	}
 	if service != "" {
 		cmd += " --service " + htmlShellWord(service)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,7 +228,7 @@ func TestWriteHTMLLinksEveryNumber(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: rows %v, items %v", what, got, want)
 		}
-		cmd := htmlExplainCommand(n.key, "30d", n.service, htmlEventsAt)
+		cmd := htmlExplainCommand(n.key, "30d", n.service, htmlEventsAt, false)
 		if !strings.Contains(html.UnescapeString(body), "<code>"+cmd+"</code>") {
 			t.Errorf("%s: list lacks its command %q", what, cmd)
 		}
@@ -387,5 +388,59 @@ func TestHTMLListsInChromium(t *testing.T) {
 	}
 	if *keepHTML != "" {
 		runChromium(t, bin, "--screenshot="+filepath.Join(dir, "lists.png"), "--window-size=1280,2400", "file://"+page+"#x-svc-checkout-cfr")
+	}
+}
+
+// TestWriteHTMLCompleteness: "How complete are these numbers" counts what the
+// numbers could not use, each count the size of the list it links to.
+func TestWriteHTMLCompleteness(t *testing.T) {
+	t.Parallel()
+	r, x := htmlExplained(t, htmlFixture(), htmlEventsAt)
+	page := renderExplained(t, r, x)
+	i := strings.Index(page, `<section id="complete">`)
+	if i < 0 {
+		t.Fatal("the page has no completeness section")
+	}
+	section := page[i : i+strings.Index(page[i:], "</section>")]
+	rowRe := regexp.MustCompile(`<tr><td class="num"><a class="n" href="#([^"]+)"[^>]*>([^<]+)</a></td><td class="wrap">([^<]+)</td>`)
+	rows := rowRe.FindAllStringSubmatch(section, -1)
+	keys := map[string]string{
+		"x-all-ttd": "incidents.time_to_detect_seconds", "x-all-ttrestore": "incidents.time_to_restore_seconds",
+		"x-all-pickup": "lead_time_stage_seconds.pickup", "x-all-unattributed": "unattributed_incidents",
+		"x-all-undeployed": "undeployed_changes", "x-all-fallback": "time_fallback_changes", "x-all-unparsed": "impact_start_unparsed",
+	}
+	if len(rows) != len(keys) {
+		t.Fatalf("completeness has %d linked rows, want %d:\n%s", len(rows), len(keys), section)
+	}
+	for _, row := range rows {
+		key, ok := keys[row[1]]
+		if !ok {
+			t.Errorf("row %q links to %s", row[3], row[1])
+			continue
+		}
+		e, err := x.Explain(kpi.ExplainQuery{KPI: key, Window: "30d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted, out := htmlCounted(e.Items)
+		want := fmt.Sprintf("%d of %d", out, counted+out)
+		if strings.HasPrefix(row[1], "x-all-tt") || row[1] == "x-all-pickup" {
+			if row[2] != want {
+				t.Errorf("%s: %q, want %q", key, row[2], want)
+			}
+		} else if row[2] != strconv.Itoa(len(e.Items)) || fmt.Sprint(e.Value) != row[2] {
+			t.Errorf("%s: %q, want %d items (value %v)", key, row[2], len(e.Items), e.Value)
+		}
+		listRows, _, _ := htmlListRows(t, page, row[1])
+		if len(listRows) != len(e.Items) {
+			t.Errorf("%s: list has %d rows, explanation %d", key, len(listRows), len(e.Items))
+		}
+	}
+	// the fixture has an unattributed incident (PD2, caused-by: none)
+	if !strings.Contains(section, `>1</a></td><td class="wrap">incidents attributed to no deployment`) {
+		t.Errorf("completeness does not count the unattributed incident:\n%s", section)
+	}
+	if !strings.Contains(html.UnescapeString(page), "<code>flywheel explain unattributed_incidents --at 2026-06-30T00:00:00Z</code>") {
+		t.Error("a data-quality list names a window in its command, or none")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -117,7 +118,7 @@ func TestWriteHTMLContent(t *testing.T) {
 	out := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt))
 	for _, want := range []string{
 		"As of 2026-06-30 00:00 UTC", "window: last 30d",
-		"Deployment frequency", "3.2/day", // 96 / 30
+		"Deployment frequency", "22.4/week", // 96 / 30 × 7
 		"Lead time for changes", "1d 14h",
 		"Change failure rate", "8.3%",
 		"Rework rate", "12.5%",
@@ -146,6 +147,19 @@ func TestWriteHTMLContent(t *testing.T) {
 	if n := strings.Count(out, "<circle "); n != 13 {
 		t.Errorf("split chart has %d share points, want 13", n)
 	}
+	// Weekly columns, not overlapping 30-day windows, with the initiative's
+	// start and end marked on them.
+	if !strings.Contains(out, "in each week") || strings.Count(out, `class="initline"`) != 2 ||
+		!strings.Contains(out, `class="legend">ci-speedup</text>`) {
+		t.Error("the split chart does not draw weeks with the initiative marked")
+	}
+	// Axis ticks at round values: the longest bar, 5.1 days, gets a 6-day
+	// axis ticked every 2 days.
+	for _, tick := range []string{`class="axis">2</text>`, `class="axis">4</text>`, `class="axis">6</text>`} {
+		if !strings.Contains(out, tick) {
+			t.Errorf("stage axis lacks the tick %s", tick)
+		}
+	}
 	if again := renderHTML(t, htmlSampleReport(htmlAt, 30), htmlSampleHistory(htmlAt)); again != out {
 		t.Error("rendering is not deterministic")
 	}
@@ -166,7 +180,7 @@ func TestWriteHTMLSparse(t *testing.T) {
 			t.Errorf("%s: draws a chart without data", name)
 		}
 	}
-	if htmlPrimaryWindow(kpi.Report{Windows: map[string]kpi.WindowReport{"7d": {}, "90d": {}, "12h": {}}}) != "90d" {
+	if HTMLPrimaryWindow(kpi.Report{Windows: map[string]kpi.WindowReport{"7d": {}, "90d": {}, "12h": {}}}) != "90d" {
 		t.Error("without 30d the longest window is primary")
 	}
 }
@@ -262,8 +276,8 @@ func TestHTMLInChromium(t *testing.T) {
 	}
 	// The charts drew if their colours are on screen in quantity.
 	for name, c := range map[string][3]uint8{
-		"coding stage": {0x4e, 0x79, 0xa7}, "pickup stage": {0xf2, 0x8e, 0x2b},
-		"tune-up class": {0x59, 0xa1, 0x4f}, "fix class": {0xe1, 0x57, 0x59},
+		"coding stage": {0x1f, 0x4e, 0x79}, "pickup stage": {0xd9, 0x53, 0x1e},
+		"tune-up class": {0x8c, 0xc6, 0x65}, "fix class": {0xe1, 0x57, 0x59},
 	} {
 		if n := countPixels(img, c); n < 500 {
 			t.Errorf("%s colour covers %d pixels; the chart did not draw", name, n)
@@ -308,5 +322,182 @@ func BenchmarkWriteHTML(b *testing.B) {
 		if err := WriteHTML(&buf, r, h, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestWriteHTMLMinSamples: below the minimum a value keeps its number and its
+// count but loses its level and its p90, and says "too few".
+func TestWriteHTMLMinSamples(t *testing.T) {
+	t.Parallel()
+	few := &kpi.KPIs{
+		Deployments: hip(6), DeploymentFrequencyPerDay: hfp(6.0 / 30),
+		FailedDeployments: hip(1), ChangeFailureRatio: hfp(1.0 / 6),
+		LeadTimeSeconds:                 hq(2*hDay, 9*hDay, 4),
+		FailedDeploymentRecoverySeconds: hq(3*hHour, 3*hHour, 1),
+		DORALevel: &kpi.DORALevels{DeploymentFrequency: kpi.High, LeadTime: kpi.High,
+			ChangeFailureRate: kpi.Low, RecoveryTime: kpi.Elite},
+	}
+	r := kpi.Report{At: htmlAt, Windows: map[string]kpi.WindowReport{"30d": {All: few, Services: map[string]*kpi.KPIs{"checkout": few}}}}
+	render := func(min int) string {
+		var b bytes.Buffer
+		if err := WriteHTMLOptions(&b, r, nil, nil, HTMLOptions{MinSamples: min}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	page := render(5)
+	for _, want := range []string{
+		"1.4/week", `class="badge lvl-high">high</span>`, // frequency keeps its level
+		"16.7%", "1 failed of 6 deployments", // 6 deployments reach 5
+		`class="badge lvl-low">low</span>`,
+		"median of 4 changes · too few for a level or a p90",
+		"median of 1 recovery · too few for a level or a p90",
+		`<span class="lv few">too few</span><span class="cnt">4</span>`,
+		`<span class="lv lvl-low">low</span><span class="cnt">1 of 6</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("min 5: page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"p90 9d", "p90 3h", `"badge lvl-elite"`, `"lv lvl-elite"`, `lv lvl-high">high</span><span class="cnt">4`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("min 5: page has %q", bad)
+		}
+	}
+	// with no minimum every value has its level and p90
+	page = render(0)
+	for _, want := range []string{"median of 4 changes · p90 9d", `class="badge lvl-elite">elite</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("no minimum: page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "too few</span>") {
+		t.Error("no minimum: a value is marked too few")
+	}
+}
+
+func TestHTMLAxis(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		v, max float64
+		ticks  int
+	}{{0.7, 0.8, 4}, {1, 1, 5}, {1.2, 2, 4}, {2.5, 3, 3}, {5.12, 6, 3}, {7, 8, 4}, {9, 10, 5}, {45, 50, 5}, {0.03, 0.03, 3}} {
+		max := htmlNiceMax(c.v)
+		if math.Abs(max-c.max) > 1e-9 || htmlTicks(max) != c.ticks {
+			t.Errorf("%v: axis to %v in %d steps, want %v in %d", c.v, max, htmlTicks(max), c.max, c.ticks)
+		}
+	}
+}
+
+// TestHTMLPaletteGrayscale: the series of a chart stay apart in a grayscale
+// print: their lightness differs by at least 40 of 255.
+func TestHTMLPaletteGrayscale(t *testing.T) {
+	t.Parallel()
+	gray := func(hex string) float64 {
+		var r, g, b int
+		if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+			t.Fatalf("%s: %v", hex, err)
+		}
+		return 0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)
+	}
+	classes := make([]string, 0, len(htmlClassOrder))
+	for _, c := range htmlClassOrder {
+		classes = append(classes, htmlClassColors[c])
+	}
+	for name, set := range map[string][]string{"stages": htmlStageColors[:], "classes": classes} {
+		for i := range set {
+			for j := i + 1; j < len(set); j++ {
+				if d := math.Abs(gray(set[i]) - gray(set[j])); d < 40 {
+					t.Errorf("%s: %s and %s differ by %.0f in gray", name, set[i], set[j], d)
+				}
+			}
+		}
+	}
+}
+
+// TestWriteHTMLChanges: each headline number shows its change against the
+// previous period of the same length, in words as well as signs.
+func TestWriteHTMLChanges(t *testing.T) {
+	t.Parallel()
+	now := &kpi.KPIs{Deployments: hip(20), DeploymentFrequencyPerDay: hfp(2),
+		LeadTimeSeconds: hq(1.6*hDay, 3*hDay, 40), FailedDeployments: hip(2), ChangeFailureRatio: hfp(0.10),
+		FailedDeploymentRecoverySeconds: hq(2*hHour, 3*hHour, 2), ReworkDeployments: hip(2), ReworkRatio: hfp(0.10)}
+	prev := &kpi.KPIs{Deployments: hip(20), DeploymentFrequencyPerDay: hfp(1),
+		LeadTimeSeconds: hq(2*hDay, 4*hDay, 30), FailedDeployments: hip(1), ChangeFailureRatio: hfp(0.05),
+		FailedDeploymentRecoverySeconds: hq(1*hHour, 1*hHour, 1)}
+	r := kpi.Report{At: htmlAt, Windows: map[string]kpi.WindowReport{"30d": {All: now}}}
+	p := kpi.Report{At: htmlAt.Add(-30 * 24 * time.Hour), Windows: map[string]kpi.WindowReport{"30d": {All: prev}}}
+	var b bytes.Buffer
+	if err := WriteHTMLOptions(&b, r, nil, nil, HTMLOptions{MinSamples: 5, Previous: &p}); err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ReplaceAll(b.String(), "&#43;", "+")
+	for _, want := range []string{
+		"+100% vs the previous 30d (7/week), better",
+		"-20% vs the previous 30d (2d), better",
+		"+5 pt vs the previous 30d (5%), worse",
+		"too few events to compare with the previous 30d", // 2 and 1 recoveries
+		"no data in the previous 30d",                     // rework
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q in %q", want, regexp.MustCompile(`class="d chg">[^<]*`).FindAllString(page, -1))
+		}
+	}
+	b.Reset()
+	if err := WriteHTML(&b, r, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "previous 30d") {
+		t.Error("without a previous report the page still shows changes")
+	}
+}
+
+// TestWriteHTMLIncidentsAndTrend: incident times by urgency and service, a p90
+// only from the minimum on; the DORA keys of each week of history.
+func TestWriteHTMLIncidentsAndTrend(t *testing.T) {
+	t.Parallel()
+	r := htmlSampleReport(htmlAt, 30)
+	wr := r.Windows["30d"]
+	all := *wr.All
+	inc := *all.Incidents
+	inc.Count, inc.TimeToRestore = 9, hq(5*hHour, 11*hHour, 6)
+	inc.ByUrgency = map[string]*kpi.Incidents{"high": {Count: 2, TimeToResolve: hq(hHour, 2*hHour, 2)}}
+	all.Incidents = &inc
+	wr.All = &all
+	r.Windows["30d"] = wr
+	var b bytes.Buffer
+	if err := WriteHTMLOptions(&b, r, htmlSampleHistory(htmlAt), nil, HTMLOptions{MinSamples: 5}); err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ReplaceAll(b.String(), "&#43;", "+")
+	i := strings.Index(page, `<section id="incident-response">`)
+	if i < 0 {
+		t.Fatal("no incident-response section")
+	}
+	sec := page[i : i+strings.Index(page[i:], "</section>")]
+	for _, want := range []string{
+		`<td class="g">All services</td><td class="num">9 (1 open)</td>`,
+		"5h<span class=\"cnt\">n 6 · p90 11h</span>",                          // restore: 6 incidents reach 5
+		`<td class="g">urgency high</td>`, "1h<span class=\"cnt\">n 2</span>", // 2 incidents: no p90
+		`<td class="g">checkout</td>`,
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("incident response lacks %q", want)
+		}
+	}
+	if strings.Contains(sec, "p90 2h") {
+		t.Error("a p90 of 2 incidents is shown")
+	}
+	i = strings.Index(page, `<section id="trend">`)
+	if i < 0 {
+		t.Fatal("no trend section")
+	}
+	sec = page[i : i+strings.Index(page[i:], "</section>")]
+	// the report's week and 11 of history, newest first; each 7d window of 20 deployments
+	if n := strings.Count(sec, `<tr><td class="g">`); n != 12 {
+		t.Errorf("trend has %d weeks, want 12", n)
+	}
+	if !strings.Contains(sec, `<tr><td class="g">Jun 23 – Jun 30</td><td class="num">4.7/week <span class="lv lvl-high">high</span><span class="cnt">20</span>`) || strings.Contains(sec, "Mar 31 – Apr 7") {
+		t.Errorf("trend does not start with the newest week:\n%.600s", sec)
 	}
 }
