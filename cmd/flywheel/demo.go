@@ -187,7 +187,7 @@ func writeDemoSummary(out io.Writer, s *metrics.Snapshot, th kpi.Thresholds, sta
 	}
 	for _, addr := range addrs {
 		base := "http://" + browsable(addr)
-		fmt.Fprintf(out, "\n  metrics:  %s%s\n  report:   %s/api/v1/report?window=30d\n", base, telemetryPath, base)
+		fmt.Fprintf(out, "\n  metrics:  %s%s\n  report:   %s/report (for people; as JSON: %s/api/v1/report?window=30d)\n", base, telemetryPath, base, base)
 	}
 }
 
