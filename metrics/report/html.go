@@ -43,6 +43,19 @@ type HTMLOptions struct {
 	// HTMLPrimaryWindow): each headline number shows its change against
 	// that previous period of the same length. Nil: no changes shown.
 	Previous *kpi.Report
+	// Teams are the configured teams with their KPIs over the page's window
+	// (kpi.Input.ComputeGroups), drawn as a table like the services'. Nil, or
+	// one team of every service (it would repeat the all-services numbers):
+	// no teams section.
+	Teams []HTMLTeam
+}
+
+// HTMLTeam is one team of the HTML report: its services and their KPIs
+// pooled; nil KPIs: nothing in the window.
+type HTMLTeam struct {
+	Name     string
+	Services []string
+	KPIs     *kpi.KPIs
 }
 
 // WriteHTMLOptions is WriteHTML with options.
@@ -74,6 +87,7 @@ func WriteHTMLOptions(w io.Writer, r kpi.Report, history []kpi.Report, x Explain
 	if page.Complete, err = htmlCompleteness(wr.All, lists); err != nil {
 		return err
 	}
+	page.Teams, page.NoTeam = htmlTeamRows(o.Teams, wr, min)
 	page.IncidentRows = htmlIncidentRows(wr, min)
 	page.Trend = htmlTrendRows(r, history, min)
 	page.Lists = lists.groups
@@ -130,6 +144,8 @@ type htmlPage struct {
 	At, Window   string
 	Cards        []htmlKeyCard
 	Services     []htmlServiceRow
+	Teams        []htmlServiceRow
+	NoTeam       string // the window's services in no team, comma-separated
 	StagesChart  template.HTML
 	SplitChart   template.HTML
 	SplitNote    string
@@ -153,8 +169,9 @@ type htmlKeyCard struct {
 }
 
 type htmlServiceRow struct {
-	Name  string
-	Cells []htmlCell
+	Name   string
+	Detail string // under the name: a team's services
+	Cells  []htmlCell
 }
 
 // htmlCell is one number of the services table.
@@ -355,6 +372,43 @@ func htmlServiceRows(wr kpi.WindowReport, lists *htmlLists, min int) ([]htmlServ
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// htmlTeamRows are the rows of the teams table, by team name, and the
+// window's services that are in no team; none when a single team holds every
+// service of the window, whose row would be the all-services numbers again.
+func htmlTeamRows(teams []HTMLTeam, wr kpi.WindowReport, min int) ([]htmlServiceRow, string) {
+	inTeam := map[string]bool{}
+	for _, t := range teams {
+		for _, s := range t.Services {
+			inTeam[s] = true
+		}
+	}
+	var none []string
+	for _, name := range slices.Sorted(maps.Keys(wr.Services)) {
+		if !inTeam[name] {
+			none = append(none, name)
+		}
+	}
+	if len(teams) == 0 || (len(teams) == 1 && len(none) == 0) {
+		return nil, ""
+	}
+	teams = slices.Clone(teams)
+	slices.SortFunc(teams, func(a, b HTMLTeam) int { return strings.Compare(a.Name, b.Name) })
+	var rows []htmlServiceRow
+	for _, t := range teams {
+		k := t.KPIs
+		if k == nil {
+			k = &kpi.KPIs{}
+		}
+		incidents := htmlDash
+		if k.Incidents != nil {
+			incidents = fmt.Sprintf("%d (%d open)", k.Incidents.Count, k.Incidents.Open)
+		}
+		rows = append(rows, htmlServiceRow{Name: t.Name, Detail: strings.Join(t.Services, ", "),
+			Cells: append(htmlKPICells(k, min), htmlCell{Text: incidents})})
+	}
+	return rows, strings.Join(none, ", ")
 }
 
 // htmlKPICells are the cells of a group's KPIs, in the order of
@@ -1139,6 +1193,21 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12.5px; }
 {{- range .Services}}
 <tr><td>{{.Name}}</td>
 {{- range .Cells}}<td class="num">{{num .Text .Link}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody></table></div>
+</section>
+{{- end}}
+
+{{- if .Teams}}
+<section id="teams">
+<h2>Teams</h2>
+<p class="sub">The same keys per team over the last {{.Window}}: each team's deployments, pull requests and incidents taken together, as for all services. Its deploy frequency is its services' summed; the level beside it is the best level at least half of its services reach on their own, so that many services deploying rarely do not make a fast team. Counts and <i>too few</i> as in the services table.{{if .NoTeam}} Services in no team: {{.NoTeam}}.{{end}}</p>
+<div class="panel tp"><table>
+<thead><tr><th>Team</th><th class="num" title="counting deployments per week; count: deployments">Deploy frequency</th><th class="num" title="median lead time; count: deployed pull requests">Lead time p50</th><th class="num" title="failed of counting deployments">Change failure</th><th class="num" title="median failed deployment recovery; count: recoveries">Recovery p50</th><th class="num" title="rework of counting deployments">Rework</th><th class="num" title="tune-up of classified merged pull requests">Tune-up share</th><th class="num">Incidents</th></tr></thead>
+<tbody>
+{{- range .Teams}}
+<tr><td>{{.Name}}<span class="cnt">{{.Detail}}</span></td>
+{{- range .Cells}}<td class="num">{{.Text}}{{if .Level}} <span class="lv {{levelClass .Level}}">{{.Level}}</span>{{else if .TooFew}} <span class="lv few">too few</span>{{end}}{{if .Count}}<span class="cnt">{{.Count}}</span>{{end}}</td>{{end}}</tr>
 {{- end}}
 </tbody></table></div>
 </section>

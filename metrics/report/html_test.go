@@ -501,3 +501,69 @@ func TestWriteHTMLIncidentsAndTrend(t *testing.T) {
 		t.Errorf("trend does not start with the newest week:\n%.600s", sec)
 	}
 }
+
+// TestWriteHTMLTeams: the teams section appears with teams configured, its
+// values with counts and too few from the minimum on, and not without teams
+// nor with one team of every service.
+func TestWriteHTMLTeams(t *testing.T) {
+	t.Parallel()
+	r := htmlSampleReport(htmlAt, 30)
+	svcs := r.Windows["30d"].Services
+	shop := &kpi.KPIs{
+		Deployments: hip(65), DeploymentFrequencyPerDay: hfp(65.0 / 30),
+		FailedDeployments: hip(5), ChangeFailureRatio: hfp(5.0 / 65),
+		LeadTimeSeconds:                 hq(2*hDay, 9*hDay, 61),
+		FailedDeploymentRecoverySeconds: hq(3*hHour, 5*hHour, 4),
+		Incidents:                       &kpi.Incidents{Count: 7, Open: 2},
+		DORALevel: &kpi.DORALevels{DeploymentFrequency: kpi.High, LeadTime: kpi.High,
+			ChangeFailureRate: kpi.High, RecoveryTime: kpi.Elite},
+	}
+	render := func(teams []HTMLTeam) string {
+		var b bytes.Buffer
+		if err := WriteHTMLOptions(&b, r, nil, nil, HTMLOptions{MinSamples: 5, Teams: teams}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	page := render([]HTMLTeam{
+		{Name: "shop", Services: []string{"checkout", "payments"}, KPIs: shop},
+		{Name: "discovery", Services: []string{"search"}, KPIs: svcs["search"]},
+		{Name: "quiet", Services: []string{"ledger"}},
+	})
+	if !strings.Contains(page, "<h2>Teams</h2>") {
+		t.Fatal("no teams section with teams configured")
+	}
+	sec := page[strings.Index(page, "<h2>Teams</h2>"):]
+	sec = sec[:strings.Index(sec, "</section>")]
+	for _, want := range []string{
+		"discovery<span", "shop<span", "quiet<span",
+		`<span class="cnt">checkout, payments</span>`,
+		`15.2/week <span class="lv lvl-high">high</span><span class="cnt">65</span>`,
+		`<span class="lv lvl-high">high</span><span class="cnt">5 of 65</span>`,
+		`3h <span class="lv few">too few</span><span class="cnt">4</span>`, // 4 recoveries < 5
+		"7 (2 open)",
+		"Services in no team: &lt;script&gt;x&lt;/script&gt;.",
+	} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("teams section lacks %q:\n%s", want, sec)
+		}
+	}
+	if i, j := strings.Index(sec, "discovery<span"), strings.Index(sec, "shop<span"); i > j {
+		t.Error("teams are not in name order")
+	}
+	if strings.Contains(sec, "lvl-elite") {
+		t.Error("a recovery from 4 values has a level")
+	}
+	for name, teams := range map[string][]HTMLTeam{
+		"no teams": nil,
+		"one team of every service": {{Name: "all", Services: []string{"checkout", "payments", "search", "<script>x</script>"}, KPIs: r.Windows["30d"].All}},
+	} {
+		if strings.Contains(render(teams), `id="teams"`) {
+			t.Errorf("%s: the page has a teams section", name)
+		}
+	}
+	// one team of some services only has a section: it is not all services
+	if !strings.Contains(render([]HTMLTeam{{Name: "shop", Services: []string{"checkout", "payments"}, KPIs: shop}}), `id="teams"`) {
+		t.Error("one team of two services of four: no teams section")
+	}
+}
