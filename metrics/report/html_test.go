@@ -555,7 +555,7 @@ func TestWriteHTMLTeams(t *testing.T) {
 		t.Error("a recovery from 4 values has a level")
 	}
 	for name, teams := range map[string][]HTMLTeam{
-		"no teams": nil,
+		"no teams":                  nil,
 		"one team of every service": {{Name: "all", Services: []string{"checkout", "payments", "search", "<script>x</script>"}, KPIs: r.Windows["30d"].All}},
 	} {
 		if strings.Contains(render(teams), `id="teams"`) {
