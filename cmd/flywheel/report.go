@@ -169,7 +169,7 @@ func (a *app) runReport(q reportQuery, format string) error {
 		return err
 	}
 	if format == "html" {
-		page, err := buildHTMLReport(q, st, opts, time.Now)
+		page, err := buildHTMLReport(q, st, opts, cfg.ServiceTeams(), time.Now)
 		if cerr := st.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -208,7 +208,7 @@ func terminalWidth(w any) int {
 
 // htmlOptions are the HTML report's options from the configuration.
 func htmlOptions(cfg *config.Config, page htmlReport) report.HTMLOptions {
-	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples, Previous: page.previous}
+	return report.HTMLOptions{MinSamples: cfg.Report.MinSamples, Previous: page.previous, Teams: page.teams}
 }
 
 // htmlHistoryWeeks is how far back the HTML report's charts over time reach
@@ -245,13 +245,17 @@ type htmlReport struct {
 	// previous is the report as of the start of the page's window, for the
 	// headline numbers' changes; nil when that window is not a duration.
 	previous *kpi.Report
+	// teams are the configured teams with their KPIs over the page's window.
+	teams []report.HTMLTeam
 }
 
 // buildHTMLReport computes the HTML report's report, history and lists from
 // one scan of the store. Unlike buildReport it never reads a stored daily
 // snapshot: events collected after the snapshot was taken could then make its
-// numbers disagree with the lists the page links them to.
-func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func() time.Time) (htmlReport, error) {
+// numbers disagree with the lists the page links them to. teams maps a
+// service to its team (config's ServiceTeams); a page of one service has no
+// teams.
+func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, teams map[string]string, now func() time.Time) (htmlReport, error) {
 	if q.Window != "" {
 		w, err := flywheel.ParseWindow(q.Window)
 		if err != nil {
@@ -295,6 +299,9 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 		return htmlReport{}, err
 	}
 	page := htmlReport{report: rep, history: history, explainer: x}
+	if len(teams) > 0 && q.Service == "" {
+		page.teams = htmlTeams(in, at, opts.Windows, report.HTMLPrimaryWindow(rep), teams)
+	}
 	if w, err := flywheel.ParseWindow(report.HTMLPrimaryWindow(rep)); err == nil {
 		prev, err := filterReport(in.Compute(at.Add(-w.Duration)).Report, w.Name, q.Service)
 		if err == nil {
@@ -302,6 +309,25 @@ func buildHTMLReport(q reportQuery, st reportStore, opts kpi.Options, now func()
 		}
 	}
 	return page, nil
+}
+
+// htmlTeams computes the KPIs of every team over the window named win.
+func htmlTeams(in *kpi.Input, at time.Time, windows []flywheel.Window, win string, teams map[string]string) []report.HTMLTeam {
+	i := slices.IndexFunc(windows, func(w flywheel.Window) bool { return w.Name == win })
+	if i < 0 {
+		return nil
+	}
+	groups := map[string][]string{}
+	for svc, team := range teams {
+		groups[team] = append(groups[team], svc)
+	}
+	ks := in.ComputeGroups(at, windows[i], groups)
+	out := make([]report.HTMLTeam, 0, len(groups))
+	for _, team := range slices.Sorted(maps.Keys(groups)) {
+		slices.Sort(groups[team])
+		out = append(out, report.HTMLTeam{Name: team, Services: groups[team], KPIs: ks[team]})
+	}
+	return out
 }
 
 // reportHistory computes weekly reports for the weeks before at, oldest

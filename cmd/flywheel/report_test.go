@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,7 +161,7 @@ func TestBuildHTMLReport(t *testing.T) {
 	opts := kpi.DefaultOptions()
 	now := func() time.Time { return stored }
 
-	page, err := buildHTMLReport(reportQuery{At: stored, Window: "30d"}, st, opts, now)
+	page, err := buildHTMLReport(reportQuery{At: stored, Window: "30d"}, st, opts, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +187,7 @@ func TestBuildHTMLReport(t *testing.T) {
 		}
 	}
 
-	page, err = buildHTMLReport(reportQuery{Window: "14d"}, st, opts, now)
+	page, err = buildHTMLReport(reportQuery{Window: "14d"}, st, opts, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +204,7 @@ func TestBuildHTMLReport(t *testing.T) {
 			t.Errorf("the 14d page lacks %s", want)
 		}
 	}
-	if _, err := buildHTMLReport(reportQuery{Window: "fortnight"}, st, opts, now); err == nil {
+	if _, err := buildHTMLReport(reportQuery{Window: "fortnight"}, st, opts, nil, now); err == nil {
 		t.Error("window fortnight accepted")
 	}
 }
@@ -240,7 +242,7 @@ func TestBuildReportRefusesWhatIsNotThere(t *testing.T) {
 		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: report error %v, want a bad query containing %q", tc.name, err, tc.want)
 		}
-		_, err = buildHTMLReport(tc.q, st, opts, now)
+		_, err = buildHTMLReport(tc.q, st, opts, nil, now)
 		if !errors.As(err, &bad) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: HTML report error %v, want a bad query containing %q", tc.name, err, tc.want)
 		}
@@ -297,5 +299,53 @@ func TestHTMLHistorySpan(t *testing.T) {
 		if got := htmlHistorySpan(at, im, month); got != c.want {
 			t.Errorf("starts %v: %d weeks, want %d", c.starts, got, c.want)
 		}
+	}
+}
+
+// TestHTMLReportTeams: `flywheel report --format html` shows the teams of the
+// configuration, each with its services' deployments pooled, and no teams
+// section without teams.
+func TestHTMLReportTeams(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flywheel.db")
+	st, err := storage.Open(path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 6, d, 10, 0, 0, 0, time.UTC) }
+	var ev flywheel.Events
+	for i, svc := range []string{"checkout", "checkout", "payments", "search"} {
+		ev.Deployments = append(ev.Deployments, flywheel.Deployment{ID: fmt.Sprintf("d%d", i), Service: svc,
+			Environment: "production", SHA: fmt.Sprintf("aaaaaaa%d", i), Status: "success", FinishedAt: day(i + 1)})
+	}
+	if err := st.WriteBatch(context.Background(), flywheel.Batch{Events: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	page := func(yml string) string {
+		cfg := filepath.Join(dir, "flywheel.yml")
+		if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return mustRun(t, "", "--config.file", cfg, "--storage.path", path, "report", "--format", "html", "--at", day(10).Format(time.RFC3339)).stdout
+	}
+	out := page("services:\n  - {name: checkout, team: shop}\n  - {name: payments, team: shop}\n")
+	i := strings.Index(out, `<section id="teams">`)
+	if i < 0 {
+		t.Fatal("no teams section with teams configured")
+	}
+	sec := out[i:]
+	sec = sec[:strings.Index(sec, "</section>")]
+	// three deployments in 30 days: 0.7 a week
+	for _, want := range []string{`shop<span class="cnt">checkout, payments</span>`, `0.7/week`, `<span class="cnt">3</span>`, "Services in no team: search."} {
+		if !strings.Contains(sec, want) {
+			t.Errorf("teams section lacks %q:\n%s", want, sec)
+		}
+	}
+	if out := page("report:\n  min_samples: 5\n"); strings.Contains(out, `id="teams"`) {
+		t.Error("a teams section without teams")
 	}
 }

@@ -340,7 +340,7 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			page, err := buildHTMLReport(q, st, kopts, time.Now)
+			page, err := buildHTMLReport(q, st, kopts, cfg.ServiceTeams(), time.Now)
 			if err != nil {
 				return err
 			}
