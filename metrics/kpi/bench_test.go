@@ -1,10 +1,14 @@
 package kpi
 
 import (
+	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flywheel-metrics/flywheel"
 )
 
 // BenchmarkCompute is the engine alone — Input.Compute — over a synthetic
@@ -86,6 +90,45 @@ func BenchmarkCompute(b *testing.B) {
 			b.ReportMetric(mib(base.HeapAlloc-before.HeapAlloc), "input-MiB")
 			b.ReportMetric(mib(peak), "peak-heap-MiB")
 			b.ReportMetric(mib(peak-base.HeapAlloc), "compute-MiB")
+		})
+	}
+}
+
+// BenchmarkComputeGroups is ComputeGroups over the 30-day window with the
+// services split into five teams, beside BenchmarkCompute's scales: the HTML
+// report runs it once per page.
+//
+//	go test -run '^$' -bench 'Compute(Groups)?/100k' -benchtime 3x ./metrics/kpi/
+func BenchmarkComputeGroups(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		sz   genSize
+	}{
+		{"10k", genSize{services: 20, changes: 10_000, deployments: 2_000, incidents: 500}},
+		{"100k", genSize{services: 50, changes: 100_000, deployments: 20_000, incidents: 5_000}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			opts := DefaultOptions()
+			in := NewInput(opts)
+			ev := genEvents(c.sz, 42, at)
+			in.Add(ev)
+			groups := map[string][]string{}
+			seen := map[string]bool{}
+			for _, d := range ev.Deployments {
+				if !seen[d.Service] {
+					seen[d.Service] = true
+					team := fmt.Sprintf("team-%d", len(seen)%5)
+					groups[team] = append(groups[team], d.Service)
+				}
+			}
+			w := opts.Windows[slices.IndexFunc(opts.Windows, func(w flywheel.Window) bool { return w.Name == "30d" })]
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if len(in.ComputeGroups(at, w, groups)) != 5 {
+					b.Fatal("not five teams")
+				}
+			}
 		})
 	}
 }
