@@ -196,15 +196,16 @@ func TestHistogramStateRandomCorrections(t *testing.T) {
 		svc := []string{"a", "b"}[rng.IntN(2)]
 		obs := store[svc]
 		added, addedSum := uint64(0), 0.0
+		// Few observations, so that buckets are often empty and moves cross them.
 		switch op := rng.IntN(4); {
 		case op == 0 && len(obs) > 0: // remove
 			i := rng.IntN(len(obs))
 			store[svc] = slices.Delete(obs, i, i+1)
-		case op == 1 && len(obs) > 0: // move to another bucket, from 1 min to about 80 days
+		case (op == 1 || len(obs) >= 8) && len(obs) > 0: // move to another bucket, from 1 min to about 80 days
 			obs[rng.IntN(len(obs))] = 60 * math.Pow(2, rng.Float64()*17)
 		default: // add
 			for range 1 + rng.IntN(3) {
-				v := rng.Float64() * 70 * 86400
+				v := 60 * math.Pow(2, rng.Float64()*17)
 				store[svc] = append(store[svc], v)
 				added++
 				addedSum += v
