@@ -343,3 +343,31 @@ tests:
 		t.Errorf("promtool test rules: %v\n%s\n%s", err, out, test)
 	}
 }
+
+// TestWriteOpenMetricsHistogramCorrection: backfilled points are exposed as one
+// process would have exposed them in time order, so a correction between two
+// points does not lower the histogram's _count either.
+func TestWriteOpenMetricsHistogramCorrection(t *testing.T) {
+	t.Parallel()
+	store := storeModel{"checkout": {100, 5000, 90000}}
+	first := *store.snapshot(fixtureAt)
+	store["checkout"] = store["checkout"][:1] // two observations corrected away
+	second := *store.snapshot(fixtureAt.Add(time.Hour))
+	store["checkout"] = append(store["checkout"], 200)
+	third := *store.snapshot(fixtureAt.Add(2 * time.Hour))
+	var b strings.Builder
+	// Out of order on purpose: points are written in time order.
+	if err := WriteOpenMetrics(&b, []Snapshot{third, first, second}, nil, Disabled{}); err != nil {
+		t.Fatal(err)
+	}
+	var counts []string
+	for line := range strings.Lines(b.String()) {
+		if strings.HasPrefix(line, `flywheel_lead_time_distribution_seconds_count{service_name="checkout"`) {
+			f := strings.Fields(line)
+			counts = append(counts, f[len(f)-2])
+		}
+	}
+	if want := []string{"3", "3", "4"}; !slices.Equal(counts, want) {
+		t.Errorf("backfilled checkout _count %v, want %v\n%s", counts, want, b.String())
+	}
+}
