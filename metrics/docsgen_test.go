@@ -19,7 +19,7 @@ var docGroups = []struct {
 	{"Gauges now", famOpenIncidents, famDORAThreshold,
 		"`flywheel_dora_threshold` serves the DORA level bounds in force (`dora_thresholds` of the configuration, or the defaults of [kpis.md](kpis.md)), so alert rules compare against the configured bounds."},
 	{"Histograms over all stored history", famLeadTimeDistribution, famTimeToResolveDistribution,
-		"For `histogram_quantile()` over any period with `increase(…_bucket[period])`. Like the counts above they cover the stored history, so a correction that moves or removes a sample lowers a bucket, and `increase()` over a range holding that moment overcounts; the per-window summaries do not have this limit."},
+		"For `histogram_quantile()` over any period with `increase(…_bucket[period])`. They cover the stored history, which corrections change: a change mapped to another deployment, an incident's resolve time fixed, an event re-imported. So that no correction reads as a counter reset, a running Flywheel never lowers an exposed bucket, `_count` or `_sum`: each rises by what the stored history gained since the previous snapshot, and a drop adds nothing. A correction therefore counts as no new observation, and `increase()` over a range holding it stays the period's new observations; an observation moved to a lower bucket, though, also counts in the buckets it enters, and may add one to the buckets above and to `_count` where the buckets would otherwise stop being cumulative. `flywheel backfill` writes its points the same way, in time order. After a restart the series start again from the stored history, which Prometheus reads as the reset of a new process. The values can therefore differ from the stored history's (`flywheel report`) by the corrections since the process started; the per-window summaries are computed afresh and have no such offset."},
 	{"Data quality over all stored history", famUnattributedIncidents, famNonCountingDeployments,
 		"So a surprising KPI can be traced to its data. Sync lag per source is under collector health."},
 	{"Collector health", famSourceLastSuccess, famSnapshotTimestamp,
@@ -103,8 +103,10 @@ metrics handler's own ` + "`promhttp_metric_handler_requests_*`" + ` metrics, as
   change over a day with ` + "`delta()`" + `, so a correction counts as one fewer.
 - ` + "`urgency=\"all\"`" + ` series sit beside the per-urgency ones: sum over ` + "`urgency!=\"all\"`" + `
   (or read ` + "`urgency=\"all\"`" + `), never over every urgency. Likewise ` + "`service_name=\"all\"`" + `.
-- A histogram without observations is left out (fewer series); the all-services histogram
-  is omitted if services were computed with different bucket bounds.
+- A histogram without observations is left out (fewer series), unless this process
+  already exposed observations for it: corrections that empty a service's history keep its
+  histograms at their last values. The all-services histogram is omitted if services were
+  computed with different bucket bounds.
 - Collector health comes from the running process: counters such as
   ` + "`flywheel_source_sync_errors_total`" + ` restart at 0 with it, and a source that never
   succeeded has no ` + "`flywheel_source_last_success_timestamp_seconds`" + ` or lag series.

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"math"
-	"slices"
 	"sort"
 	"time"
 
@@ -33,6 +32,8 @@ type exporter struct {
 	includeHealth bool
 	disabled      Disabled
 	descs         [numFamilies]*prometheus.Desc
+	hist          *histState                // shared by every scrape of this exporter
+	hists         map[histKey]kpi.Histogram // the histograms to expose, as read at the start of one scrape
 }
 
 // NewExporter returns the collector that exposes the metrics of docs/metrics.md. snap
@@ -49,7 +50,7 @@ func newExporter(snap func() *Snapshot, health func() []flywheel.SourceStatus, t
 	if now == nil {
 		now = time.Now
 	}
-	e := &exporter{snap: snap, health: health, teams: teams, now: now, includeHealth: includeHealth, disabled: disabled}
+	e := &exporter{snap: snap, health: health, teams: teams, now: now, includeHealth: includeHealth, disabled: disabled, hist: newHistState()}
 	for f, def := range families {
 		e.descs[f] = prometheus.NewDesc(def.name, def.help, def.labels, nil)
 	}
@@ -75,6 +76,9 @@ func (e *exporter) Collect(ch chan<- prometheus.Metric) {
 		scrape := *e // a per-scrape copy holds this scrape's team map
 		if e.teams != nil {
 			scrape.teamMap = e.teams()
+		}
+		if !e.disabled.histograms {
+			scrape.hists = e.hist.observe(s)
 		}
 		scrape.collectSnapshot(ch, s)
 	}
@@ -266,8 +270,7 @@ func (e *exporter) history(ch chan<- prometheus.Metric, h kpi.History) {
 	}
 	names := sortedKeys(h.Services)
 	all := &kpi.ServiceHistory{IncidentsByUrgency: map[string]int{}, OpenByUrgency: map[string]int{}}
-	leadOK, resolveOK := true, true
-	for i, name := range names {
+	for _, name := range names {
 		sh := h.Services[name]
 		if sh == nil {
 			continue
@@ -293,15 +296,7 @@ func (e *exporter) history(ch chan<- prometheus.Metric, h kpi.History) {
 		q.TimeFallbackChanges += sh.Quality.TimeFallbackChanges
 		q.NegativeDurations += sh.Quality.NegativeDurations
 		q.NonCountingDeploys += sh.Quality.NonCountingDeploys
-		leadOK = leadOK && addHistogram(&all.LeadTime, sh.LeadTime, i == 0)
-		resolveOK = resolveOK && addHistogram(&all.TimeToResolve, sh.TimeToResolve, i == 0)
 		e.serviceHistory(ch, name, sh)
-	}
-	if !leadOK {
-		all.LeadTime = kpi.Histogram{}
-	}
-	if !resolveOK {
-		all.TimeToResolve = kpi.Histogram{}
 	}
 	e.serviceHistory(ch, allServices, all)
 }
@@ -334,8 +329,8 @@ func (e *exporter) serviceHistory(ch chan<- prometheus.Metric, svc string, sh *k
 	e.emit(ch, famOpenIncidents, float64(open), svc, team, allUrgencies)
 
 	if !e.disabled.histograms {
-		e.histogram(ch, famLeadTimeDistribution, sh.LeadTime, svc, team)
-		e.histogram(ch, famTimeToResolveDistribution, sh.TimeToResolve, svc, team)
+		e.histogram(ch, famLeadTimeDistribution, e.hists[histKey{famLeadTimeDistribution, svc}], svc, team)
+		e.histogram(ch, famTimeToResolveDistribution, e.hists[histKey{famTimeToResolveDistribution, svc}], svc, team)
 	}
 
 	q := sh.Quality
@@ -349,8 +344,8 @@ func (e *exporter) serviceHistory(ch chan<- prometheus.Metric, svc string, sh *k
 }
 
 // histogram emits a constant histogram (client_golang's ExampleNewConstHistogram)
-// from kpi's cumulative buckets; a histogram without observations is left out to
-// keep the series count down.
+// from cumulative buckets (histState's exposed values, not the store's); a
+// histogram without observations is left out to keep the series count down.
 func (e *exporter) histogram(ch chan<- prometheus.Metric, f family, h kpi.Histogram, labels ...string) {
 	if h.Count == 0 || len(h.Bounds) != len(h.Buckets) {
 		return
@@ -364,24 +359,6 @@ func (e *exporter) histogram(ch chan<- prometheus.Metric, f family, h kpi.Histog
 		m = prometheus.NewInvalidMetric(e.descs[f], err)
 	}
 	ch <- m
-}
-
-// addHistogram adds h to sum; it reports false when the bounds differ, so the
-// aggregate would be meaningless.
-func addHistogram(sum *kpi.Histogram, h kpi.Histogram, first bool) bool {
-	if first {
-		sum.Bounds = slices.Clone(h.Bounds)
-		sum.Buckets = make([]uint64, len(h.Buckets))
-	}
-	if !slices.Equal(sum.Bounds, h.Bounds) || len(sum.Buckets) != len(h.Buckets) {
-		return false
-	}
-	for i, n := range h.Buckets {
-		sum.Buckets[i] += n
-	}
-	sum.Count += h.Count
-	sum.Sum += h.Sum
-	return true
 }
 
 func (e *exporter) collectHealth(ch chan<- prometheus.Metric, statuses []flywheel.SourceStatus) {

@@ -36,10 +36,15 @@ func WriteOpenMetrics(w io.Writer, points []Snapshot, teams map[string]string, d
 	sort.SliceStable(order, func(a, b int) bool { return points[order[a]].At.Before(points[order[b]].At) })
 
 	merged := map[string]*dto.MetricFamily{}
+	// One histogram state across the points, in time order, as one process
+	// would have exposed them: a later point's correction does not read as a reset.
+	hist := newHistState()
 	for _, i := range order {
 		p := &points[i]
 		reg := prometheus.NewRegistry()
-		if err := reg.Register(newExporter(func() *Snapshot { return p }, nil, func() map[string]string { return teams }, nil, false, disabled)); err != nil {
+		e := newExporter(func() *Snapshot { return p }, nil, func() map[string]string { return teams }, nil, false, disabled)
+		e.hist = hist
+		if err := reg.Register(e); err != nil {
 			return fmt.Errorf("backfill: register exporter: %w", err)
 		}
 		mfs, err := reg.Gather()
