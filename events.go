@@ -515,15 +515,7 @@ func (p *timeParser) fail(msg string) {
 // deployments, changes, incidents. It is the inverse of DecodeEvents.
 func EncodeEvents(w io.Writer, ev Events) error {
 	enc := NewEventEncoder(w)
-	for i := range ev.Deployments {
-		enc.AddDeployment(&ev.Deployments[i])
-	}
-	for i := range ev.Changes {
-		enc.AddChange(&ev.Changes[i])
-	}
-	for i := range ev.Incidents {
-		enc.AddIncident(&ev.Incidents[i])
-	}
+	ev.SendTo(enc)
 	return enc.Flush()
 }
 

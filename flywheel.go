@@ -118,6 +118,21 @@ type EventSink interface {
 	AddIncident(*Incident)
 }
 
+// SendTo passes every event to sink, deployments first, then changes, then
+// incidents, as a store's scan does, announcing the counts first.
+func (e Events) SendTo(sink EventSink) {
+	sink.Grow(len(e.Deployments), len(e.Changes), len(e.Incidents))
+	for i := range e.Deployments {
+		sink.AddDeployment(&e.Deployments[i])
+	}
+	for i := range e.Changes {
+		sink.AddChange(&e.Changes[i])
+	}
+	for i := range e.Incidents {
+		sink.AddIncident(&e.Incidents[i])
+	}
+}
+
 // Grow makes room for that many more events of each kind.
 func (e *Events) Grow(deployments, changes, incidents int) {
 	e.Deployments = slices.Grow(e.Deployments, deployments)

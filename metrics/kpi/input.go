@@ -225,18 +225,7 @@ func newInput(opts Options, clone bool) *Input {
 }
 
 // Add adds every event of ev.
-func (in *Input) Add(ev flywheel.Events) {
-	in.Grow(len(ev.Deployments), len(ev.Changes), len(ev.Incidents))
-	for i := range ev.Deployments {
-		in.AddDeployment(&ev.Deployments[i])
-	}
-	for i := range ev.Changes {
-		in.AddChange(&ev.Changes[i])
-	}
-	for i := range ev.Incidents {
-		in.AddIncident(&ev.Incidents[i])
-	}
-}
+func (in *Input) Add(ev flywheel.Events) { ev.SendTo(in) }
 
 // Grow makes room for that many more events of each kind.
 func (in *Input) Grow(deployments, changes, incidents int) {
