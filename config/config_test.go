@@ -95,6 +95,20 @@ func TestBadConfigs(t *testing.T) {
 			`services[0]: want a mapping, got "checkout"`,
 			`storage: want a mapping, got "flywheel.db"`,
 		}},
+		// Schedules the cron parser accepts but that sync every second, never,
+		// or not as written.
+		{"schedules.yml", []string{
+			`github.schedule: invalid schedule "@every 0s": the interval must be positive (at least 1m)`,
+			`pagerduty.schedule: invalid schedule "@every -5m": the interval must be positive (at least 1m)`,
+		}},
+		{"schedules-cron.yml", []string{
+			`github.schedule: invalid schedule "*/61 * * * *": minute field "*/61": step 61 exceeds the range 0-59`,
+			`pagerduty.schedule: invalid schedule "0 0 31 2 *": never runs (no such date)`,
+		}},
+		{"schedules-fast.yml", []string{
+			`github.schedule: invalid schedule "@every 30s": runs every 30s, more often than the minimum of 1m`,
+			`pagerduty.schedule: invalid schedule "0 */25 * * *": hour field "*/25": step 25 exceeds the range 0-23`,
+		}},
 		{"duplicate-keys.yml", []string{"storage.path: duplicate key", "windows: duplicate key"}},
 		{"workflow-defaults.yml", []string{
 			"github.defaults.deployments.workflow: required when source is workflow_runs (a workflow file name such as deploy.yml)",
@@ -507,5 +521,16 @@ func TestThresholdOrderErrorsShowDurations(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Schedules at or above the minimum, rare dates and time zones still pass.
+func TestSchedulesAccepted(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"@every 1m", "@every 15m", "@hourly", "*/59 * * * *", "0 0 29 2 *", "0 9 * * 1-5", "CRON_TZ=Europe/Berlin 0 9 * * 1-5", "0 0 1 */12 *", "*/60 * * * *"} {
+		data := "github:\n  token_env: T\n  schedule: \"" + s + "\"\n  repos: [{name: acme/checkout}]\n"
+		if _, err := config.Parse([]byte(data)); err != nil {
+			t.Errorf("schedule %q: %v", s, err)
+		}
 	}
 }

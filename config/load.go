@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -343,10 +344,87 @@ func checkURL(p *problems, path, s string) {
 	}
 }
 
+// MinScheduleInterval is the shortest gap between two syncs a schedule may
+// ask for: more often only spends the API rate limit on the same data.
+const MinScheduleInterval = time.Minute
+
+// cronFields are the five fields of a cron expression with their ranges, in
+// order, for the step check the cron parser does not make.
+var cronFields = [...]struct {
+	name     string
+	min, max int
+}{{"minute", 0, 59}, {"hour", 0, 23}, {"day of month", 1, 31}, {"month", 1, 12}, {"day of week", 0, 6}}
+
 func checkSchedule(p *problems, path, s string) {
-	if _, err := cron.ParseStandard(s); err != nil {
-		p.add(path, "invalid schedule %q: %v", s, err)
+	spec := strings.TrimSpace(s)
+	// The parser rounds @every below a second up to one second, so a zero or
+	// negative interval must be caught in the text.
+	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(rest)); err == nil && d <= 0 {
+			p.add(path, "invalid schedule %q: the interval must be positive (at least %v)", s, shortDuration(MinScheduleInterval))
+			return
+		}
 	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		p.add(path, "invalid schedule %q: %v", s, err)
+		return
+	}
+	if !strings.HasPrefix(spec, "@") {
+		fields := strings.Fields(spec)
+		if len(fields) > 0 && (strings.HasPrefix(fields[0], "CRON_TZ=") || strings.HasPrefix(fields[0], "TZ=")) {
+			fields = fields[1:]
+		}
+		for i, f := range fields {
+			if i >= len(cronFields) {
+				break
+			}
+			if msg := checkStep(f, cronFields[i].min, cronFields[i].max); msg != "" {
+				p.add(path, "invalid schedule %q: %s field %q: %s", s, cronFields[i].name, f, msg)
+				return
+			}
+		}
+	}
+	// A five-field cron expression cannot ask for less than a minute, so
+	// the gap check matters for @every; Next's zero time means the parser
+	// found no run in the next five years (a date such as February 31).
+	first := sched.Next(time.Now())
+	if first.IsZero() {
+		p.add(path, "invalid schedule %q: never runs (no such date)", s)
+		return
+	}
+	if gap := sched.Next(first).Sub(first); gap < MinScheduleInterval {
+		p.add(path, "invalid schedule %q: runs every %v, more often than the minimum of %v", s, gap, shortDuration(MinScheduleInterval))
+	}
+}
+
+// checkStep reports a step in one cron field longer than the field's range:
+// the parser accepts */61 in minutes and runs it at minute 0 only, which is
+// not what anyone writing it meant.
+func checkStep(field string, min, max int) string {
+	for _, part := range strings.Split(field, ",") {
+		_, step, ok := strings.Cut(part, "/")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(step)
+		if err == nil && n > max-min+1 {
+			return fmt.Sprintf("step %d exceeds the range %d-%d", n, min, max)
+		}
+	}
+	return ""
+}
+
+// shortDuration writes 1m rather than time.Duration's 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func checkRegexp(p *problems, path, s string) *regexp.Regexp {

@@ -315,3 +315,19 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckConfigRefusesDegenerateSchedules: schedules the cron parser takes
+// but that would sync every second, never, or not as written are refused by
+// check-config, each on a line naming its key.
+func TestCheckConfigRefusesDegenerateSchedules(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "schedules.yml")
+	writeFile(t, bad, "github:\n  token_env: GITHUB_TOKEN\n  schedule: \"@every 0s\"\n  repos: [{name: acme/checkout}]\n"+
+		"pagerduty:\n  token_env: PAGERDUTY_TOKEN\n  schedule: \"*/61 * * * *\"\n  services: [{id: P1, service: checkout}]\n")
+	r := runFlywheel(t, nil, "--config.file", bad, "check-config", "--no-secrets")
+	want := `github.schedule: invalid schedule "@every 0s": the interval must be positive (at least 1m)` + "\n" +
+		`pagerduty.schedule: invalid schedule "*/61 * * * *": minute field "*/61": step 61 exceeds the range 0-59` + "\n"
+	if r.Code != 1 || r.Stdout != want {
+		t.Errorf("check-config: exit %d\nstdout:\n%s\nwant:\n%s\nstderr: %s", r.Code, r.Stdout, want, r.Stderr)
+	}
+}
