@@ -170,6 +170,37 @@ func TestSyncRateLimitsAndRetries(t *testing.T) {
 	}
 }
 
+// TestSyncSecondaryLimitWithoutRetryAfter: against a server that enforces a
+// secondary limit, answering 403 without Retry-After past a burst of requests
+// (REST and GraphQL) and refusing again while sent to during its cool-down, a
+// whole sync backs off on the fake clock, gets through, and stores the same as
+// without the limit.
+func TestSyncSecondaryLimitWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			want := baseline(t, smallOrg, m.sim)
+			sim := m.sim
+			sim.SecondaryLimit = &githubtest.SecondaryLimit{Requests: 3, Per: time.Minute, Cooldown: 2 * time.Minute}
+			h := newHarness(t, genOrg(smallOrg), harnessOpts{sim: sim})
+			h.mustSync()
+			if got := h.sink.events(); got != want {
+				t.Fatalf("with a secondary limit:\n%s", firstDiff(want, got))
+			}
+			if h.srv.Requests().Status(http.StatusForbidden) == 0 {
+				t.Fatalf("the server never refused: the sync did not meet the limit (%d requests)", h.srv.Requests().Total)
+			}
+			var slept time.Duration
+			for _, d := range h.clock.sleeps() {
+				slept += d
+			}
+			if slept < time.Minute {
+				t.Errorf("waited %v on the fake clock, want at least a minute", slept)
+			}
+		})
+	}
+}
+
 // TestSyncMalformedBody: a cut-off body fails the sync with a clear error and
 // stores nothing: no event, no cursor, no validator.
 func TestSyncMalformedBody(t *testing.T) {

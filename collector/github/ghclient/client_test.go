@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
+	"github.com/flywheel-metrics/flywheel/collector/github/githubtest"
 	"github.com/flywheel-metrics/flywheel/internal/dnstest"
 )
 
@@ -307,6 +309,45 @@ func TestSecondaryLimitWithoutRetryAfterBacksOff(t *testing.T) {
 				if d < lo || d >= hi {
 					t.Errorf("sleep %d = %v, want in [%v, %v)", i, d, lo, hi)
 				}
+			}
+		})
+	}
+}
+
+// TestSecondaryLimitWithoutRetryAfterAgainstServer: the simulated API refuses
+// past its burst with GitHub's secondary-limit answer and no Retry-After, and
+// every request during its three-minute cool-down restarts it. The client
+// waits a minute, then twice as long each time (1m, 2m, 4m on the injected
+// clock, jitter off), so its third retry lands after a quiet cool-down; a
+// client retrying every minute would never get through.
+func TestSecondaryLimitWithoutRetryAfterAgainstServer(t *testing.T) {
+	for _, status := range []int{http.StatusForbidden, http.StatusTooManyRequests} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			clock := newFakeClock()
+			srv := githubtest.NewServer(&githubtest.Org{Name: "acme", Repos: []*githubtest.Repo{{Owner: "acme", Name: "checkout", CreatedAt: clock.Now()}}},
+				githubtest.Options{Now: clock.Now, SecondaryLimit: &githubtest.SecondaryLimit{
+					Requests: 1, Per: time.Minute, Cooldown: 3 * time.Minute, Status: status}})
+			t.Cleanup(srv.Close)
+			c, err := New(Options{BaseURL: srv.RESTBaseURL(), Clock: clock, Rand: func() float64 { return 0 },
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for i := 0; i < 2; i++ {
+				if _, _, err := c.REST.Repositories.Get(ctx, "acme", "checkout"); err != nil {
+					t.Fatalf("request %d: %v", i+1, err)
+				}
+			}
+			want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute}
+			if got := clock.Sleeps(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("waits = %v, want %v", got, want)
+			}
+			if n := srv.Requests().Count("GET /repos/{owner}/{repo}", status); n != 3 {
+				t.Errorf("server refused %d requests, want 3", n)
+			}
+			if st := c.Stats(); st.Retries != 3 {
+				t.Errorf("retries = %d, want 3", st.Retries)
 			}
 		})
 	}

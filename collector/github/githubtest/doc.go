@@ -4,7 +4,8 @@
 // pagination by page number, weak ETags and 304s, x-ratelimit-* headers with a finite
 // budget that 304s do not consume), and GraphQL queries validated against GitHub's
 // public schema (testdata/schema.graphql) and answered by a small executor. It counts
-// requests by route and status and can inject faults (rate limits, 5xx, bad JSON).
+// requests by route and status, can inject faults (rate limits, 5xx, bad JSON) and
+// can enforce a secondary rate limit (Options.SecondaryLimit).
 // The GitHub source's tests use it, and `flywheel demo` serves its generated
 // organisation through it. It listens on 127.0.0.1 only.
 //

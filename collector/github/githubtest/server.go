@@ -47,7 +47,29 @@ type Options struct {
 	// Now is the server's clock (default time.Now); share a fake clock with the
 	// client so that waiting for a reset refills the budget.
 	Now func() time.Time
+	// SecondaryLimit, if set, enforces a secondary rate limit (see SecondaryLimit).
+	SecondaryLimit *SecondaryLimit
 }
+
+// SecondaryLimit is a secondary rate limit as GitHub enforces one: more than
+// Requests requests (REST or GraphQL; GET /rate_limit is free) within Per on
+// the server's clock trip it, and every request is then refused until Cooldown
+// has passed. A request sent while refused is refused again and restarts the
+// cool-down, as GitHub may hold back a client that keeps sending: only a client
+// that waits longer each time gets through. The refusal is GitHub's: Status
+// (403 by default, or 429), the documented secondary-limit message, the
+// x-ratelimit-* headers with budget left, and Retry-After only when RetryAfter
+// is positive (GitHub often sends none).
+type SecondaryLimit struct {
+	Requests   int
+	Per        time.Duration
+	Cooldown   time.Duration
+	Status     int
+	RetryAfter time.Duration
+}
+
+// secondaryLimitBody is GitHub's message for a secondary rate limit.
+const secondaryLimitBody = `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`
 
 // Fault is an injected response: written instead of the real answer.
 type Fault struct {
@@ -122,6 +144,10 @@ type Server struct {
 	failNext   int
 	failNextF  *Fault
 	appTokens  map[string]bool
+	// Options.SecondaryLimit: the admitted requests within Per, and the end of
+	// the cool-down while refusing.
+	secondaryRecent []time.Time
+	secondaryUntil  time.Time
 }
 
 const appTokenRoute = "POST /app/installations/{id}/access_tokens"
@@ -278,8 +304,56 @@ func SecondaryLimitFault(status int, retryAfter time.Duration) Fault {
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int(retryAfter/time.Second)))
 	}
-	return Fault{Status: status, Header: h,
-		Body: `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`}
+	return Fault{Status: status, Header: h, Body: secondaryLimitBody}
+}
+
+// secondaryRefused counts a request against Options.SecondaryLimit and reports
+// whether it is refused.
+func (s *Server) secondaryRefused(route string) bool {
+	sl := s.opts.SecondaryLimit
+	if sl == nil || route == "GET /rate_limit" {
+		return false
+	}
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.secondaryUntil) {
+		s.secondaryUntil = now.Add(sl.Cooldown)
+		return true
+	}
+	keep := s.secondaryRecent[:0]
+	for _, at := range s.secondaryRecent {
+		if now.Sub(at) < sl.Per {
+			keep = append(keep, at)
+		}
+	}
+	s.secondaryRecent = keep
+	if len(keep) >= sl.Requests {
+		// The burst is spent; after the cool-down the count starts afresh.
+		s.secondaryRecent = s.secondaryRecent[:0]
+		s.secondaryUntil = now.Add(sl.Cooldown)
+		return true
+	}
+	s.secondaryRecent = append(s.secondaryRecent, now)
+	return false
+}
+
+// refuseSecondary writes the secondary-limit answer of Options.SecondaryLimit.
+func (s *Server) refuseSecondary(w http.ResponseWriter, method, route string, graphql bool) {
+	sl := s.opts.SecondaryLimit
+	status := sl.Status
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	h := w.Header()
+	s.rateHeaders(h, graphql)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if sl.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(sl.RetryAfter/time.Second)))
+	}
+	s.count(method, route, status)
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(secondaryLimitBody))
 }
 
 // ServerErrorFault is a 5xx with GitHub's short JSON body.
@@ -387,6 +461,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = withCaller(r, c)
+	if s.secondaryRefused(route) {
+		s.refuseSecondary(w, r.Method, route, graphql)
+		return
+	}
 	if f := s.nextFault(r); f != nil {
 		for k, vs := range f.Header {
 			for _, v := range vs {

@@ -604,3 +604,63 @@ func TestUpdateDuringRequests(t *testing.T) {
 		t.Errorf("after updates: %d open PRs, err %v", len(prs), err)
 	}
 }
+
+// TestSecondaryLimit: past the burst the server refuses with GitHub's
+// secondary-limit answer (no Retry-After unless asked), a request during the
+// cool-down restarts it, and after a quiet cool-down requests pass again.
+func TestSecondaryLimit(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	s, _ := newTestServer(t, Options{Now: clock.Now,
+		SecondaryLimit: &SecondaryLimit{Requests: 2, Per: time.Minute, Cooldown: 3 * time.Minute}})
+	ctx := context.Background()
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := s.Client().Get(s.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
+	}
+	for i := 0; i < 2; i++ {
+		if resp, _ := get("/repos/acme/checkout"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp, body := get("/repos/acme/checkout")
+	if resp.StatusCode != http.StatusForbidden || body != secondaryLimitBody || resp.Header.Get("Retry-After") != "" ||
+		resp.Header.Get("X-RateLimit-Remaining") != "4998" {
+		t.Fatalf("past the burst: %d Retry-After %q remaining %q %s", resp.StatusCode, resp.Header.Get("Retry-After"),
+			resp.Header.Get("X-RateLimit-Remaining"), body)
+	}
+	if resp, _ := get("/rate_limit"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /rate_limit while limited: %d", resp.StatusCode)
+	}
+	_ = clock.Sleep(ctx, 2*time.Minute) // inside the cool-down: refused, and it starts again
+	if resp, _ := get("/repos/acme/checkout"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("during the cool-down: %d", resp.StatusCode)
+	}
+	_ = clock.Sleep(ctx, 2*time.Minute) // 4m after tripping, 2m after the last refusal
+	if resp, _ := get("/repos/acme/checkout"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a refusal did not restart the cool-down: %d", resp.StatusCode)
+	}
+	_ = clock.Sleep(ctx, 3*time.Minute)
+	if resp, _ := get("/repos/acme/checkout"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after a quiet cool-down: %d", resp.StatusCode)
+	}
+	if st := s.Requests(); st.Count("GET /repos/{owner}/{repo}", http.StatusForbidden) != 3 || st.RESTUnits != 3 {
+		t.Errorf("counts: %+v, %d units (refusals cost none)", st.ByKey, st.RESTUnits)
+	}
+
+	s2, _ := newTestServer(t, Options{Now: clock.Now,
+		SecondaryLimit: &SecondaryLimit{Requests: 1, Per: time.Minute, Cooldown: time.Minute, Status: http.StatusTooManyRequests, RetryAfter: 30 * time.Second}})
+	s = s2
+	get("/repos/acme/checkout")
+	if resp, body := get("/repos/acme/checkout"); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "30" || body != secondaryLimitBody {
+		t.Errorf("429 with Retry-After: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
