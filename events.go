@@ -502,6 +502,10 @@ func (p *timeParser) optional(name string, s *string) time.Time {
 		p.fail(fmt.Sprintf("field %q: %q is not an RFC3339 time", name, *s))
 		return time.Time{}
 	}
+	if !TimeInRange(t) {
+		p.fail(fmt.Sprintf("field %q: %s is outside the valid %s", name, t.UTC().Format(time.RFC3339), TimeRangeText))
+		return time.Time{}
+	}
 	return t.UTC()
 }
 

@@ -62,6 +62,9 @@ func TestDecodeEventsRejectsEveryBadLine(t *testing.T) {
 		`not json`,
 		`{"kind":"deployment","id":"","service":"s","environment":"","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success"}`,
 		`{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","labels":"bug"}`,
+		`{"kind":"deployment","id":"d-3","service":"s","environment":"production","sha":"a","finished_at":"9999-01-01T00:00:00Z","status":"success"}`,
+		`{"kind":"incident","id":"i","service":"s","triggered_at":"2026-06-01T12:00:00Z","started_at":"1600-01-01T00:00:00Z"}`,
+		`{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00+02:00","merged_at":"2200-01-01T00:30:00+01:00"}`,
 	}, "\n")
 	_, err := flywheel.DecodeEvents(strings.NewReader(in), "import")
 	var de *flywheel.DecodeError
@@ -69,13 +72,16 @@ func TestDecodeEventsRejectsEveryBadLine(t *testing.T) {
 		t.Fatalf("err = %v, want *DecodeError", err)
 	}
 	want := map[int]string{
-		2: `field "finished_at": "yesterday" is not an RFC3339 time`,
-		3: `missing required field "opened_at"`,
-		4: `unknown field "severity"`,
-		5: `unknown kind "widget"`,
-		6: `not a JSON object`,
-		7: `missing required field "id", "environment"`,
-		8: `field "labels": want []string, got string`,
+		2:  `field "finished_at": "yesterday" is not an RFC3339 time`,
+		3:  `missing required field "opened_at"`,
+		4:  `unknown field "severity"`,
+		5:  `unknown kind "widget"`,
+		6:  `not a JSON object`,
+		7:  `missing required field "id", "environment"`,
+		8:  `field "labels": want []string, got string`,
+		9:  `field "finished_at": 9999-01-01T00:00:00Z is outside the valid years 1970 to 2199 (UTC)`,
+		10: `field "started_at": 1600-01-01T00:00:00Z is outside the valid years`,
+		// 2200-01-01T00:30+01:00 is still 2199 in UTC: valid
 	}
 	if len(de.Lines) != len(want) {
 		t.Fatalf("got %d bad lines, want %d: %v", len(de.Lines), len(want), err)
