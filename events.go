@@ -3,6 +3,7 @@ package flywheel
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -349,6 +350,13 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if err := strict(raw, &l); err != nil {
 			return err.Error()
 		}
+		if r := cmp.Or(tooLong(sized{"id", l.ID, MaxNameBytes}, sized{"service", l.Service, MaxNameBytes},
+			sized{"repo", l.Repo, MaxNameBytes}, sized{"environment", l.Environment, MaxNameBytes},
+			sized{"sha", l.SHA, MaxNameBytes}, sized{"status", l.Status, MaxNameBytes},
+			sized{"compare_status", l.CompareStatus, MaxNameBytes}, sized{"source", l.Source, MaxNameBytes}),
+			listTooLong("commits", l.Commits, MaxNameBytes)); r != "" {
+			return r
+		}
 		if r := required(map[string]string{"id": l.ID, "service": l.Service, "environment": l.Environment, "sha": l.SHA, "status": l.Status}); r != "" {
 			return r
 		}
@@ -361,7 +369,7 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		if l.CompareStatus != "" {
 			i := slices.IndexFunc(compareStatuses, func(s string) bool { return strings.EqualFold(s, l.CompareStatus) })
 			if i < 0 {
-				return fmt.Sprintf(`field "compare_status": %q is not one of %s`, l.CompareStatus, strings.Join(compareStatuses, ", "))
+				return fmt.Sprintf(`field "compare_status": %q is not one of %s`, Clip(l.CompareStatus), strings.Join(compareStatuses, ", "))
 			}
 			d.CompareStatus = compareStatuses[i]
 		}
@@ -373,6 +381,13 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		var l changeLine
 		if err := strict(raw, &l); err != nil {
 			return err.Error()
+		}
+		if r := cmp.Or(tooLong(sized{"id", l.ID, MaxNameBytes}, sized{"service", l.Service, MaxNameBytes},
+			sized{"repo", l.Repo, MaxNameBytes}, sized{"title", l.Title, MaxTextBytes},
+			sized{"author", l.Author, MaxNameBytes}, sized{"merge_sha", l.MergeSHA, MaxNameBytes},
+			sized{"source", l.Source, MaxNameBytes}),
+			listTooLong("labels", l.Labels, MaxNameBytes), listTooLong("paths", l.Paths, MaxTextBytes)); r != "" {
+			return r
 		}
 		if r := required(map[string]string{"id": l.ID, "service": l.Service}); r != "" {
 			return r
@@ -397,6 +412,13 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		var l incidentLine
 		if err := strict(raw, &l); err != nil {
 			return err.Error()
+		}
+		if r := tooLong(sized{"id", l.ID, MaxNameBytes}, sized{"service", l.Service, MaxNameBytes},
+			sized{"urgency", l.Urgency, MaxNameBytes}, sized{"priority", l.Priority, MaxNameBytes},
+			sized{"title", l.Title, MaxTextBytes}, sized{"caused_by", l.CausedBy, MaxTextBytes},
+			sized{"impact_start_unparsed", l.ImpactStartUnparsed, MaxTextBytes},
+			sized{"source", l.Source, MaxNameBytes}); r != "" {
+			return r
 		}
 		if r := required(map[string]string{"id": l.ID, "service": l.Service}); r != "" {
 			return r
@@ -426,7 +448,7 @@ func decodeLine(raw []byte, source string, ev *Events, seen map[Kind]map[string]
 		c.order(trig, res, "its time to resolve would be negative and is left out")
 		upsert(&ev.Incidents, seen[KindIncident], in.ID, in)
 	default:
-		return fmt.Sprintf(`unknown kind %q (want deployment, change or incident)`, kind)
+		return fmt.Sprintf(`unknown kind %q (want deployment, change or incident)`, Clip(kind))
 	}
 	return ""
 }
@@ -464,7 +486,8 @@ func jsonReason(err error) string {
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return "unknown field " + f
+		// the field's name is quoted in f, and may be as long as the line
+		return "unknown field " + Clip(f)
 	}
 	return strings.TrimPrefix(msg, "json: ")
 }
@@ -499,7 +522,11 @@ func (p *timeParser) optional(name string, s *string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, *s)
 	if err != nil {
-		p.fail(fmt.Sprintf("field %q: %q is not an RFC3339 time", name, *s))
+		p.fail(fmt.Sprintf("field %q: %q is not an RFC3339 time", name, Clip(*s)))
+		return time.Time{}
+	}
+	if !TimeInRange(t) {
+		p.fail(fmt.Sprintf("field %q: %s is outside the valid %s", name, t.UTC().Format(time.RFC3339), TimeRangeText))
 		return time.Time{}
 	}
 	return t.UTC()

@@ -62,6 +62,14 @@ func TestDecodeEventsRejectsEveryBadLine(t *testing.T) {
 		`not json`,
 		`{"kind":"deployment","id":"","service":"s","environment":"","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success"}`,
 		`{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","labels":"bug"}`,
+		`{"kind":"deployment","id":"d-3","service":"s","environment":"production","sha":"a","finished_at":"9999-01-01T00:00:00Z","status":"success"}`,
+		`{"kind":"incident","id":"i","service":"s","triggered_at":"2026-06-01T12:00:00Z","started_at":"1600-01-01T00:00:00Z"}`,
+		`{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00+02:00","merged_at":"2200-01-01T00:30:00+01:00"}`,
+		`{"kind":"deployment","id":"` + strings.Repeat("d", 40<<10) + `","service":"s","environment":"production","sha":"a","finished_at":"2026-06-01T12:00:00Z","status":"success"}`,
+		`{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","labels":["ok","` + strings.Repeat("l", 1025) + `"]}`,
+		`{"kind":"incident","id":"i","service":"s","triggered_at":"2026-06-01T12:00:00Z","title":"` + strings.Repeat("t", 4097) + `"}`,
+		`{"kind":"incident","id":"i","service":"s","triggered_at":"` + strings.Repeat("9", 5000) + `"}`,
+		`{"kind":"incident","` + strings.Repeat("k", 5000) + `":1}`,
 	}, "\n")
 	_, err := flywheel.DecodeEvents(strings.NewReader(in), "import")
 	var de *flywheel.DecodeError
@@ -69,13 +77,21 @@ func TestDecodeEventsRejectsEveryBadLine(t *testing.T) {
 		t.Fatalf("err = %v, want *DecodeError", err)
 	}
 	want := map[int]string{
-		2: `field "finished_at": "yesterday" is not an RFC3339 time`,
-		3: `missing required field "opened_at"`,
-		4: `unknown field "severity"`,
-		5: `unknown kind "widget"`,
-		6: `not a JSON object`,
-		7: `missing required field "id", "environment"`,
-		8: `field "labels": want []string, got string`,
+		2:  `field "finished_at": "yesterday" is not an RFC3339 time`,
+		3:  `missing required field "opened_at"`,
+		4:  `unknown field "severity"`,
+		5:  `unknown kind "widget"`,
+		6:  `not a JSON object`,
+		7:  `missing required field "id", "environment"`,
+		8:  `field "labels": want []string, got string`,
+		9:  `field "finished_at": 9999-01-01T00:00:00Z is outside the valid years 1970 to 2199 (UTC)`,
+		10: `field "started_at": 1600-01-01T00:00:00Z is outside the valid years`,
+		// 2200-01-01T00:30+01:00 is still 2199 in UTC: valid
+		12: `field "id": 40960 bytes, more than the limit of 1024 ("dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd… (40960 bytes)")`,
+		13: `field "labels": element 2: 1025 bytes, more than the limit of 1024`,
+		14: `field "title": 4097 bytes, more than the limit of 4096`,
+		15: `field "triggered_at": "99999999`,
+		16: `unknown field "kkkkkkkk`,
 	}
 	if len(de.Lines) != len(want) {
 		t.Fatalf("got %d bad lines, want %d: %v", len(de.Lines), len(want), err)
@@ -85,6 +101,9 @@ func TestDecodeEventsRejectsEveryBadLine(t *testing.T) {
 		if !ok {
 			t.Errorf("unexpected bad line %d: %s", l.Line, l.Reason)
 			continue
+		}
+		if len(l.Reason) > 300 {
+			t.Errorf("line %d: reason of %d bytes quotes too much: %.100s", l.Line, len(l.Reason), l.Reason)
 		}
 		if !strings.Contains(l.Reason, w) {
 			t.Errorf("line %d: reason %q does not contain %q", l.Line, l.Reason, w)
@@ -185,9 +204,13 @@ func TestDecodeEventsLineLimit(t *testing.T) {
 	if !errors.As(err, &de) || len(de.Lines) != 2 || de.Lines[0].Line != 2 || de.Lines[0].Reason != "line longer than 16777216 bytes (16 MiB)" || de.Lines[1].Line != 4 {
 		t.Errorf("err = %v, want line 2 too long and line 4 bad", err)
 	}
-	// A line of exactly 16 MiB, with a Windows line end, fits.
-	head := `{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","title":"`
-	fits := head + strings.Repeat("x", 16<<20-len(head)-2) + `"}`
+	// A line of exactly 16 MiB, with a Windows line end, fits: a change with
+	// many paths, each within its limit.
+	head, tail := `{"kind":"change","id":"c","service":"s","opened_at":"2026-06-01T12:00:00Z","paths":[`, `]}`
+	budget := 16<<20 - len(head) - len(tail)
+	elem := `"` + strings.Repeat("x", 1000) + `",`
+	k := (budget - 2) / len(elem)
+	fits := head + strings.Repeat(elem, k) + `"` + strings.Repeat("y", budget-k*len(elem)-2) + `"` + tail
 	ev, err := flywheel.DecodeEvents(strings.NewReader(ok+"\r\n"+fits+"\r\n"+ok), "import")
 	if err != nil || len(ev.Changes) != 1 || len(ev.Incidents) != 1 {
 		t.Errorf("a 16 MiB line: %v", err)

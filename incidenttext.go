@@ -165,8 +165,16 @@ var impactLayouts = []string{
 // "YYYY-MM-DD HH:MM[:SS]" followed by "Z", "UTC", "GMT" or a numeric offset
 // ("+02:00", "+0200", "-05"), with or without a space before it. A time
 // without a zone is read in tz (UTC when nil). ok is false when the value is
-// none of these.
+// none of these, or a time outside the valid years (TimeInRange).
 func ParseImpactStart(v string, tz *time.Location) (time.Time, bool) {
+	t, ok := parseImpactStart(v, tz)
+	if !ok || !TimeInRange(t) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func parseImpactStart(v string, tz *time.Location) (time.Time, bool) {
 	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), true

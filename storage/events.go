@@ -113,7 +113,7 @@ func upsertAll[T any](tx *bolt.Tx, k kind[T], records []T) error {
 			oldKey := append(append([]byte(nil), oldTime...), id...)
 			if raw := byTime.Get(oldKey); raw != nil {
 				if err := k.decode(raw, nil, &old); err != nil {
-					return fmt.Errorf("%s %q: %w", k.name, id, err)
+					return fmt.Errorf("%s %q: %w", k.name, flywheel.Clip(id), err)
 				}
 				svcD = append(svcD, append(appendStrKey(nil, k.service(&old)), oldKey...))
 				if byRepo != nil {
@@ -168,7 +168,7 @@ func (w writes) put(b *bolt.Bucket, kind flywheel.Kind) error {
 	slices.SortFunc(w, func(x, y write) int { return bytes.Compare(x.key, y.key) })
 	for _, e := range w {
 		if err := b.Put(e.key, e.val); err != nil {
-			return fmt.Errorf("%s %q: %w", kind, e.id, err)
+			return fmt.Errorf("%s %q: %w", kind, flywheel.Clip(e.id), err)
 		}
 	}
 	return nil

@@ -45,6 +45,9 @@ func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p c
 		byID[d.ID] = d
 	}
 	var fetched []flywheel.Deployment
+	// A deployment with a time outside the valid years is dropped before it
+	// takes a place in the sequence whose commit ranges are mapped.
+	dp.fetched = inRange(s, r, "deployment", dp.fetched, func(d *flywheel.Deployment) (string, string) { return d.ID, d.OutOfRangeTime() })
 	for _, d := range dp.fetched {
 		if old, ok := byID[d.ID]; ok && sameDeployment(old, d) {
 			continue
@@ -93,7 +96,7 @@ func (s *Source) finishDeployments(ctx context.Context, sink collector.Sink, p c
 		if end == len(out) {
 			b.Cursors, b.Validators = dp.cursors, dp.validators
 		}
-		if err := write(ctx, sink, r, b); err != nil {
+		if err := s.write(ctx, sink, r, b); err != nil {
 			return err
 		}
 		if end == len(out) {

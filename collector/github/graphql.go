@@ -275,7 +275,7 @@ func (s *Source) syncRepoGraphQL(ctx context.Context, sink collector.Sink, p col
 				dp.cursors = append(dp.cursors, rels.hw.cursor(r, "releases")...)
 			}
 		}
-		if err := write(ctx, sink, r, b); err != nil {
+		if err := s.write(ctx, sink, r, b); err != nil {
 			return err
 		}
 		p.Total(1)

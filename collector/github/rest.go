@@ -114,7 +114,7 @@ func (s *Source) pullsREST(ctx context.Context, sink collector.Sink, p collector
 		if done {
 			b.Cursors, b.Validators = hw.cursor(r, "pulls"), vals
 		}
-		if err := write(ctx, sink, r, b); err != nil {
+		if err := s.write(ctx, sink, r, b); err != nil {
 			return err
 		}
 		pageDone(p, r, "pulls", page)
@@ -280,7 +280,7 @@ func (s *Source) issuesLabelREST(ctx context.Context, sink collector.Sink, p col
 		if done {
 			b.Cursors, b.Validators = hw.cursor(r, kind), vals
 		}
-		if err := write(ctx, sink, r, b); err != nil {
+		if err := s.write(ctx, sink, r, b); err != nil {
 			return err
 		}
 		pageDone(p, r, "issues", page)

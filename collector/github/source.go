@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,7 +209,10 @@ func (h *highWater) cursor(r repoInfo, kind string) []flywheel.Cursor {
 	return []flywheel.Cursor{cursorAt(r, kind, t)}
 }
 
-func write(ctx context.Context, sink collector.Sink, r repoInfo, b flywheel.Batch) error {
+func (s *Source) write(ctx context.Context, sink collector.Sink, r repoInfo, b flywheel.Batch) error {
+	b.Changes = inRange(s, r, "pull request", b.Changes, func(c *flywheel.Change) (string, string) { return c.ID, c.OutOfRangeTime() })
+	b.Incidents = inRange(s, r, "issue", b.Incidents, func(x *flywheel.Incident) (string, string) { return x.ID, x.OutOfRangeTime() })
+	b.Deployments = inRange(s, r, "deployment", b.Deployments, func(d *flywheel.Deployment) (string, string) { return d.ID, d.OutOfRangeTime() })
 	if b.Len() == 0 && len(b.Cursors) == 0 && len(b.Validators) == 0 {
 		return nil
 	}
@@ -216,6 +220,21 @@ func write(ctx context.Context, sink collector.Sink, r repoInfo, b flywheel.Batc
 		return errorf("github: store %s: %w", r.FullName(), err)
 	}
 	return nil
+}
+
+// inRange drops the items with a time outside the valid years, each with a
+// warning naming it: such a time is a bug of the API or of whoever wrote it,
+// and one item must neither stop the sync of the repository nor reach the KPIs.
+func inRange[T any](s *Source, r repoInfo, kind string, items []T, check func(*T) (id, field string)) []T {
+	return slices.DeleteFunc(items, func(it T) bool {
+		id, field := check(&it)
+		if field == "" {
+			return false
+		}
+		s.opts.Logger.Warn("github: skipped an item with a time outside the valid range",
+			"repo", r.FullName(), "kind", kind, "id", id, "field", field, "valid", flywheel.TimeRangeText)
+		return true
+	})
 }
 
 // repoCache is what a repository listing tells about a repository, stored as a
@@ -352,7 +371,7 @@ func (s *Source) defaultBranchREST(ctx context.Context, sink collector.Sink, r r
 	if v, ok := s.opts.Client.ValidatorFor(resp); ok {
 		b.Validators = append(b.Validators, v)
 	}
-	if err := write(ctx, sink, r, b); err != nil {
+	if err := s.write(ctx, sink, r, b); err != nil {
 		return "", err
 	}
 	return rc.DefaultBranch, nil

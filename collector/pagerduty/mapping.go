@@ -37,11 +37,15 @@ var timeLayouts = []string{
 	"2006-01-02 15:04:05",
 }
 
-// parseTime parses a PagerDuty timestamp into UTC.
+// parseTime parses a PagerDuty timestamp into UTC; a time outside the valid
+// years (flywheel.TimeInRange) is an error like one that does not parse.
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
+			if !flywheel.TimeInRange(t) {
+				return time.Time{}, fmt.Errorf("time %q is outside the valid %s", s, flywheel.TimeRangeText)
+			}
 			return t.UTC(), nil
 		}
 	}

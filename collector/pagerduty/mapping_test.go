@@ -262,7 +262,8 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "null", "2015-10-06", "10/06/2015 21:30"} {
+	// A time outside the valid years is refused like one that does not parse.
+	for _, in := range []string{"", "null", "2015-10-06", "10/06/2015 21:30", "9999-01-01T00:00:00Z", "1600-01-01T00:00:00Z"} {
 		if _, err := parseTime(in); err == nil {
 			t.Errorf("parseTime(%q) succeeded", in)
 		}

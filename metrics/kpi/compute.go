@@ -19,11 +19,14 @@ const none = math.MinInt64
 // forever is the end of an interval that has not ended (an open incident).
 const forever = math.MaxInt64
 
+// ns is t in the engine's clock. A time outside the valid years (a store
+// written before they were checked may hold one) is clamped to the range
+// first: UnixNano of a year past 2262 overflows.
 func ns(t time.Time) int64 {
 	if t.IsZero() {
 		return none
 	}
-	return t.UnixNano()
+	return flywheel.ClampTime(t).UnixNano()
 }
 
 // beforeAt returns t's instant when it happened before at, else none: as of
@@ -403,7 +406,7 @@ func (in *Input) attributed(at time.Time) *engine { return in.run(at, false) }
 func (in *Input) run(at time.Time, trace bool) *engine {
 	e := &engine{
 		opts:   in.opts,
-		at:     at.UnixNano(),
+		at:     flywheel.ClampTime(at).UnixNano(),
 		in:     in,
 		svcIdx: map[string]int32{},
 		urgIdx: map[string]int32{},
@@ -513,7 +516,7 @@ func (e *engine) loadDeployments(in []flywheel.Deployment) {
 	perSvc := make([]int32, len(e.svcNames))
 	for i, j := range counting {
 		s := e.svcIdx[in[j].Service]
-		e.deps[i] = dep{d: &in[j], j: j, fin: in[j].FinishedAt.UnixNano(), svc: s, end: none}
+		e.deps[i] = dep{d: &in[j], j: j, fin: ns(in[j].FinishedAt), svc: s, end: none}
 		e.countIdx[j] = int32(i)
 		perSvc[s]++
 	}

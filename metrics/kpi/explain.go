@@ -810,7 +810,7 @@ func (x *Explainer) quality(out *Explanation, q int, svc int32, ls *lister) {
 		for _, j := range e.tr.nonCounting {
 			d := &x.in.deps[j]
 			if ls.mine(e.svcIdx[d.Service]) {
-				ls.items = append(ls.items, sortItem{t: d.FinishedAt.UnixNano(), id: d.ID, it: &DeploymentItem{
+				ls.items = append(ls.items, sortItem{t: ns(d.FinishedAt), id: d.ID, it: &DeploymentItem{
 					Kind: "deployment", ID: d.ID, Service: d.Service, Repo: str(d.Repo), Environment: d.Environment,
 					SHA: d.SHA, Status: d.Status, FinishedAt: d.FinishedAt.UTC(), Counted: true,
 					FailedBy: []FailedBy{}, Rework: []string{},

@@ -48,9 +48,9 @@ func (e *engine) impact(in Initiative, smp *[2]samples) (Impact, bool) {
 		if in.From.IsZero() {
 			return Impact{}, false
 		}
-		start, end = in.From.UnixNano(), e.at
+		start, end = ns(in.From), e.at
 		if !in.To.IsZero() {
-			end = in.To.UnixNano()
+			end = ns(in.To)
 		}
 		for s := range e.svcNames {
 			scope[int32(s)] = true // every service with an event as of at

@@ -245,13 +245,21 @@ func (in *Input) AddDeployment(d *flywheel.Deployment) {
 	in.deps = append(in.deps, *d)
 	c := &in.deps[len(in.deps)-1]
 	c.Commits = nil
+	// Times outside the valid years are clamped (see ns), here because
+	// Explain and Counts read the stored copy.
+	c.FinishedAt = flywheel.ClampTime(c.FinishedAt)
 	if in.clone {
 		c.ID, c.SHA = strings.Clone(c.ID), strings.Clone(c.SHA)
 	}
 }
 
 // AddIncident adds a copy of x.
-func (in *Input) AddIncident(x *flywheel.Incident) { in.incs = append(in.incs, *x) }
+func (in *Input) AddIncident(x *flywheel.Incident) {
+	in.incs = append(in.incs, *x)
+	c := &in.incs[len(in.incs)-1]
+	c.StartedAt, c.TriggeredAt = flywheel.ClampTime(c.StartedAt), flywheel.ClampTime(c.TriggeredAt)
+	c.AcknowledgedAt, c.ResolvedAt = flywheel.ClampTime(c.AcknowledgedAt), flywheel.ClampTime(c.ResolvedAt)
+}
 
 // AddChange classifies c and keeps what the KPIs read of it.
 func (in *Input) AddChange(c *flywheel.Change) {
@@ -357,7 +365,7 @@ func (in *Input) Counts(at time.Time) (deployments, changes, incidents int) {
 			deployments++
 		}
 	}
-	t := at.UnixNano()
+	t := flywheel.ClampTime(at).UnixNano()
 	for i := range in.chgs {
 		if in.chgs[i].opened < t {
 			changes++
