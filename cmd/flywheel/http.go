@@ -276,7 +276,7 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
-	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown})
+	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown, KeepErrors: ingestErrorsShown})
 	ev := dec.Events
 	var tooBig *http.MaxBytesError
 	var bad *flywheel.DecodeError
@@ -290,9 +290,13 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 			Reason string `json:"reason"`
 		}
 		reply := struct {
-			Error string      `json:"error"`
-			Lines []lineError `json:"lines"`
-		}{Error: fmt.Sprintf("%d invalid line(s), nothing stored", len(bad.Lines))}
+			Error      string      `json:"error"`
+			Lines      []lineError `json:"lines"`
+			LinesTotal int         `json:"lines_total"`
+		}{Error: fmt.Sprintf("%d invalid line(s), nothing stored", bad.Count()), LinesTotal: bad.Count()}
+		if bad.Count() > len(bad.Lines) {
+			reply.Error += fmt.Sprintf("; the first %d are listed", len(bad.Lines))
+		}
 		for _, l := range bad.Lines {
 			reply.Lines = append(reply.Lines, lineError{l.Line, l.Reason})
 		}
@@ -326,6 +330,12 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 // ingestWarningsShown bounds the warnings of one ingest reply;
 // warnings_total counts them all.
 const ingestWarningsShown = 100
+
+// ingestErrorsShown bounds the rejected lines of one ingest reply (and the
+// reasons kept while reading the body); lines_total counts them all. A body of
+// millions of bad lines would otherwise make a reply, and a heap, many times
+// its own size.
+const ingestErrorsShown = 100
 
 // ingestReply is the reply of a successful ingest: the events stored (a
 // later line with the same kind and id replaces an earlier one, so they can
