@@ -61,6 +61,9 @@ type ingestOptions struct {
 	// leaks neither the token nor its length.
 	tokenHash [32]byte
 	maxBody   int64
+	// labels bounds the services and urgencies ingest may add; nil: no
+	// bound.
+	labels *labelBudget
 	// write stores one request's events as one batch and triggers a recompute.
 	write func(ctx context.Context, ev flywheel.Events) error
 }
@@ -307,6 +310,18 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	if o.ingest.labels != nil {
+		var limit labelLimitError
+		switch err := o.ingest.labels.admit(ev); {
+		case errors.As(err, &limit):
+			httpError(w, http.StatusBadRequest, "%v", err)
+			return
+		case err != nil:
+			o.log.Error("ingest: check the label limits", "err", err)
+			httpError(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
 	}
 	if err := o.ingest.write(r.Context(), ev); err != nil {
 		o.log.Error("ingest: store events", "err", err)

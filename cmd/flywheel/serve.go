@@ -506,6 +506,7 @@ func (a *app) ingestOptions(cfg *config.Config, st *storage.Store, snap *metrics
 	return &ingestOptions{
 		tokenHash: sha256.Sum256([]byte(token)),
 		maxBody:   cfg.API.MaxBodyBytes, // config.Load defaults it and refuses ≤ 0
+		labels:    newLabelBudget(cfg, st.Scan),
 		write: func(ctx context.Context, ev flywheel.Events) error {
 			if err := st.WriteBatch(ctx, flywheel.Batch{Events: ev}); err != nil {
 				return err
