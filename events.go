@@ -21,18 +21,29 @@ type LineError struct {
 
 func (e LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
 
-// DecodeError lists every rejected line of an input; nothing of such an input is
+// DecodeError lists the rejected lines of an input; nothing of such an input is
 // stored.
 type DecodeError struct {
+	// Lines are the rejected lines, in line order: every one, or the first
+	// DecodeOptions.KeepErrors.
 	Lines []LineError
+	// Total counts every rejected line, kept in Lines or not.
+	Total int
 }
+
+// Count is the number of rejected lines: Total, or len(Lines) when Total is
+// not set.
+func (e *DecodeError) Count() int { return max(e.Total, len(e.Lines)) }
 
 func (e *DecodeError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d invalid line(s), nothing stored", len(e.Lines))
+	fmt.Fprintf(&b, "%d invalid line(s), nothing stored", e.Count())
 	for _, l := range e.Lines {
 		b.WriteString("\n")
 		b.WriteString(l.Error())
+	}
+	if n := e.Count() - len(e.Lines); n > 0 {
+		fmt.Fprintf(&b, "\nand %d more", n)
 	}
 	return b.String()
 }
@@ -81,6 +92,9 @@ type DecodeOptions struct {
 	// KeepWarnings bounds Decoded.Warnings (zero keeps none); every warning is
 	// counted in Decoded.WarningCounts all the same.
 	KeepWarnings int
+	// KeepErrors, when above zero, bounds DecodeError.Lines; every rejected
+	// line is counted in DecodeError.Total all the same. Zero keeps them all.
+	KeepErrors int
 }
 
 // Decoded is a decoded input: its events, what is suspicious in it and how many
@@ -143,6 +157,7 @@ func DecodeEventsChecked(r io.Reader, o DecodeOptions) (Decoded, error) {
 	var (
 		d    = Decoded{WarningCounts: map[WarningKind]int{}}
 		bad  []LineError
+		nbad int
 		line int
 		seen = map[Kind]map[string]int{KindDeployment: {}, KindChange: {}, KindIncident: {}}
 		at   = map[Kind]map[string]int{KindDeployment: {}, KindChange: {}, KindIncident: {}}
@@ -161,10 +176,17 @@ func DecodeEventsChecked(r io.Reader, o DecodeOptions) (Decoded, error) {
 		}
 		if tooLong || len(bytes.TrimSpace(raw)) > 0 {
 			d.Lines++
+			reason := ""
 			if tooLong {
-				bad = append(bad, LineError{line, fmt.Sprintf("line longer than %d bytes (16 MiB)", maxLine)})
-			} else if e := decodeLine(raw, o.Source, &d.Events, seen, &c); e != "" {
-				bad = append(bad, LineError{line, e})
+				reason = fmt.Sprintf("line longer than %d bytes (16 MiB)", maxLine)
+			} else {
+				reason = decodeLine(raw, o.Source, &d.Events, seen, &c)
+			}
+			if reason != "" {
+				nbad++
+				if o.KeepErrors <= 0 || len(bad) < o.KeepErrors {
+					bad = append(bad, LineError{line, reason})
+				}
 			}
 		}
 		if err == io.EOF {
@@ -174,8 +196,8 @@ func DecodeEventsChecked(r io.Reader, o DecodeOptions) (Decoded, error) {
 			return Decoded{}, fmt.Errorf("read events: %w", err)
 		}
 	}
-	if len(bad) > 0 {
-		return Decoded{}, &DecodeError{Lines: bad}
+	if nbad > 0 {
+		return Decoded{}, &DecodeError{Lines: bad, Total: nbad}
 	}
 	return d, nil
 }

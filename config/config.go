@@ -141,6 +141,18 @@ type API struct {
 	Secret `yaml:",inline"`
 	// MaxBodyBytes caps a POST /api/v1/events body (default 10 MiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxNewServices bounds the services, not named in the config, that the
+	// store and the ingested events may hold together before an ingest
+	// naming one more is refused (default 50; 0: none).
+	MaxNewServices *int `yaml:"max_new_services"`
+}
+
+// NewServicesLimit is api.max_new_services, or its default when unset.
+func (a API) NewServicesLimit() int {
+	if a.MaxNewServices == nil {
+		return DefaultMaxNewServices
+	}
+	return *a.MaxNewServices
 }
 
 // ChangeFailure configures incident attribution.

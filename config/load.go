@@ -33,6 +33,7 @@ const (
 	DefaultAttributionWindow     = "72h"
 	DefaultStoragePath           = "flywheel.db"
 	DefaultMaxBodyBytes          = 10 << 20
+	DefaultMaxNewServices        = 50
 	DefaultMaxInFlight           = 4
 	DefaultDeploymentSource      = SourceDeployments
 )
@@ -130,6 +131,7 @@ func (c *Config) applyDefaults() {
 	if c.API.MaxBodyBytes == 0 {
 		c.API.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+
 	if c.Report.MinSamples == 0 {
 		c.Report.MinSamples = DefaultMinSamples
 	}
@@ -205,6 +207,9 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.API.MaxBodyBytes < 0 {
 		p.add("api.max_body_bytes", "must be positive, got %d", c.API.MaxBodyBytes)
+	}
+	if n := c.API.MaxNewServices; n != nil && *n < 0 {
+		p.add("api.max_new_services", "must be 0 or more, got %d", *n)
 	}
 	checkSecret(p, "api", c.API.Secret, false)
 	if g := c.GitHub; g != nil {

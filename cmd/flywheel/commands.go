@@ -178,7 +178,7 @@ func (a *app) runImport(file string) error {
 		for _, l := range bad.Lines {
 			fmt.Fprintf(a.stderr, "%s:%d: %s\n", name, l.Line, l.Reason)
 		}
-		return fmt.Errorf("import %s: %d invalid line(s), nothing stored", name, len(bad.Lines))
+		return fmt.Errorf("import %s: %d invalid line(s), nothing stored", name, bad.Count())
 	}
 	if err != nil {
 		return fmt.Errorf("import %s: %w", name, err)

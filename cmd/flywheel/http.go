@@ -61,6 +61,9 @@ type ingestOptions struct {
 	// leaks neither the token nor its length.
 	tokenHash [32]byte
 	maxBody   int64
+	// labels bounds the services and urgencies ingest may add; nil: no
+	// bound.
+	labels *labelBudget
 	// write stores one request's events as one batch and triggers a recompute.
 	write func(ctx context.Context, ev flywheel.Events) error
 }
@@ -276,7 +279,7 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, o.ingest.maxBody)
-	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown})
+	dec, err := flywheel.DecodeEventsChecked(body, flywheel.DecodeOptions{Source: "api", Now: time.Now(), KeepWarnings: ingestWarningsShown, KeepErrors: ingestErrorsShown})
 	ev := dec.Events
 	var tooBig *http.MaxBytesError
 	var bad *flywheel.DecodeError
@@ -290,9 +293,13 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 			Reason string `json:"reason"`
 		}
 		reply := struct {
-			Error string      `json:"error"`
-			Lines []lineError `json:"lines"`
-		}{Error: fmt.Sprintf("%d invalid line(s), nothing stored", len(bad.Lines))}
+			Error      string      `json:"error"`
+			Lines      []lineError `json:"lines"`
+			LinesTotal int         `json:"lines_total"`
+		}{Error: fmt.Sprintf("%d invalid line(s), nothing stored", bad.Count()), LinesTotal: bad.Count()}
+		if bad.Count() > len(bad.Lines) {
+			reply.Error += fmt.Sprintf("; the first %d are listed", len(bad.Lines))
+		}
 		for _, l := range bad.Lines {
 			reply.Lines = append(reply.Lines, lineError{l.Line, l.Reason})
 		}
@@ -303,6 +310,18 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		httpError(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	if o.ingest.labels != nil {
+		var limit labelLimitError
+		switch err := o.ingest.labels.admit(ev); {
+		case errors.As(err, &limit):
+			httpError(w, http.StatusBadRequest, "%v", err)
+			return
+		case err != nil:
+			o.log.Error("ingest: check the label limits", "err", err)
+			httpError(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
 	}
 	if err := o.ingest.write(r.Context(), ev); err != nil {
 		o.log.Error("ingest: store events", "err", err)
@@ -326,6 +345,12 @@ func (o handlerOptions) serveEvents(w http.ResponseWriter, r *http.Request) {
 // ingestWarningsShown bounds the warnings of one ingest reply;
 // warnings_total counts them all.
 const ingestWarningsShown = 100
+
+// ingestErrorsShown bounds the rejected lines of one ingest reply (and the
+// reasons kept while reading the body); lines_total counts them all. A body of
+// millions of bad lines would otherwise make a reply, and a heap, many times
+// its own size.
+const ingestErrorsShown = 100
 
 // ingestReply is the reply of a successful ingest: the events stored (a
 // later line with the same kind and id replaces an earlier one, so they can
@@ -389,6 +414,11 @@ func (o handlerOptions) serveBackup(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
+	// A store of a gigabyte takes longer to send than the server's write
+	// timeout allows any other answer; the copy is bounded by the store's
+	// size, not by the client. (Not supported only where the writer is no
+	// connection, as in tests.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	n, err := o.backup(w)
 	switch {
 	case err != nil && n == 0:

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"golang.org/x/net/netutil"
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/collector"
@@ -56,12 +57,52 @@ type webOptions struct {
 	maxRequests   int
 	enablePprof   bool
 	disabled      *disabledFlag // --metrics.disable
+	limits        serverLimits
+}
+
+// serverLimits bound what one client can hold of the web server: how long a
+// request may take to arrive and to be answered, how long an idle keep-alive
+// connection stays open, and how many connections are open at once.
+type serverLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxConns                      int
+}
+
+// defaultServerLimits suit an exporter that a few scrapers, dashboards and
+// CI jobs talk to. read lets a full 10 MiB ingest body arrive at about
+// 1.5 Mbit/s; write is above the longest report computation and a 30 s
+// profile, and GET /api/v1/backup lifts it for itself (a store of a gigabyte
+// takes longer to send); idle is above a one-minute scrape interval, so a
+// scraper keeps its connection. A connection beyond maxConns waits to be
+// accepted until another closes.
+func defaultServerLimits() serverLimits {
+	return serverLimits{
+		readHeader: 10 * time.Second,
+		read:       time.Minute,
+		write:      2 * time.Minute,
+		idle:       90 * time.Second,
+		maxConns:   512,
+	}
+}
+
+// newWebServer is the server of one listener, with lim's timeouts, and the
+// listener bounded to lim.maxConns open connections.
+func newWebServer(l net.Listener, handler http.Handler, lim serverLimits) (*http.Server, net.Listener) {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+	}
+	probesWithoutAuth(srv, handler)
+	return srv, netutil.LimitListener(l, lim.maxConns)
 }
 
 // addWebFlags registers the web flags on a command, listening on
 // defaultAddress unless told otherwise.
 func addWebFlags(c *kingpin.CmdClause, defaultAddress string) *webOptions {
-	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultAddress)}
+	w := &webOptions{flags: kingpinflag.AddFlags(c, defaultAddress), limits: defaultServerLimits()}
 	c.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&w.telemetryPath)
 	c.Flag("web.max-requests", "Maximum number of parallel scrape requests. Use 0 to disable.").Default("40").IntVar(&w.maxRequests)
 	c.Flag("web.enable-pprof", "Serve Go's profiling endpoints under /debug/pprof/ (linked from the landing page), behind the same TLS and auth as the rest. Off by default: a profile shows the process's internals and costs CPU while it runs.").BoolVar(&w.enablePprof)
@@ -403,10 +444,9 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 		addrs[i] = l.Addr().String()
 		// One server per listener: exporter-toolkit's Serve replaces the
 		// server's handler, which two listeners of one server would race on.
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-		probesWithoutAuth(srv, handler)
+		srv, bounded := newWebServer(l, handler, w.limits)
 		g.Add(func() error {
-			err := web.Serve(l, srv, w.flags, a.log)
+			err := web.Serve(bounded, srv, w.flags, a.log)
 			if errors.Is(err, http.ErrServerClosed) {
 				return nil
 			}
@@ -466,6 +506,7 @@ func (a *app) ingestOptions(cfg *config.Config, st *storage.Store, snap *metrics
 	return &ingestOptions{
 		tokenHash: sha256.Sum256([]byte(token)),
 		maxBody:   cfg.API.MaxBodyBytes, // config.Load defaults it and refuses ≤ 0
+		labels:    newLabelBudget(cfg, st.Scan),
 		write: func(ctx context.Context, ev flywheel.Events) error {
 			if err := st.WriteBatch(ctx, flywheel.Batch{Events: ev}); err != nil {
 				return err
