@@ -25,6 +25,23 @@ func helper(ctx context.Context, role, path string) *exec.Cmd {
 	return cmd
 }
 
+// startHelper starts cmd and returns the first line it prints (the child says
+// when it has the store open) and its stderr, for the caller's messages.
+func startHelper(t *testing.T, cmd *exec.Cmd) (first string, stderr *strings.Builder) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first, _ = bufio.NewReader(stdout).ReadString('\n')
+	return first, stderr
+}
+
 func TestSecondProcessFailsFast(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "flywheel.db")
@@ -74,17 +91,8 @@ func TestCrashLeavesWholeBatches(t *testing.T) {
 	last := 0
 	for i := range kills {
 		cmd := helper(context.Background(), "writer", path)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		// Wait until the child has the file open, then let it write a while.
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		line, stderr := startHelper(t, cmd)
 		if line != "writing\n" {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
@@ -94,7 +102,7 @@ func TestCrashLeavesWholeBatches(t *testing.T) {
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		err = cmd.Wait()
+		err := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 			t.Fatalf("kill %d: child ended by itself (%v): %s", i, err, stderr.String())
 		}

@@ -1,7 +1,6 @@
 package storage_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -518,16 +517,7 @@ func TestPruneKilled(t *testing.T) {
 	for i := range 8 {
 		cmd := helper(context.Background(), "pruner", path)
 		cmd.Env = append(cmd.Env, envCut+"="+cut.Format(time.RFC3339Nano))
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		line, stderr := startHelper(t, cmd)
 		if line == "pruning\n" {
 			time.Sleep(time.Duration(rng.IntN(30_000)) * time.Microsecond)
 			_ = cmd.Process.Signal(syscall.SIGKILL)
