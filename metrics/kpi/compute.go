@@ -283,16 +283,6 @@ func (e *engine) firstOwn(sha string) (int32, bool) {
 	return e.own.find(sha)
 }
 
-// byID returns the counting deployment of id, or -1 when the deployment does
-// not count, and whether a deployment of id finished before at.
-func (e *engine) byID(id string) (int32, bool) {
-	ref, ok := e.ids.find(id)
-	if !ok {
-		return -1, false
-	}
-	return e.countIdx[ref], true
-}
-
 func (e *engine) service(name string) int32 {
 	if i, ok := e.svcIdx[name]; ok {
 		return i
