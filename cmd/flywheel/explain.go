@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -56,12 +55,6 @@ func buildExplanation(q explainQuery, st eventScanner, opts kpi.Options, now fun
 	return e, err
 }
 
-// writeExplanationJSON is the one encoding of an explanation, shared by
-// `flywheel explain --format json` and GET /api/v1/explain.
-func writeExplanationJSON(w io.Writer, e *kpi.Explanation) error {
-	return report.WriteExplainJSON(w, e)
-}
-
 func (a *app) explainCommand(k *kingpin.Application) command {
 	c := k.Command("explain", "List the events behind one KPI of the report, or a data-quality count, with the facts that decided each; the JSON form lets a script recompute the value.")
 	var q explainQuery
@@ -108,7 +101,7 @@ func (a *app) runExplain(q explainQuery, format string) error {
 	}
 	switch format {
 	case "json":
-		return writeExplanationJSON(a.stdout, e)
+		return report.WriteExplainJSON(a.stdout, e)
 	case "csv":
 		return report.WriteExplainCSV(a.stdout, e)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/flywheel-metrics/flywheel"
 	"github.com/flywheel-metrics/flywheel/metrics/kpi"
+	"github.com/flywheel-metrics/flywheel/metrics/report"
 )
 
 // handlerOptions is what the HTTP endpoints of `serve` need; each piece is a
@@ -258,7 +259,7 @@ func (o handlerOptions) serveExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if err := writeExplanationJSON(w, e); err != nil {
+	if err := report.WriteExplainJSON(w, e); err != nil {
 		o.log.Debug("write explain response", "err", err)
 	}
 }
