@@ -86,7 +86,7 @@ func (a *app) openStoreReadOnly(cfg *config.Config, servedAt string) (*storage.S
 	case errors.Is(err, storage.ErrLocked) && servedAt != "":
 		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?); the same answer is served at %s", path, servedAt)
 	case errors.Is(err, storage.ErrLocked):
-		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?): stop it first, or read a filesystem snapshot of the file", path)
+		return nil, fmt.Errorf("%s is in use by another flywheel process (serve?): stop it first, or read the copy its GET /api/v1/backup gives", path)
 	}
 	return nil, err
 }
@@ -94,13 +94,7 @@ func (a *app) openStoreReadOnly(cfg *config.Config, servedAt string) (*storage.S
 // openForReading loads the config, resolves its KPI options and opens the
 // store read-only (see openStoreReadOnly): what report and explain start
 // with.
-func (a *app) openForReading(servedAt string) (kpi.Options, *storage.Store, error) {
-	_, opts, st, err := a.openConfigForReading(servedAt)
-	return opts, st, err
-}
-
-// openConfigForReading is openForReading that also returns the configuration.
-func (a *app) openConfigForReading(servedAt string) (*config.Config, kpi.Options, *storage.Store, error) {
+func (a *app) openForReading(servedAt string) (*config.Config, kpi.Options, *storage.Store, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, kpi.Options{}, nil, err

@@ -84,7 +84,7 @@ func (a *app) explainCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runExplain(q explainQuery, format string) error {
-	opts, st, err := a.openForReading("/api/v1/explain")
+	_, opts, st, err := a.openForReading("/api/v1/explain")
 	if err != nil {
 		return err
 	}

@@ -164,7 +164,7 @@ func (a *app) reportCommand(k *kingpin.Application) command {
 }
 
 func (a *app) runReport(q reportQuery, format string) error {
-	cfg, opts, st, err := a.openConfigForReading("/api/v1/report")
+	cfg, opts, st, err := a.openForReading("/api/v1/report")
 	if err != nil {
 		return err
 	}
