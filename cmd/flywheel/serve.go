@@ -352,7 +352,18 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 	if err != nil {
 		return errors.Join(err, closeListeners(listeners))
 	}
+	// A report at another time, an HTML page or an explanation scans every
+	// event and computes (about as much memory as a snapshot recompute); cap
+	// how many run at once so that a burst of requests cannot exhaust memory.
 	reportSlots := make(chan struct{}, maxConcurrentReports)
+	acquire := func(ctx context.Context) (release func(), err error) {
+		select {
+		case reportSlots <- struct{}{}:
+			return func() { <-reportSlots }, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	handler, err := newHandler(handlerOptions{
 		log:           a.log,
 		registry:      reg,
@@ -361,26 +372,19 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 		enablePprof:   w.enablePprof,
 		ready:         p.gate.ready.Load,
 		report: func(ctx context.Context, q reportQuery) (kpi.Report, error) {
-			// A report at another time scans every event and computes (about as
-			// much memory as a snapshot recompute); cap how many run at once so
-			// that a burst of requests cannot exhaust memory.
-			select {
-			case reportSlots <- struct{}{}:
-				defer func() { <-reportSlots }()
-			case <-ctx.Done():
-				return kpi.Report{}, ctx.Err()
+			release, err := acquire(ctx)
+			if err != nil {
+				return kpi.Report{}, err
 			}
+			defer release()
 			return buildReport(q, snap.Current(), st, kopts, time.Now)
 		},
 		htmlReport: func(ctx context.Context, q reportQuery, out io.Writer) error {
-			// scans every event and computes the report, its history and
-			// lists, as a report at another time does
-			select {
-			case reportSlots <- struct{}{}:
-				defer func() { <-reportSlots }()
-			case <-ctx.Done():
-				return ctx.Err()
+			release, err := acquire(ctx)
+			if err != nil {
+				return err
 			}
+			defer release()
 			page, err := buildHTMLReport(q, st, kopts, cfg.ServiceTeams(), time.Now)
 			if err != nil {
 				return err
@@ -388,13 +392,11 @@ func (a *app) serve(p *pipeline, w *webOptions, listeners []net.Listener, onServ
 			return report.WriteHTMLOptions(out, page.report, page.history, page.explainer, htmlOptions(cfg, page))
 		},
 		explain: func(ctx context.Context, q explainQuery) (*kpi.Explanation, error) {
-			// scans every event and computes, as a report at another time does
-			select {
-			case reportSlots <- struct{}{}:
-				defer func() { <-reportSlots }()
-			case <-ctx.Done():
-				return nil, ctx.Err()
+			release, err := acquire(ctx)
+			if err != nil {
+				return nil, err
 			}
+			defer release()
 			return buildExplanation(q, st, kopts, time.Now)
 		},
 		ingest: ingest,
